@@ -1,0 +1,364 @@
+"""CertificationLedger: the application service. Commands follow load -> decide -> record -> save."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import random
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, time as clock, timezone
+from typing import Any, Iterable, Sequence
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    Mapper,
+    OperationalError,
+    PersistenceError,
+    Transcoder,
+)
+from eventsourcing.utils import Environment
+
+from ledger import commands as cmd
+from ledger import timeline
+from ledger.errors import (
+    AlreadyRegistered,
+    ConcurrencyConflict,
+    DuplicateCertificate,
+    InvalidInput,
+    LedgerError,
+    StorageError,
+    UnknownOrganization,
+)
+from ledger.events import CertificationGranted, EntryRetracted, OrganizationEvent, OrganizationRegistered
+from ledger.organization import Organization, organization_id
+from ledger.persistence import EventExtras, PlainJSONTranscoder, PydanticMapper, StoredRow, format_instant
+from ledger.storage import DEFAULT_DB, describe, environment
+from ledger.values import parse_date, today_utc
+
+MAX_ATTEMPTS = 25
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of a recording command."""
+
+    org: str
+    position: int
+    event: OrganizationEvent
+
+    @property
+    def version(self) -> int:
+        return self.event.originator_version
+
+    @property
+    def type(self) -> str:
+        return type(self.event).__name__
+
+
+@dataclass(frozen=True)
+class KnownAt:
+    """A system-time point: the ledger position it resolves to, and the instant it echoes."""
+
+    position: int | None
+    instant: str
+
+
+def current_user(by: str | None = None) -> str:
+    for candidate in (by, os.environ.get("CERTLEDGER_USER")):
+        if candidate is not None and candidate.strip():
+            return candidate.strip()
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "unknown"
+
+
+class CertificationLedger(Application):
+    """The ledger of one scheme: SQLite file or PostgreSQL database named by ``db``."""
+
+    name = "certledger"
+
+    def __init__(self, db: str | None = None, *, must_exist: bool = False) -> None:
+        self.db = db or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
+        self._ledger_env = environment(self.db, must_exist=must_exist)
+        try:
+            super().__init__()
+        except LedgerError:
+            raise
+        except (PersistenceError, OSError, ImportError) as error:
+            raise StorageError(f"cannot open database {describe(self.db)}: {error}") from None
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        # Only the ledger's own settings: library variables in the user's shell must not redirect it.
+        return Environment(name, dict(self._ledger_env))
+
+    def construct_mapper(self) -> Mapper:
+        return PydanticMapper(transcoder=self.construct_transcoder())
+
+    def construct_transcoder(self) -> Transcoder:
+        return PlainJSONTranscoder()
+
+    # ------------------------------------------------------------------ recording
+
+    def record(self, command: cmd.Command | dict[str, Any], *, by: str | None = None) -> Recorded:
+        """Record one command (a validated model, or a mapping in the import format)."""
+        if isinstance(command, dict):
+            command = cmd.parse_command(command)
+        recorded_by = current_user(by)
+        delay = 0.005
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return self._record_once(command, recorded_by)
+            except IntegrityError:
+                pass  # another writer got there first: reload, re-validate, try again
+            except (OperationalError, InterfaceError) as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise StorageError(f"cannot write to {describe(self.db)}: {error}") from None
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.25)
+        raise ConcurrencyConflict(
+            f"{command.command} for {command.org} gave up after {MAX_ATTEMPTS} attempts: other writers kept "
+            "changing this organization; try again")
+
+    def _record_once(self, command: cmd.Command, recorded_by: str) -> Recorded:
+        if isinstance(command, cmd.Register):
+            if self._find(command.org) is not None:
+                raise AlreadyRegistered(f"organization {command.org} is already registered")
+            probe = Organization.register(command, recorded_by, key="")
+            fields = probe.events[0].command_fields()
+            org = Organization.register(command, recorded_by, key=cmd.command_key(fields, 0))
+            event = org.events[0]
+        else:
+            org = self._load(command.org)
+            candidate = org.decide(command, recorded_by)
+            fields = self.key_fields(command.org, candidate)
+            occurrence = sum(1 for e in org.events if self.key_fields(command.org, e) == fields)
+            event = org.record(candidate, cmd.command_key(fields, occurrence))
+        extras = {(event.originator_id, event.originator_version): self.extras_for(org, event)}
+        recordings = self.save(org, extras=extras)
+        return Recorded(command.org, recordings[-1].notification.id, event)
+
+    @staticmethod
+    def key_fields(org: str, event: OrganizationEvent) -> dict[str, Any]:
+        return {"org": org, **event.command_fields()}
+
+    def extras_for(self, org: Organization, event: OrganizationEvent) -> EventExtras:
+        claim = release = None
+        if isinstance(event, CertificationGranted) and event.certificate:
+            holder = self.recorder.certificate_holder(event.certificate)
+            if holder is not None:
+                raise DuplicateCertificate(
+                    f"certify on {event.date} refused: certificate {event.certificate} is already held by "
+                    f"{self._slug(holder[0])} (version {holder[1]}); certificate numbers are unique in the ledger")
+            claim = event.certificate
+        if isinstance(event, EntryRetracted):
+            target = org.event(event.target)
+            if isinstance(target, CertificationGranted) and target.certificate:
+                release = target.certificate
+        return EventExtras(key=event.key, recorded_at=format_instant(event.timestamp),
+                           certificate_claim=claim, certificate_release=release)
+
+    def _find(self, org: str) -> Organization | None:
+        try:
+            return self.repository.get(organization_id(org))
+        except AggregateNotFoundError:
+            return None
+
+    def _load(self, org: str) -> Organization:
+        found = self._find(org)
+        if found is None:
+            raise UnknownOrganization(f"unknown organization {org} (register it first)")
+        return found
+
+    def _slug(self, originator_id: UUID) -> str:
+        rows = self.recorder.select_org_rows(originator_id)
+        if not rows:
+            return str(originator_id)
+        return self.mapper.to_domain_event(_stored(rows[0])).org
+
+    # Convenience methods: one per recording command, for Python callers.
+
+    def register(self, org: str, *, name: str, country: str, date: date | str, region: str | None = None,
+                 legal_form: str = "other", deposit: str | None = None, by: str | None = None) -> Recorded:
+        return self.record(_drop_none(command="register", org=org, name=name, country=country, date=date,
+                                      region=region, legal_form=legal_form, deposit=deposit), by=by)
+
+    def audit(self, org: str, *, date: date | str, body: str, kind: str, reference: str | None = None,
+              findings: Sequence[str] = (), by: str | None = None) -> Recorded:
+        return self.record(_drop_none(command="audit", org=org, date=date, body=body, kind=kind,
+                                      reference=reference, finding=list(findings)), by=by)
+
+    def certify(self, org: str, *, date: date | str, standard: str, certificate: str | None = None,
+                valid_until: date | str | None = None, audit: str | None = None, by: str | None = None) -> Recorded:
+        return self.record(_drop_none(command="certify", org=org, date=date, standard=standard,
+                                      certificate=certificate, valid_until=valid_until, audit=audit), by=by)
+
+    def recertify(self, org: str, *, date: date | str, standard: str | None = None,
+                  valid_until: date | str | None = None, audit: str | None = None, by: str | None = None) -> Recorded:
+        return self.record(_drop_none(command="recertify", org=org, date=date, standard=standard,
+                                      valid_until=valid_until, audit=audit), by=by)
+
+    def deny(self, org: str, *, date: date | str, reason_category: str, reason: str, by: str | None = None
+             ) -> Recorded:
+        return self.record(_drop_none(command="deny", org=org, date=date, reason_category=reason_category,
+                                      reason=reason), by=by)
+
+    def suspend(self, org: str, *, date: date | str, reason: str, resolve_by: date | str | None = None,
+                by: str | None = None) -> Recorded:
+        return self.record(_drop_none(command="suspend", org=org, date=date, reason=reason,
+                                      resolve_by=resolve_by), by=by)
+
+    def reinstate(self, org: str, *, date: date | str, by: str | None = None) -> Recorded:
+        return self.record(_drop_none(command="reinstate", org=org, date=date), by=by)
+
+    def extend(self, org: str, *, date: date | str, until: date | str, reason: str, by: str | None = None
+               ) -> Recorded:
+        return self.record(_drop_none(command="extend", org=org, date=date, until=until, reason=reason), by=by)
+
+    def withdraw(self, org: str, *, date: date | str, mode: str, reason: str, by: str | None = None) -> Recorded:
+        return self.record(_drop_none(command="withdraw", org=org, date=date, mode=mode, reason=reason), by=by)
+
+    def retract(self, org: str, target: int, *, date: date | str, reason: str, by: str | None = None) -> Recorded:
+        return self.record(_drop_none(command="retract", org=org, target=target, date=date, reason=reason), by=by)
+
+    # ------------------------------------------------------------------ system time
+
+    def known_at(self, value: str | int | datetime | None = None) -> KnownAt:
+        """Resolve ``--known-at``: a ledger position (all digits) or an ISO-8601 instant."""
+        if value is None:
+            return KnownAt(None, format_instant(datetime.now(timezone.utc)))
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self._known_at_position(value)
+        if isinstance(value, datetime):
+            instant = format_instant(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+            return KnownAt(self.recorder.position_at(instant), instant)
+        text = str(value).strip()
+        if text.isdigit():
+            return self._known_at_position(int(text))
+        instant = format_instant(parse_instant(text))
+        return KnownAt(self.recorder.position_at(instant), instant)
+
+    def _known_at_position(self, position: int) -> KnownAt:
+        stamp = self.recorder.recorded_at([position]).get(position)
+        if stamp is None:
+            stamp = format_instant(datetime.now(timezone.utc)) if position >= self.recorder.max_position() else None
+        if stamp is None:
+            raise InvalidInput(f"--known-at: there is no ledger position {position}")
+        return KnownAt(position, stamp)
+
+    # ------------------------------------------------------------------ queries
+
+    def events_of(self, org: str, known_at: KnownAt | None = None) -> list[tuple[StoredRow, OrganizationEvent]]:
+        """One organization's events (recording order) as known at ``known_at``; reads only its rows."""
+        position = known_at.position if known_at else None
+        rows = self.recorder.select_org_rows(organization_id(org), position)
+        if not rows:
+            raise UnknownOrganization(f"unknown organization {org}")
+        return [(row, self.mapper.to_domain_event(_stored(row))) for row in rows]
+
+    def state_at(self, org: str, as_of: date | str | None = None,
+                 known_at: str | int | datetime | KnownAt | None = None) -> dict[str, Any]:
+        """The status record of SPEC section 8 for ``org`` on ``as_of`` as the ledger knew it at ``known_at``."""
+        day = as_of_date(as_of)
+        seen = known_at if isinstance(known_at, KnownAt) else self.known_at(known_at)
+        events = [event for _, event in self.events_of(org, seen)]
+        state = timeline.state_on(events, day)
+        if state.registration is None:
+            registered = next((e for e in events if isinstance(e, OrganizationRegistered)), None)
+            since = f" (registered on {registered.date})" if registered else ""
+            raise UnknownOrganization(f"{org} is not registered on {day}{since}")
+        return {**state.describe(day), "as_of": day.isoformat(), "known_at": seen.instant}
+
+    def history(self, org: str, known_at: str | int | datetime | KnownAt | None = None) -> list[dict[str, Any]]:
+        """Every event of ``org`` in position order, retracted ones marked; no query-time fields."""
+        seen = known_at if isinstance(known_at, KnownAt) else self.known_at(known_at)
+        pairs = self.events_of(org, seen)
+        stamps = self.recorder.recorded_at([row.position for row, _ in pairs])
+        retracted_by = {e.target: e.originator_version for _, e in pairs if isinstance(e, EntryRetracted)}
+        return [history_entry(row, event, stamps.get(row.position), retracted_by.get(event.originator_version))
+                for row, event in pairs]
+
+    def organizations(self, known_at: KnownAt | None = None) -> list[str]:
+        """Every organization id in the ledger (as known at ``known_at``), sorted."""
+        slugs = []
+        for originator_id in self.recorder.registration_ids():
+            rows = self.recorder.select_org_rows(originator_id, known_at.position if known_at else None)
+            if rows:
+                slugs.append(self.mapper.to_domain_event(_stored(rows[0])).org)
+        return sorted(slugs)
+
+    def statuses(self, as_of: date | str | None = None, known_at: str | int | datetime | None = None
+                 ) -> list[dict[str, Any]]:
+        """The status of every organization registered by ``as_of``, sorted by organization id."""
+        day = as_of_date(as_of)
+        seen = self.known_at(known_at)
+        result = []
+        for org in self.organizations(seen):
+            try:
+                result.append(self.state_at(org, day, seen))
+            except UnknownOrganization:
+                continue
+        return result
+
+
+def history_entry(row: StoredRow, event: OrganizationEvent, recorded_at: str | None,
+                  retracted_by: int | None) -> dict[str, Any]:
+    fields = event.model_dump(mode="json", exclude={"originator_id", "originator_version", "timestamp", "date",
+                                                    "recorded_by", "key", "originator_topic"})
+    return {
+        "position": row.position,
+        "version": event.originator_version,
+        "recorded_at": recorded_at,
+        "recorded_by": event.recorded_by,
+        "type": type(event).__name__,
+        "date": event.date.isoformat(),
+        "fields": fields,
+        "retracted": retracted_by is not None,
+        "retracted_by": retracted_by,
+    }
+
+
+def _stored(row: StoredRow) -> Any:
+    from eventsourcing.persistence import StoredEvent
+
+    return StoredEvent(originator_id=row.originator_id, originator_version=row.originator_version,
+                       topic=row.topic, state=row.state)
+
+
+def _drop_none(**fields: Any) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in fields.items() if v is not None}
+
+
+def as_of_date(value: date | str | None) -> date:
+    if value is None:
+        return today_utc()
+    try:
+        return parse_date(value)
+    except ValueError as error:
+        raise InvalidInput(f"--as-of: {error}") from None
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO-8601 date-time (no offset means UTC) or a bare date (the end of that day, UTC)."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(parse_date(text), clock.max, tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise InvalidInput(f"--known-at: {text!r} is neither a ledger position nor an ISO-8601 date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,40 @@
+"""One exception hierarchy: every refusal the ledger makes is a LedgerError.
+
+The command line maps a LedgerError to ``Error: <message>`` and exit status 1.
+"""
+
+
+class LedgerError(Exception):
+    """A command or query the ledger refuses, with a message for a person."""
+
+
+class InvalidInput(LedgerError):
+    """A value that does not meet the contract (bad date, unknown category...)."""
+
+
+class UnknownOrganization(LedgerError):
+    """The organization is not in the ledger (or not registered on the date asked)."""
+
+
+class AlreadyRegistered(LedgerError):
+    """An organization id that is already taken."""
+
+
+class RuleViolation(LedgerError):
+    """A command that would make some prefix of the timeline illegal."""
+
+
+class DuplicateCertificate(LedgerError):
+    """A certificate number already held elsewhere in the ledger."""
+
+
+class ConcurrencyConflict(LedgerError):
+    """Other writers kept changing the organization; the command gave up retrying."""
+
+
+class StorageError(LedgerError):
+    """The database cannot be opened, read or written."""
+
+
+class IntegrityFailure(LedgerError):
+    """The hash chain or the projections do not match the stored events."""

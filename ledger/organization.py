@@ -1,0 +1,166 @@
+"""The Organization aggregate: one per organization, holding its events in recording order.
+
+Commands (imperative) resolve their derived values against the timeline, then insert the
+new event at its effective date and accept it only if every prefix of the timeline is legal.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import BaseAggregate, datetime_now_with_tzinfo
+
+from ledger import commands as cmd
+from ledger import timeline
+from ledger.errors import RuleViolation
+from ledger.events import (
+    AuditConducted,
+    CertificationDenied,
+    CertificationGranted,
+    CertificationSuspended,
+    CertificationWithdrawn,
+    EntryRetracted,
+    Finding,
+    OrganizationEvent,
+    OrganizationRegistered,
+    Recertified,
+    SuspensionLifted,
+    ValidityExtended,
+)
+from ledger.values import anniversary_eve
+
+ORG_NAMESPACE = uuid5(NAMESPACE_URL, "certledger:organization")
+
+
+def organization_id(org: str) -> UUID:
+    """Deterministic aggregate id: two writers registering one slug collide on version 1."""
+    return uuid5(ORG_NAMESPACE, org)
+
+
+class Organization(BaseAggregate[UUID]):
+    def __init__(self) -> None:
+        self.events: list[OrganizationEvent] = []
+
+    def accept(self, event: OrganizationEvent) -> None:
+        self.events.append(event)
+
+    @property
+    def registration(self) -> OrganizationRegistered:
+        first = self.events[0]
+        assert isinstance(first, OrganizationRegistered)
+        return first
+
+    @property
+    def org(self) -> str:
+        return self.registration.org
+
+    @classmethod
+    def register(cls, command: cmd.Register, recorded_by: str, key: str) -> Organization:
+        return cls._create(
+            OrganizationRegistered,
+            id=organization_id(command.org),
+            date=command.date,
+            recorded_by=recorded_by,
+            key=key,
+            org=command.org,
+            name=command.name,
+            country=command.country,
+            region=command.region,
+            legal_form=command.legal_form,
+            deposit=command.deposit,
+        )
+
+    # Deciding: resolve the command into a candidate event (not yet legal-checked).
+
+    def decide(self, command: cmd.Command, recorded_by: str) -> OrganizationEvent:
+        event_class, fields = self._resolve(command)
+        return event_class(
+            originator_id=self.id,
+            originator_version=self.version + 1,
+            timestamp=datetime_now_with_tzinfo(),
+            date=command.date,
+            recorded_by=recorded_by,
+            key="",
+            **fields,
+        )
+
+    def _resolve(self, command: cmd.Command) -> tuple[type[OrganizationEvent], dict[str, Any]]:
+        day = command.date
+        if isinstance(command, cmd.Audit):
+            findings = tuple(Finding(severity=s, category=c, text=t)
+                             for s, c, t in (f.split(":", 2) for f in command.finding))
+            return AuditConducted, dict(body=command.body, kind=command.kind, reference=command.reference,
+                                        findings=findings)
+        if isinstance(command, cmd.Certify):
+            until = command.valid_until or anniversary_eve(day)
+            return CertificationGranted, dict(standard=command.standard, certificate=command.certificate,
+                                              valid_from=day, valid_until=until, audit=command.audit)
+        if isinstance(command, cmd.Recertify):
+            state = timeline.state_on(self.events, day)
+            covering = state.covering_period(day)
+            if covering is None:
+                refusal = timeline.renewal_refusal(state, day) or f"no certificate covers {day}"
+                raise RuleViolation(f"recertify on {day} refused: {refusal}")
+            valid_from = covering.valid_until + timedelta(days=1)
+            until = command.valid_until or anniversary_eve(valid_from)
+            return Recertified, dict(standard=command.standard or covering.standard,
+                                     certificate=covering.certificate, valid_from=valid_from,
+                                     valid_until=until, audit=command.audit)
+        if isinstance(command, cmd.Deny):
+            state = timeline.state_on(self.events, day)
+            stage = "recertification" if state.status_on(day) in timeline.COVERED else "initial"
+            return CertificationDenied, dict(stage=stage, reason_category=command.reason_category,
+                                             reason=command.reason)
+        if isinstance(command, cmd.Suspend):
+            return CertificationSuspended, dict(reason=command.reason, resolve_by=command.resolve_by)
+        if isinstance(command, cmd.Reinstate):
+            return SuspensionLifted, {}
+        if isinstance(command, cmd.Extend):
+            return ValidityExtended, dict(until=command.until, reason=command.reason)
+        if isinstance(command, cmd.Withdraw):
+            return CertificationWithdrawn, dict(mode=command.mode, reason=command.reason)
+        if isinstance(command, cmd.Retract):
+            return EntryRetracted, dict(target=command.target, reason=command.reason)
+        raise RuleViolation(f"{command.command} cannot be recorded on an existing organization")
+
+    # Recording: check the whole timeline with the candidate inserted, then accept it.
+
+    def record(self, candidate: OrganizationEvent, key: str) -> OrganizationEvent:
+        event = candidate.model_copy(update={"key": key})
+        if isinstance(event, EntryRetracted):
+            self._check_retraction(event)
+            action = f"retract of version {event.target} on {event.date}"
+        else:
+            action = f"{event.command} on {event.date}"
+        timeline.check(self.events + [event], new=event, action=action)
+        event.mutate(self)
+        self.pending_events.append(event)
+        return event
+
+    def _check_retraction(self, event: EntryRetracted) -> None:
+        what = f"retract of version {event.target} on {event.date} refused"
+        target = next((e for e in self.events if e.originator_version == event.target), None)
+        if target is None:
+            raise RuleViolation(f"{what}: {self.org} has no version {event.target} (it has 1 to {self.version})")
+        if isinstance(target, OrganizationRegistered):
+            raise RuleViolation(f"{what}: the registration cannot be retracted")
+        if isinstance(target, EntryRetracted):
+            raise RuleViolation(f"{what}: a retraction cannot be retracted")
+        if event.target in timeline.retracted_versions(self.events):
+            raise RuleViolation(f"{what}: version {event.target} is already retracted")
+        if event.date < target.date:
+            raise RuleViolation(f"{what}: the correction is dated before the event it retracts "
+                                f"({timeline.describe_event(target)})")
+
+    def event(self, version: int) -> OrganizationEvent | None:
+        if 1 <= version <= len(self.events):
+            return self.events[version - 1]
+        return None
+
+
+def certificate_in(event: OrganizationEvent) -> str | None:
+    return event.certificate if isinstance(event, CertificationGranted) else None
+
+

@@ -1,0 +1,226 @@
+"""Storage wiring: the pydantic mapper, the hash-chain recorder, and the choice of backend.
+
+Every event row the library writes gets, in the same transaction:
+- a hash-chain entry with its own gapless sequence number (see ``chain_hash``);
+- its import key (idempotency), unique across the ledger;
+- for a grant with a certificate number, a claim on that number (unique; a retraction frees it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder, Transcoding
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.utils import get_topic, resolve_topic
+
+GENESIS_HASH = bytes(32)
+
+
+class PydanticMapper(Mapper):
+    """Stores each event as its pydantic model's JSON; rebuilds it with full validation.
+
+    Older stored versions are upcast with the library's ``class_version`` /
+    ``upcast_vN_vM`` convention before validation.
+    """
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        cls = type(domain_event)
+        class_version = getattr(cls, "class_version", 1)
+        if class_version > 1:
+            state = domain_event.model_dump(mode="json")
+            state["class_version"] = class_version
+            payload = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
+        else:
+            payload = domain_event.model_dump_json().encode()
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=get_topic(cls),
+            state=payload,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        cls = resolve_topic(stored_event.topic)
+        class_version = getattr(cls, "class_version", 1)
+        if class_version == 1:
+            return cls.model_validate_json(stored_event.state)
+        state = json.loads(stored_event.state)
+        from_version = state.pop("class_version", 1)
+        while from_version < class_version:
+            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+            from_version += 1
+        return cls.model_validate(state)
+
+
+class PlainJSONTranscoder(Transcoder):
+    """Unused by the pydantic mapper, present because the library's factory expects one."""
+
+    def encode(self, obj: Any) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    def decode(self, data: bytes) -> Any:
+        return json.loads(data)
+
+    def register(self, transcoding: Transcoding) -> None:  # pragma: no cover - pydantic does the typing
+        raise NotImplementedError("events are pydantic models; no transcodings are needed")
+
+
+def format_instant(moment: datetime) -> str:
+    """A UTC instant as fixed-width ISO-8601 text (sorts like the instant itself)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain_hash(seq: int, originator_id: UUID | str, version: int, topic: str, state: bytes,
+               previous: bytes) -> bytes:
+    """entry_hash = SHA-256(0x00 || canonical || previous entry_hash).
+
+    canonical = UTF-8 of "<seq>\\n<originator id, 36-char lower-case UUID>\\n<version>\\n<topic>\\n<len(state)>\\n"
+    followed by the stored state bytes exactly as stored. The first entry's previous hash is 32 zero bytes.
+    """
+    oid = str(originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id)))
+    header = f"{seq}\n{oid}\n{version}\n{topic}\n{len(state)}\n".encode()
+    return hashlib.sha256(b"\x00" + header + bytes(state) + previous).digest()
+
+
+@dataclass(frozen=True)
+class EventExtras:
+    """What the ledger writes beside one event row, in the same transaction."""
+
+    key: str
+    recorded_at: str
+    certificate_claim: str | None = None
+    certificate_release: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """An event row with its ledger position (the notification id)."""
+
+    position: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite application recorder plus chain, keys and certificate claims."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        statements += [
+            "CREATE TABLE IF NOT EXISTS ledger_chain ("
+            "seq INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL UNIQUE, "
+            "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
+            "recorded_at TEXT NOT NULL, entry_hash BLOB NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS ledger_chain_recorded_at ON ledger_chain (recorded_at)",
+            "CREATE TABLE IF NOT EXISTS ledger_keys (key TEXT PRIMARY KEY, notification_id INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS ledger_certificates ("
+            "certificate TEXT PRIMARY KEY, originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL)",
+        ]
+        return statements
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+                       ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        assert ids is not None
+        extras: dict[tuple[UUID, int], EventExtras] = kwargs.get("extras") or {}
+        c.execute("SELECT seq, entry_hash FROM ledger_chain ORDER BY seq DESC LIMIT 1")
+        row = c.fetchone()
+        seq, previous = (row[0], row[1]) if row else (0, GENESIS_HASH)
+        chain_rows = []
+        key_rows = []
+        for notification_id, stored in zip(ids, stored_events):
+            extra = extras.get((stored.originator_id, stored.originator_version))
+            if extra is None:
+                raise ValueError("every ledger event needs its key and recorded_at")
+            seq += 1
+            previous = chain_hash(seq, stored.originator_id, stored.originator_version, stored.topic,
+                                  stored.state, previous)
+            chain_rows.append((seq, notification_id, stored.originator_id.hex, stored.originator_version,
+                               extra.recorded_at, previous))
+            key_rows.append((extra.key, notification_id))
+            if extra.certificate_release:
+                c.execute("DELETE FROM ledger_certificates WHERE certificate=?", (extra.certificate_release,))
+            if extra.certificate_claim:
+                c.execute("INSERT INTO ledger_certificates VALUES (?,?,?)",
+                          (extra.certificate_claim, stored.originator_id.hex, stored.originator_version))
+        c.executemany("INSERT INTO ledger_chain VALUES (?,?,?,?,?,?)", chain_rows)
+        c.executemany("INSERT INTO ledger_keys VALUES (?,?)", key_rows)
+        return ids
+
+    # Queries the ledger needs beyond the library's recorder interface.
+
+    def select_org_rows(self, originator_id: UUID, upto_position: int | None = None) -> list[StoredRow]:
+        statement = (f"SELECT rowid, originator_version, topic, state FROM {self.events_table_name} "
+                     "WHERE originator_id=?")
+        params: list[Any] = [originator_id.hex]
+        if upto_position is not None:
+            statement += " AND rowid<=?"
+            params.append(upto_position)
+        statement += " ORDER BY originator_version"
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [StoredRow(r[0], originator_id, r[1], r[2], r[3]) for r in c.fetchall()]
+
+    def select_rows(self, after: int, limit: int, upto: int | None = None) -> list[StoredRow]:
+        statement = (f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} "
+                     "WHERE rowid>?")
+        params: list[Any] = [after]
+        if upto is not None:
+            statement += " AND rowid<=?"
+            params.append(upto)
+        statement += " ORDER BY rowid LIMIT ?"
+        params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [StoredRow(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
+
+    def recorded_at(self, positions: Sequence[int]) -> dict[int, str]:
+        if not positions:
+            return {}
+        marks = ",".join("?" * len(positions))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT notification_id, recorded_at FROM ledger_chain WHERE notification_id IN ({marks})",
+                      list(positions))
+            return {r[0]: r[1] for r in c.fetchall()}
+
+    def position_at(self, instant: str) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT MAX(notification_id) FROM ledger_chain WHERE recorded_at<=?", (instant,))
+            row = c.fetchone()
+            return row[0] or 0
+
+    def max_position(self) -> int:
+        return self.max_notification_id() or 0
+
+    def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start:start + 500])
+                marks = ",".join("?" * len(chunk))
+                c.execute(f"SELECT key FROM ledger_keys WHERE key IN ({marks})", chunk)
+                found.update(r[0] for r in c.fetchall())
+        return found
+
+    def certificate_holder(self, certificate: str) -> tuple[UUID, int] | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT originator_id, originator_version FROM ledger_certificates WHERE certificate=?",
+                      (certificate,))
+            row = c.fetchone()
+            return (UUID(row[0]), row[1]) if row else None
+
+    def registration_ids(self) -> list[UUID]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT originator_id FROM {self.events_table_name} WHERE originator_version=1")
+            return [UUID(r[0]) for r in c.fetchall()]

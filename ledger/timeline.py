@@ -1,0 +1,388 @@
+"""The pure fold: an organization's events in effective-date order -> its state on any date.
+
+No I/O. The aggregate uses it to decide whether a command is legal (every prefix of
+the timeline must be legal after the new event is inserted at its date); the read
+side uses it to rebuild status, streaks and the valid-time segments of each
+organization.
+
+Order: effective date, ties broken by recording order (the aggregate version).
+Retracted events and the retractions themselves take no part in valid time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any, Iterable, Sequence
+
+from ledger.errors import RuleViolation
+from ledger.events import (
+    AuditConducted,
+    CertificationDenied,
+    CertificationGranted,
+    CertificationSuspended,
+    CertificationWithdrawn,
+    EntryRetracted,
+    OrganizationEvent,
+    OrganizationRegistered,
+    Recertified,
+    SuspensionLifted,
+    ValidityExtended,
+)
+
+ONE_DAY = timedelta(days=1)
+COVERED = ("certified", "suspended")
+
+
+@dataclass
+class Period:
+    """One certificate period: a grant, or a renewal that follows its predecessor without a gap."""
+
+    standard: str
+    certificate: str | None
+    valid_from: date
+    valid_until: date
+    decided_on: date
+    version: int
+
+
+@dataclass
+class Chain:
+    """A grant and its renewals; ends by expiry or withdrawal."""
+
+    periods: list[Period]
+    suspended_since: date | None = None
+    withdrawn: CertificationWithdrawn | None = None
+
+    @property
+    def latest(self) -> Period:
+        return self.periods[-1]
+
+    @property
+    def started_on(self) -> date:
+        return self.periods[0].valid_from
+
+    def copy(self) -> Chain:
+        return Chain([replace(p) for p in self.periods], self.suspended_since, self.withdrawn)
+
+
+@dataclass
+class OrganizationState:
+    """What the fold knows after the events up to some date."""
+
+    registration: OrganizationRegistered | None = None
+    chains: list[Chain] = field(default_factory=list)
+    denials: list[CertificationDenied] = field(default_factory=list)
+
+    @property
+    def chain(self) -> Chain | None:
+        return self.chains[-1] if self.chains else None
+
+    def status_on(self, day: date) -> str:
+        chain = self.chain
+        if chain is None:
+            return "registered"
+        if chain.withdrawn is not None:
+            return "withdrawn"
+        if day > chain.latest.valid_until:
+            return "expired"
+        return "suspended" if chain.suspended_since is not None else "certified"
+
+    def covering_period(self, day: date) -> Period | None:
+        """The period of the current chain whose validity contains ``day``."""
+        chain = self.chain
+        if chain is None or self.status_on(day) not in COVERED:
+            return None
+        for period in reversed(chain.periods):
+            if period.valid_from <= day <= period.valid_until:
+                return period
+        return None
+
+    def copy(self) -> OrganizationState:
+        return OrganizationState(self.registration, [c.copy() for c in self.chains], list(self.denials))
+
+    def describe(self, day: date) -> dict[str, Any]:
+        """The status record of SPEC section 8 (without the query-time fields)."""
+        reg = self.registration
+        if reg is None:
+            raise ValueError("an organization that is not registered has no status")
+        status = self.status_on(day)
+        chain = self.chain
+        covered = status in COVERED
+        latest = chain.latest if chain else None
+        consecutive = len(chain.periods) if covered and chain else 0
+        standard_years = 0
+        if covered and chain:
+            for period in reversed(chain.periods):
+                if period.standard != chain.latest.standard:
+                    break
+                standard_years += 1
+        return {
+            "org": reg.org,
+            "name": reg.name,
+            "country": reg.country,
+            "status": status,
+            "standard": latest.standard if latest else None,
+            "certificate": latest.certificate if latest else None,
+            "valid_from": _iso(latest.valid_from) if latest else None,
+            "valid_until": _iso(latest.valid_until) if latest else None,
+            "certified_since": _iso(chain.started_on) if covered and chain else None,
+            "consecutive_years": consecutive,
+            "recertifications": max(consecutive - 1, 0),
+            "standard_years": standard_years,
+            "suspended_since": _iso(chain.suspended_since) if status == "suspended" and chain else None,
+            "last_denial": self._last_denial(),
+        }
+
+    def _last_denial(self) -> dict[str, Any] | None:
+        since = self.chain.started_on if self.chain else None
+        for denial in reversed(self.denials):
+            if since is None or denial.date >= since:
+                return {
+                    "date": _iso(denial.date),
+                    "stage": denial.stage,
+                    "reason_category": denial.reason_category,
+                    "reason": denial.reason,
+                }
+            break
+        return None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of valid time, from ``start`` until the next segment's start, with one status."""
+
+    start: date
+    record: dict[str, Any]
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def retracted_versions(events: Iterable[OrganizationEvent]) -> set[int]:
+    return {e.target for e in events if isinstance(e, EntryRetracted)}
+
+
+def effective(events: Iterable[OrganizationEvent]) -> list[OrganizationEvent]:
+    """The events that take part in valid time, in effective-date order."""
+    events = list(events)
+    gone = retracted_versions(events)
+    kept = [e for e in events if not isinstance(e, EntryRetracted) and e.originator_version not in gone]
+    kept.sort(key=lambda e: (e.date, e.originator_version))
+    return kept
+
+
+def describe_event(event: OrganizationEvent) -> str:
+    return f"{type(event).__name__} of {event.date.isoformat()} (version {event.originator_version})"
+
+
+class Illegal(Exception):
+    """Raised inside the fold; carries the event at which the timeline stops being legal."""
+
+    def __init__(self, event: OrganizationEvent, reason: str):
+        super().__init__(reason)
+        self.event = event
+        self.reason = reason
+
+
+def apply(state: OrganizationState, event: OrganizationEvent) -> None:
+    """Fold one event into ``state`` (all earlier events already folded), or raise Illegal."""
+    day = event.date
+    if isinstance(event, OrganizationRegistered):
+        if state.registration is not None:
+            raise Illegal(event, f"{state.registration.org} is already registered")
+        state.registration = event
+        return
+    if state.registration is None:
+        raise Illegal(event, f"{day} is before the organization's registration")
+    if day < state.registration.date:
+        raise Illegal(event, f"{day} is before the registration on {state.registration.date}")
+    status = state.status_on(day)
+    chain = state.chain
+
+    if isinstance(event, AuditConducted):
+        return
+    if isinstance(event, CertificationDenied):
+        stage = "recertification" if status in COVERED else "initial"
+        if event.stage != stage:
+            raise Illegal(event, f"the denial on {day} was recorded at the {event.stage} stage, "
+                                 f"but the organization would be {status} on that date")
+        state.denials.append(event)
+        return
+    if isinstance(event, CertificationGranted):
+        if status in COVERED:
+            assert chain is not None
+            raise Illegal(event, f"the organization is already {status} on {day} "
+                                 f"(certificate valid {chain.latest.valid_from} to {chain.latest.valid_until}); "
+                                 "a current certificate is renewed with recertify")
+        if event.valid_until < event.valid_from:
+            raise Illegal(event, f"valid_until {event.valid_until} is before valid_from {event.valid_from}")
+        period = Period(event.standard, event.certificate, event.valid_from, event.valid_until, day,
+                        event.originator_version)
+        state.chains.append(Chain([period]))
+        return
+    if isinstance(event, Recertified):
+        refusal = renewal_refusal(state, day)
+        if refusal is not None:
+            raise Illegal(event, refusal)
+        assert chain is not None
+        latest = chain.latest
+        if event.valid_from != latest.valid_until + ONE_DAY:
+            raise Illegal(event, f"the renewal on {day} starts on {event.valid_from}, but the period it renews "
+                                 f"({latest.valid_from} to {latest.valid_until}) would end on {latest.valid_until}")
+        if event.valid_until < event.valid_from:
+            raise Illegal(event, f"valid_until {event.valid_until} is before valid_from {event.valid_from}")
+        chain.periods.append(Period(event.standard, event.certificate, event.valid_from, event.valid_until, day,
+                                    event.originator_version))
+        return
+    if isinstance(event, CertificationSuspended):
+        if status != "certified":
+            raise Illegal(event, f"only a certified organization can be suspended, and it is {status} on {day}")
+        assert chain is not None
+        chain.suspended_since = day
+        return
+    if isinstance(event, SuspensionLifted):
+        if status != "suspended":
+            raise Illegal(event, f"only a suspended certificate can be reinstated, and the organization "
+                                 f"is {status} on {day}")
+        assert chain is not None
+        chain.suspended_since = None
+        return
+    if isinstance(event, ValidityExtended):
+        if status not in COVERED:
+            raise Illegal(event, f"only a current certificate can be extended, and the organization is "
+                                 f"{status} on {day}")
+        assert chain is not None
+        latest = chain.latest
+        if latest.valid_from > day:
+            raise Illegal(event, f"the period covering {day} was already renewed on {latest.decided_on}; "
+                                 "only the latest period can be extended")
+        if event.until <= latest.valid_until:
+            raise Illegal(event, f"the extension must end after the current valid_until {latest.valid_until} "
+                                 f"(got {event.until})")
+        latest.valid_until = event.until
+        return
+    if isinstance(event, CertificationWithdrawn):
+        if status not in COVERED:
+            raise Illegal(event, f"only a current certificate can be withdrawn, and the organization is "
+                                 f"{status} on {day}")
+        assert chain is not None
+        chain.withdrawn = event
+        chain.suspended_since = None
+        return
+    raise Illegal(event, f"unknown event type {type(event).__name__}")
+
+
+def renewal_refusal(state: OrganizationState, day: date) -> str | None:
+    """Why the period covering ``day`` cannot be renewed on ``day``, or None when it can."""
+    chain = state.chain
+    status = state.status_on(day)
+    if status == "certified":
+        assert chain is not None
+        if chain.latest.valid_from > day:
+            return (f"the period covering {day} was already renewed on {chain.latest.decided_on} "
+                    f"(new period {chain.latest.valid_from} to {chain.latest.valid_until}); "
+                    "a period is renewed only once")
+        return None
+    if status == "expired":
+        assert chain is not None
+        return (f"the certificate expired after {chain.latest.valid_until}, so on {day} there is "
+                "nothing to renew; grant a new certificate with certify")
+    if status == "suspended":
+        assert chain is not None
+        return (f"the certificate is suspended on {day} (since {chain.suspended_since}); "
+                "reinstate it (or extend it) before renewing")
+    if status == "withdrawn":
+        assert chain is not None and chain.withdrawn is not None
+        return f"the certificate was withdrawn on {chain.withdrawn.date}; grant a new certificate with certify"
+    return f"the organization is not certified on {day}; use certify for a first certificate"
+
+
+def fold(events: Sequence[OrganizationEvent], until: date | None = None) -> OrganizationState:
+    """The state after the effective events dated on or before ``until`` (all when None)."""
+    state = OrganizationState()
+    for event in effective(events):
+        if until is not None and event.date > until:
+            break
+        try:
+            apply(state, event)
+        except Illegal:
+            # A stored timeline is legal by construction; if it is not (tampering), keep folding
+            # what can be folded so that queries still answer and `verify` can report it.
+            continue
+    return state
+
+
+def check(events: Sequence[OrganizationEvent], new: OrganizationEvent | None = None,
+          action: str | None = None) -> OrganizationState:
+    """Raise RuleViolation unless every prefix of the timeline is legal; return the final state.
+
+    ``new`` is the event being recorded: a failure at a later event is reported as the
+    later event that the new one would invalidate.
+    """
+    state = OrganizationState()
+    for event in effective(events):
+        try:
+            apply(state, event)
+        except Illegal as illegal:
+            raise RuleViolation(_explain(illegal, new, action)) from None
+    return state
+
+
+def _explain(illegal: Illegal, new: OrganizationEvent | None, action: str | None) -> str:
+    if new is None:
+        return f"the timeline is not legal at {describe_event(illegal.event)}: {illegal.reason}"
+    what = action or f"{new.command} on {new.date}"
+    if illegal.event is new:
+        return f"{what} refused: {illegal.reason}"
+    return f"{what} refused: it would invalidate the later {describe_event(illegal.event)}: {illegal.reason}"
+
+
+def state_on(events: Sequence[OrganizationEvent], day: date) -> OrganizationState:
+    return fold(events, until=day)
+
+
+def segments(events: Sequence[OrganizationEvent]) -> list[Segment]:
+    """Valid-time segments: the status record is constant from each start to the next.
+
+    Status changes only on event dates and on the first day after a chain's last period
+    (expiry): time passing alone needs no event.
+    """
+    ordered = effective(events)
+    state = OrganizationState()
+    result: list[Segment] = []
+    i = 0
+    while i < len(ordered):
+        day = ordered[i].date
+        while i < len(ordered) and ordered[i].date == day:
+            try:
+                apply(state, ordered[i])
+            except Illegal:
+                pass
+            i += 1
+        if state.registration is None:
+            continue
+        _append(result, day, state.describe(day))
+        next_day = ordered[i].date if i < len(ordered) else None
+        chain = state.chain
+        if chain is not None and chain.withdrawn is None:
+            expiry = chain.latest.valid_until + ONE_DAY
+            if expiry > day and (next_day is None or expiry < next_day):
+                _append(result, expiry, state.describe(expiry))
+    return result
+
+
+def _append(result: list[Segment], start: date, record: dict[str, Any]) -> None:
+    if result and result[-1].record == record:
+        return
+    result.append(Segment(start, record))
+
+
+def segment_on(segs: Sequence[Segment], day: date) -> Segment | None:
+    found = None
+    for seg in segs:
+        if seg.start > day:
+            break
+        found = seg
+    return found

@@ -1,0 +1,117 @@
+"""Value types shared by commands, events and the timeline: ids, dates, vocabularies."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator
+
+ORG_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
+MAX_TEXT = 500
+
+Standard = Literal["fairmined", "ecological"]
+LegalForm = Literal["company", "cooperative", "central-cooperative", "association", "other"]
+Deposit = Literal["alluvial", "hard-rock", "other"]
+AuditKind = Literal["initial", "recertification", "surveillance", "follow-up"]
+Severity = Literal["major", "minor", "observation"]
+ReasonCategory = Literal[
+    "commercial", "health-safety", "environmental", "labour", "organizational", "traceability", "other"
+]
+WithdrawalMode = Literal["voluntary", "imposed"]
+DenialStage = Literal["initial", "recertification"]
+
+STANDARDS: tuple[str, ...] = ("fairmined", "ecological")
+LEGAL_FORMS: tuple[str, ...] = ("company", "cooperative", "central-cooperative", "association", "other")
+DEPOSITS: tuple[str, ...] = ("alluvial", "hard-rock", "other")
+AUDIT_KINDS: tuple[str, ...] = ("initial", "recertification", "surveillance", "follow-up")
+SEVERITIES: tuple[str, ...] = ("major", "minor", "observation")
+REASON_CATEGORIES: tuple[str, ...] = (
+    "commercial", "health-safety", "environmental", "labour", "organizational", "traceability", "other"
+)
+STATUSES: tuple[str, ...] = ("registered", "certified", "suspended", "expired", "withdrawn")
+
+# The easternmost time zone: a date is "not in the future" while some place on earth has reached it.
+EARLIEST_ZONE_AHEAD = timezone(timedelta(hours=14))
+
+
+def latest_acceptable_date() -> date:
+    return datetime.now(EARLIEST_ZONE_AHEAD).date()
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def anniversary_eve(d: date) -> date:
+    """The day before the first anniversary of ``d`` (the anniversary of 29 February is 1 March)."""
+    try:
+        anniversary = d.replace(year=d.year + 1)
+    except ValueError:
+        anniversary = date(d.year + 1, 3, 1)
+    return anniversary - timedelta(days=1)
+
+
+def parse_date(value: object) -> date:
+    """An ISO-8601 calendar date (YYYY-MM-DD), strictly."""
+    if isinstance(value, datetime):
+        raise ValueError("expected a calendar date (YYYY-MM-DD), not a date-time")
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a calendar date (YYYY-MM-DD)")
+    text = value.strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"{value!r} is not a calendar date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real calendar date") from None
+
+
+def _not_in_future(d: date) -> date:
+    latest = latest_acceptable_date()
+    if d > latest:
+        raise ValueError(f"{d.isoformat()} is in the future (the ledger records facts, not plans)")
+    return d
+
+
+def _org_id(value: str) -> str:
+    if not ORG_ID_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid organization id "
+            "(2-64 characters: lower-case letters, digits and '-', starting with a letter or digit)"
+        )
+    return value
+
+
+def _country(value: str) -> str:
+    if not COUNTRY_PATTERN.fullmatch(value):
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code in upper case (e.g. PE)")
+    return value
+
+
+def _text(value: str) -> str:
+    trimmed = value.strip()
+    if not trimmed:
+        raise ValueError("must not be empty")
+    if len(trimmed) > MAX_TEXT:
+        raise ValueError(f"must be at most {MAX_TEXT} characters (got {len(trimmed)})")
+    if any(ord(ch) < 32 and ch not in "\t" for ch in trimmed) or "\x7f" in trimmed:
+        raise ValueError("must not contain control characters")
+    return trimmed
+
+
+def _str_only(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
+
+
+CalendarDate = Annotated[date, BeforeValidator(parse_date)]
+EffectiveDate = Annotated[date, BeforeValidator(parse_date), AfterValidator(_not_in_future)]
+OrgId = Annotated[str, BeforeValidator(_str_only), AfterValidator(_org_id)]
+Country = Annotated[str, BeforeValidator(_str_only), AfterValidator(_country)]
+Text = Annotated[str, BeforeValidator(_str_only), AfterValidator(_text)]
