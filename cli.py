@@ -363,6 +363,18 @@ def _details(fields: dict[str, Any]) -> str:
     return ", ".join(f"{k}={formats.cell(v)}" for k, v in fields.items() if v not in (None, [], ()))
 
 
+# ---------------------------------------------------------------- registry queries (projections)
+
+
+# ---------------------------------------------------------------- data in and out (import, export)
+
+
+# ---------------------------------------------------------------- integrity (verify, head, keygen)
+
+
+# ---------------------------------------------------------------- scale-out (follow, copy)
+
+
 def main() -> None:
     cli.main(prog_name="certledger")
 
