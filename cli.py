@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from importlib.metadata import PackageNotFoundError, version as package_version
 from typing import Any, Callable
 
 import click
+from eventsourcing.persistence import PersistenceError
 
 from ledger import formats
 from ledger.application import CertificationLedger, Recorded, history_entry
 from ledger.errors import LedgerError
+from ledger.storage import failure_message
 from ledger.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES
 
 try:
@@ -40,13 +43,22 @@ class LedgerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LedgerError as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(one_line(str(error))) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
             raise click.exceptions.Abort() from None
+        except (PersistenceError, sqlite3.Error) as error:
+            db = getattr(ctx.obj, "db", None) or "the database"
+            raise click.ClickException(one_line(failure_message(db, error))) from None
         except Exception as error:  # noqa: BLE001 - the promise is: no traceback, ever
-            raise click.ClickException(f"unexpected failure ({type(error).__name__}): {error}") from None
+            raise click.ClickException(one_line(f"unexpected failure ({type(error).__name__}): {error}")) from None
+
+
+def one_line(message: str) -> str:
+    """Messages quote user input (paths, values): keep them on the one ``Error:`` line scripts read."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape", "backslashreplace").decode()
+                   for ch in message)
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import random
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, time as clock, timezone
@@ -36,8 +37,8 @@ from ledger.errors import (
 from ledger.events import CertificationGranted, EntryRetracted, OrganizationEvent, OrganizationRegistered
 from ledger.organization import Organization, organization_id
 from ledger.persistence import EventExtras, PlainJSONTranscoder, PydanticMapper, StoredRow, format_instant
-from ledger.storage import DEFAULT_DB, describe, environment
-from ledger.values import parse_date, today_utc
+from ledger.storage import DEFAULT_DB, describe, environment, failure_message
+from ledger.values import check_text, parse_date, today_utc
 
 MAX_ATTEMPTS = 25
 
@@ -68,9 +69,12 @@ class KnownAt:
 
 
 def current_user(by: str | None = None) -> str:
-    for candidate in (by, os.environ.get("CERTLEDGER_USER")):
+    for source, candidate in (("--by", by), ("CERTLEDGER_USER", os.environ.get("CERTLEDGER_USER"))):
         if candidate is not None and candidate.strip():
-            return candidate.strip()
+            try:
+                return check_text(candidate)
+            except ValueError as error:
+                raise InvalidInput(f"{source}: {error}") from None
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
@@ -89,7 +93,7 @@ class CertificationLedger(Application):
             super().__init__()
         except LedgerError:
             raise
-        except (PersistenceError, OSError, ImportError) as error:
+        except (PersistenceError, sqlite3.Error, OSError, ImportError) as error:
             raise StorageError(f"cannot open database {describe(self.db)}: {error}") from None
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
@@ -117,7 +121,7 @@ class CertificationLedger(Application):
                 pass  # another writer got there first: reload, re-validate, try again
             except (OperationalError, InterfaceError) as error:
                 if "locked" not in str(error) and "busy" not in str(error):
-                    raise StorageError(f"cannot write to {describe(self.db)}: {error}") from None
+                    raise StorageError(failure_message(self.db, error)) from None
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.25)
         raise ConcurrencyConflict(
@@ -239,10 +243,16 @@ class CertificationLedger(Application):
         text = str(value).strip()
         if text.isdigit():
             return self._known_at_position(int(text))
-        instant = format_instant(parse_instant(text))
+        try:
+            instant = format_instant(parse_instant(text))
+        except OverflowError:
+            raise InvalidInput(f"--known-at: {text!r} is out of range") from None
         return KnownAt(self.recorder.position_at(instant), instant)
 
     def _known_at_position(self, position: int) -> KnownAt:
+        if position > self.recorder.max_position():
+            # Beyond the last position is "everything so far"; clamping also keeps huge numbers out of SQL.
+            return KnownAt(self.recorder.max_position(), format_instant(datetime.now(timezone.utc)))
         stamp = self.recorder.recorded_at([position]).get(position)
         if stamp is None:
             stamp = format_instant(datetime.now(timezone.utc)) if position >= self.recorder.max_position() else None

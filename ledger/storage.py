@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -14,6 +15,10 @@ from ledger.persistence import SQLiteLedgerRecorder
 
 DEFAULT_DB = "certledger.db"
 SQLITE_HEADER = b"SQLite format 3\x00"
+# Created together, in one transaction, when a ledger file is first opened.
+LEDGER_TABLES = frozenset({"stored_events", "ledger_chain", "ledger_keys", "ledger_certificates"})
+# Names that SQLite, or the library, would treat as a database living only in memory.
+IN_MEMORY = re.compile(r":memory:|mode=memory")
 
 
 def is_postgres_url(db: str) -> bool:
@@ -37,10 +42,13 @@ def environment(db: str, *, must_exist: bool = False) -> dict[str, str]:
 
 
 def sqlite_environment(path: str, *, must_exist: bool = False) -> dict[str, str]:
+    if IN_MEMORY.search(path):
+        raise StorageError(f"--db {path}: an in-memory database keeps nothing; give a file path")
     check_sqlite_file(path, must_exist=must_exist)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": path,
+        # Absolute, so that SQLite never reads a name like "file:..." as a URI with its own options.
+        "SQLITE_DBNAME": os.path.abspath(path),
         "SQLITE_LOCK_TIMEOUT": "30",
         "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteLedgerRecorder),
     }
@@ -56,25 +64,64 @@ def check_sqlite_file(path: str, *, must_exist: bool = False) -> None:
         if not file.parent.exists():
             raise StorageError(f"cannot create database {path}: directory {file.parent} does not exist")
         return
+    if not file.is_file():
+        raise StorageError(f"cannot open database {path}: it is not a regular file")
     if not os.access(path, os.R_OK):
         raise StorageError(f"cannot read database {path}: permission denied")
     size = file.stat().st_size
     if size == 0:
         return
     with open(path, "rb") as handle:
-        header = handle.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
+        header = handle.read(100)
+    if not header.startswith(SQLITE_HEADER):
         raise StorageError(f"{path} is not a certledger database (not an SQLite file)")
+    expected = expected_size(header)
+    if expected is not None and size < expected and not has_write_ahead_log(file):
+        raise StorageError(f"{path} is damaged: it is truncated ({size} of {expected} bytes)")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{file.absolute().as_uri()}?mode=ro", uri=True)
         try:
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         finally:
             conn.close()
+    except sqlite3.OperationalError as error:
+        if "readonly" in str(error) or "unable to open" in str(error):
+            raise StorageError(f"cannot read database {path}: {error} (SQLite keeps {file.name}-wal and "
+                               f"{file.name}-shm beside it: is its directory writable?)") from None
+        raise StorageError(f"{path} is damaged or not a certledger database: {error}") from None
     except sqlite3.DatabaseError as error:
         raise StorageError(f"{path} is damaged or not a certledger database: {error}") from None
-    if names and "stored_events" not in names:
+    if names and not LEDGER_TABLES <= names:
         raise StorageError(f"{path} is an SQLite database of another program, not a certledger ledger")
+
+
+def failure_message(db: str, error: Exception) -> str:
+    """What a database error means for the user, naming the database."""
+    text = str(error)
+    if "malformed" in text or "not a database" in text:
+        return f"{describe(db)} is damaged ({text}); restore it from a backup"
+    if "full" in text or "I/O" in text:
+        return f"cannot write to {describe(db)}: {text} (is the disk full, or a file-size limit reached?)"
+    if "readonly" in text:
+        return f"cannot write to {describe(db)}: {text} (the file or its directory is read-only)"
+    return f"database {describe(db)} failed: {text}"
+
+
+def expected_size(header: bytes) -> int | None:
+    """The size the SQLite header promises, when the header vouches for its page count."""
+    if len(header) < 100:
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    page_count = int.from_bytes(header[28:32], "big")
+    count_is_current = header[24:28] == header[92:96] and page_count > 0
+    return page_size * page_count if count_is_current else None
+
+
+def has_write_ahead_log(file: Path) -> bool:
+    """A crash during a checkpoint can leave the file short; SQLite completes it from the log."""
+    wal = file.with_name(file.name + "-wal")
+    return wal.exists() and wal.stat().st_size > 0
 
 
 def postgres_environment(url: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
@@ -93,15 +94,22 @@ def _country(value: str) -> str:
     return value
 
 
-def _text(value: str) -> str:
+def check_text(value: str) -> str:
     trimmed = value.strip()
     if not trimmed:
         raise ValueError("must not be empty")
     if len(trimmed) > MAX_TEXT:
         raise ValueError(f"must be at most {MAX_TEXT} characters (got {len(trimmed)})")
-    if any(ord(ch) < 32 and ch not in "\t" for ch in trimmed) or "\x7f" in trimmed:
+    if any(unicodedata.category(ch) == "Cc" and ch != "\t" for ch in trimmed):
         raise ValueError("must not contain control characters")
+    if not is_valid_unicode(trimmed):
+        raise ValueError("is not valid UTF-8 text")
     return trimmed
+
+
+def is_valid_unicode(text: str) -> bool:
+    """False for the lone surrogates Python uses to carry undecodable bytes (invalid UTF-8 in argv or files)."""
+    return not any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def _str_only(value: object) -> object:
@@ -114,4 +122,4 @@ CalendarDate = Annotated[date, BeforeValidator(parse_date)]
 EffectiveDate = Annotated[date, BeforeValidator(parse_date), AfterValidator(_not_in_future)]
 OrgId = Annotated[str, BeforeValidator(_str_only), AfterValidator(_org_id)]
 Country = Annotated[str, BeforeValidator(_str_only), AfterValidator(_country)]
-Text = Annotated[str, BeforeValidator(_str_only), AfterValidator(_text)]
+Text = Annotated[str, BeforeValidator(_str_only), AfterValidator(check_text)]
