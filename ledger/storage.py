@@ -84,13 +84,8 @@ def check_sqlite_file(path: str, *, must_exist: bool = False) -> None:
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         finally:
             conn.close()
-    except sqlite3.OperationalError as error:
-        if "readonly" in str(error) or "unable to open" in str(error):
-            raise StorageError(f"cannot read database {path}: {error} (SQLite keeps {file.name}-wal and "
-                               f"{file.name}-shm beside it: is its directory writable?)") from None
-        raise StorageError(f"{path} is damaged or not a certledger database: {error}") from None
     except sqlite3.DatabaseError as error:
-        raise StorageError(f"{path} is damaged or not a certledger database: {error}") from None
+        raise StorageError(failure_message(path, error)) from None
     if names and not LEDGER_TABLES <= names:
         raise StorageError(f"{path} is an SQLite database of another program, not a certledger ledger")
 
@@ -98,13 +93,15 @@ def check_sqlite_file(path: str, *, must_exist: bool = False) -> None:
 def failure_message(db: str, error: Exception) -> str:
     """What a database error means for the user, naming the database."""
     text = str(error)
+    name = describe(db)
     if "malformed" in text or "not a database" in text:
-        return f"{describe(db)} is damaged ({text}); restore it from a backup"
+        return f"{name} is damaged ({text}); restore it from a backup"
     if "full" in text or "I/O" in text:
-        return f"cannot write to {describe(db)}: {text} (is the disk full, or a file-size limit reached?)"
-    if "readonly" in text:
-        return f"cannot write to {describe(db)}: {text} (the file or its directory is read-only)"
-    return f"database {describe(db)} failed: {text}"
+        return f"cannot use {name}: {text} (is the disk full, or a file-size limit reached?)"
+    if "readonly" in text or "unable to open" in text:
+        return (f"cannot use {name}: {text} (is the file or its directory read-only? SQLite keeps "
+                f"{Path(name).name}-wal and {Path(name).name}-shm beside it)")
+    return f"database {name} failed: {text}"
 
 
 def expected_size(header: bytes) -> int | None:
