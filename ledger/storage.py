@@ -32,7 +32,7 @@ def describe(db: str) -> str:
         host = parsed.hostname or "localhost"
         port = f":{parsed.port}" if parsed.port else ""
         return f"postgresql://{parsed.username or ''}@{host}{port}{parsed.path}"
-    return db
+    return db if len(db) <= 200 else f"{db[:120]}...{db[-60:]}"
 
 
 def environment(db: str, *, must_exist: bool = False) -> dict[str, str]:
@@ -55,6 +55,16 @@ def sqlite_environment(path: str, *, must_exist: bool = False) -> dict[str, str]
 
 
 def check_sqlite_file(path: str, *, must_exist: bool = False) -> None:
+    try:
+        inspect_sqlite_file(path, must_exist=must_exist)
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte, a loop of links...
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise StorageError(f"cannot open database {describe(path)}: {reason}") from None
+
+
+def inspect_sqlite_file(path: str, *, must_exist: bool = False) -> None:
+    if "\x00" in path:
+        raise ValueError("the name contains a NUL character")
     file = Path(path)
     if file.is_dir():
         raise StorageError(f"cannot open database {path}: it is a directory")
