@@ -14,7 +14,6 @@ from ledger.errors import StorageError
 from ledger.persistence import SQLiteLedgerRecorder
 
 DEFAULT_DB = "certledger.db"
-SQLITE_HEADER = b"SQLite format 3\x00"
 # Created together, in one transaction, when a ledger file is first opened.
 LEDGER_TABLES = frozenset({"stored_events", "ledger_chain", "ledger_keys", "ledger_certificates"})
 # Names that SQLite, or the library, would treat as a database living only in memory.
@@ -81,21 +80,25 @@ def inspect_sqlite_file(path: str, *, must_exist: bool = False) -> None:
     size = file.stat().st_size
     if size == 0:
         return
-    with open(path, "rb") as handle:
-        header = handle.read(100)
-    if not header.startswith(SQLITE_HEADER):
-        raise StorageError(f"{path} is not a certledger database (not an SQLite file)")
-    expected = expected_size(header)
-    if expected is not None and size < expected and not has_write_ahead_log(file):
-        raise StorageError(f"{path} is damaged: it is truncated ({size} of {expected} bytes)")
+    logged = has_write_ahead_log(file)
+    # Only SQLite opens the file: closing any other descriptor of it would drop the POSIX locks that
+    # this process's SQLite connections hold on it (another ledger object on the same file, say).
+    # Read-write, though it only reads: read-only connections to a WAL database that others are
+    # writing fail now and then with "disk I/O error".
     try:
-        conn = sqlite3.connect(f"{file.absolute().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(file.absolute().as_uri(), uri=True)
         try:
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            promised = pages * conn.execute("PRAGMA page_size").fetchone()[0]
         finally:
             conn.close()
     except sqlite3.DatabaseError as error:
+        if "not a database" in str(error):
+            raise StorageError(f"{path} is not a certledger database (not an SQLite file)") from None
         raise StorageError(failure_message(path, error)) from None
+    if promised > size and not logged:
+        raise StorageError(f"{path} is damaged: it is truncated ({size} of {promised} bytes)")
     if names and not LEDGER_TABLES <= names:
         raise StorageError(f"{path} is an SQLite database of another program, not a certledger ledger")
 
@@ -112,17 +115,6 @@ def failure_message(db: str, error: Exception) -> str:
         return (f"cannot use {name}: {text} (is the file or its directory read-only? SQLite keeps "
                 f"{Path(name).name}-wal and {Path(name).name}-shm beside it)")
     return f"database {name} failed: {text}"
-
-
-def expected_size(header: bytes) -> int | None:
-    """The size the SQLite header promises, when the header vouches for its page count."""
-    if len(header) < 100:
-        return None
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    page_count = int.from_bytes(header[28:32], "big")
-    count_is_current = header[24:28] == header[92:96] and page_count > 0
-    return page_size * page_count if count_is_current else None
 
 
 def has_write_ahead_log(file: Path) -> bool:
