@@ -2,7 +2,8 @@
 
 Same tables, same rows and same query semantics as ``SQLiteLedgerRecorder``; a position is the
 library's ``notification_id``. The library takes an EXCLUSIVE lock on the events table before
-inserting, so reading the chain head after the insert, in the same transaction, is safe.
+inserting, so reading the chain head after the insert, in the same transaction, is safe, and so
+is restarting the position sequence after the last committed position.
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         return row is None or row["found"] < len(names)
 
     # ------------------------------------------------------------------ writing
+
+    def _lock_table(self, curs: Cursor[DictRow]) -> None:
+        super()._lock_table(curs)
+        # A rolled-back insert has used up sequence values; under the lock nobody else inserts, so
+        # restart the sequence after the last committed position: positions stay gapless, as on SQLite.
+        curs.execute(self._sql("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), "
+                               "COALESCE(MAX(notification_id), 0) + 1, false) FROM {schema}.{table}"),
+                     (self._sql("{schema}.{table}").as_string(curs),), prepare=True)
 
     def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:

@@ -93,7 +93,7 @@ def grants(schema: str, writer: str, reader: str) -> list[str]:
         f"GRANT SELECT, INSERT, UPDATE ON {schema}.certledger_events TO {writer}",
         f"GRANT SELECT, INSERT ON {schema}.ledger_chain, {schema}.ledger_keys TO {writer}",
         f"GRANT SELECT, INSERT, DELETE ON {schema}.ledger_certificates TO {writer}",
-        f"GRANT USAGE ON SEQUENCE {schema}.certledger_events_notification_id_seq TO {writer}",
+        f"GRANT USAGE, UPDATE ON SEQUENCE {schema}.certledger_events_notification_id_seq TO {writer}",
         f"CREATE FUNCTION {schema}.certledger_append_only() RETURNS trigger LANGUAGE plpgsql AS "
         "$$BEGIN RAISE EXCEPTION 'ledger events are never updated or deleted'; END$$",
         f"CREATE TRIGGER certledger_append_only BEFORE UPDATE OR DELETE ON {schema}.certledger_events "
