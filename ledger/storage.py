@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -14,6 +15,7 @@ from ledger.persistence import SQLiteLedgerRecorder
 
 DEFAULT_DB = "certledger.db"
 SQLITE_HEADER = b"SQLite format 3\x00"
+SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def is_postgres_url(db: str) -> bool:
@@ -25,14 +27,25 @@ def describe(db: str) -> str:
     if is_postgres_url(db):
         parsed = urlparse(db)
         host = parsed.hostname or "localhost"
-        port = f":{parsed.port}" if parsed.port else ""
-        return f"postgresql://{parsed.username or ''}@{host}{port}{parsed.path}"
+        try:
+            port = f":{parsed.port}" if parsed.port else ""
+        except ValueError:
+            port = ""
+        schema = parse_qs(parsed.query).get("schema", [""])[0]
+        named = f"postgresql://{parsed.username or ''}@{host}{port}{parsed.path}"
+        return f"{named}?schema={schema}" if schema else named
     return db
 
 
 def environment(db: str, *, must_exist: bool = False) -> dict[str, str]:
     if is_postgres_url(db):
-        return postgres_environment(db)
+        env = postgres_environment(db)
+        try:
+            from ledger.postgres import check_server
+        except ImportError:
+            raise StorageError("PostgreSQL support is not installed: pip install 'certledger[postgres]'") from None
+        check_server(env, describe(db), must_exist=must_exist)
+        return env
     return sqlite_environment(db, must_exist=must_exist)
 
 
@@ -88,6 +101,9 @@ def postgres_environment(url: str) -> dict[str, str]:
         raise StorageError(f"{describe(url)}: unknown URL parameter(s) {', '.join(sorted(unknown))} "
                            "(only ?schema=NAME is understood)")
     schema = query.get("schema", ["public"])[0]
+    if not SCHEMA_NAME.match(schema):
+        raise StorageError(f"{describe(url)}: schema {schema!r} is not a plain identifier "
+                           "(letters, digits and underscores, at most 63)")
     try:
         port = parsed.port or 5432
     except ValueError:
@@ -101,6 +117,21 @@ def postgres_environment(url: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(parsed.password or ""),
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_LOCK_TIMEOUT": "30",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        # One connection per process unless a command needs more (e.g. a follower listening).
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "4",
         "APPLICATION_RECORDER_TOPIC": "ledger.postgres:PostgresLedgerRecorder",
     }
+
+
+# Serialization failure, deadlock, lock timeout: PostgreSQL's ways of saying "try again".
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def is_transient(error: BaseException) -> bool:
+    """A write that failed only because other writers held the database: worth retrying."""
+    if getattr(error.__cause__, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    text = str(error)
+    return "locked" in text or "busy" in text
