@@ -12,8 +12,9 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger import formats
 from ledger.application import CertificationLedger, Recorded, history_entry
+from ledger.copying import copy_ledger
 from ledger.errors import LedgerError
-from ledger.storage import failure_message
+from ledger.storage import describe, failure_message
 from ledger.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES
 
 try:
@@ -34,6 +35,11 @@ class Session:
         if self._ledger is None:
             self._ledger = CertificationLedger(self.db, must_exist=must_exist)
         return self._ledger
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
 
 
 class LedgerGroup(click.Group):
@@ -75,6 +81,7 @@ def cli(ctx: click.Context, db: str, by: str | None) -> None:
         certledger register cecomip --name CECOMIP --country PE --date 2016-01-10
     """
     ctx.obj = Session(db, by)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def session() -> Session:
@@ -385,6 +392,36 @@ def _details(fields: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- scale-out (follow, copy)
+
+@cli.command("copy")
+@click.option("--to", "target", required=True, metavar="URL",
+              help="The empty ledger to fill: a SQLite file path or a postgresql:// URL.")
+def copy_command(target: str) -> None:
+    """Copy this ledger (--db) into an empty one, e.g. from SQLite up to PostgreSQL.
+
+    Positions, versions, recorded times and recorders are kept, so every --as-of / --known-at
+    answer stays the same. A non-empty target is refused.
+
+    Example:
+
+        certledger --db certledger.db copy --to "postgresql://certledger@db.example.org/registry?schema=fairmined"
+    """
+    source = session().ledger(must_exist=True)
+    destination = CertificationLedger(target)
+    try:
+        report = copy_ledger(source, destination, progress=copy_progress if sys.stderr.isatty() else None)
+    finally:
+        destination.close()
+    if sys.stderr.isatty():
+        click.echo(err=True)
+    head = report.head.entry_hash.hex()[:16] if report.head else "-"
+    click.echo(f"Copied {report.events} events (up to position {report.last_position}) from "
+               f"{describe(source.db)} to {describe(target)}; chain head {head} matches the source")
+
+
+def copy_progress(position: int, last: int) -> None:
+    click.echo(f"\rcopying: position {position} of {last}", err=True, nl=False)
+
 
 
 def main() -> None:

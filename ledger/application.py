@@ -15,9 +15,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     IntegrityError,
-    InterfaceError,
     Mapper,
-    OperationalError,
     PersistenceError,
     Transcoder,
 )
@@ -37,7 +35,7 @@ from ledger.errors import (
 from ledger.events import CertificationGranted, EntryRetracted, OrganizationEvent, OrganizationRegistered
 from ledger.organization import Organization, organization_id
 from ledger.persistence import EventExtras, PlainJSONTranscoder, PydanticMapper, StoredRow, format_instant
-from ledger.storage import DEFAULT_DB, describe, environment, failure_message
+from ledger.storage import DEFAULT_DB, describe, environment, failure_message, is_transient
 from ledger.values import check_text, parse_date, today_utc
 
 MAX_ATTEMPTS = 25
@@ -85,6 +83,7 @@ class CertificationLedger(Application):
     """The ledger of one scheme: SQLite file or PostgreSQL database named by ``db``."""
 
     name = "certledger"
+    max_attempts = MAX_ATTEMPTS
 
     def __init__(self, db: str | None = None, *, must_exist: bool = False) -> None:
         self.db = db or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
@@ -98,7 +97,8 @@ class CertificationLedger(Application):
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         # Only the ledger's own settings: library variables in the user's shell must not redirect it.
-        return Environment(name, dict(self._ledger_env))
+        # Table names follow the ledger's name, never a subclass's (the library derives them from it).
+        return Environment(CertificationLedger.name, dict(self._ledger_env))
 
     def construct_mapper(self) -> Mapper:
         return PydanticMapper(transcoder=self.construct_transcoder())
@@ -109,23 +109,28 @@ class CertificationLedger(Application):
     # ------------------------------------------------------------------ recording
 
     def record(self, command: cmd.Command | dict[str, Any], *, by: str | None = None) -> Recorded:
-        """Record one command (a validated model, or a mapping in the import format)."""
+        """Record one command (a validated model, or a mapping in the import format).
+
+        When another writer changed the organization (or took the id, key or certificate number)
+        between loading and saving, the command is reloaded and decided again on the fresh state,
+        a bounded number of times with jittered back-off.
+        """
         if isinstance(command, dict):
             command = cmd.parse_command(command)
         recorded_by = current_user(by)
         delay = 0.005
-        for _ in range(MAX_ATTEMPTS):
+        for _ in range(self.max_attempts):
             try:
                 return self._record_once(command, recorded_by)
             except IntegrityError:
                 pass  # another writer got there first: reload, re-validate, try again
-            except (OperationalError, InterfaceError) as error:
-                if "locked" not in str(error) and "busy" not in str(error):
-                    raise StorageError(failure_message(self.db, error)) from None
+            except PersistenceError as error:
+                if not is_transient(error):
+                    raise StorageError(failure_message(self.db, error, "write to")) from None
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.25)
         raise ConcurrencyConflict(
-            f"{command.command} for {command.org} gave up after {MAX_ATTEMPTS} attempts: other writers kept "
+            f"{command.command} for {command.org} gave up after {self.max_attempts} attempts: other writers kept "
             "changing this organization; try again")
 
     def _record_once(self, command: cmd.Command, recorded_by: str) -> Recorded:

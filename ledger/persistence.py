@@ -109,6 +109,68 @@ class StoredRow:
     state: bytes
 
 
+@dataclass(frozen=True)
+class ChainEntry:
+    """One row of ``ledger_chain``."""
+
+    seq: int
+    notification_id: int
+    originator_id: UUID
+    originator_version: int
+    recorded_at: str
+    entry_hash: bytes
+
+
+@dataclass(frozen=True)
+class CertificateChange:
+    """A claim on a certificate number (``holder`` set) or its release (``holder`` None)."""
+
+    certificate: str
+    holder: tuple[UUID, int] | None
+
+
+@dataclass(frozen=True)
+class LedgerRows:
+    """Everything written beside a batch of event rows: the same for every backend."""
+
+    chain: list[ChainEntry]
+    keys: list[tuple[str, int]]
+    certificates: list[CertificateChange]
+
+
+def ledger_rows(ids: Sequence[int], stored_events: Sequence[StoredEvent],
+                extras: dict[tuple[UUID, int], EventExtras], last: ChainEntry | None, *,
+                copied: bool = False) -> LedgerRows:
+    """The chain, key and certificate rows for events just inserted at positions ``ids``.
+
+    Called while the backend holds its write lock, after the insert, so ``last`` is the true
+    chain head. recorded_at never goes backwards along the chain: an event stamped earlier than
+    the one committed just before it (another writer was faster) takes that one's instant, so a
+    ``--known-at`` instant always resolves to a prefix of the ledger. ``copied`` rows keep the
+    recorded_at of the ledger they come from, exactly.
+    """
+    seq, previous, floor = (last.seq, last.entry_hash, last.recorded_at) if last else (0, GENESIS_HASH, "")
+    rows = LedgerRows([], [], [])
+    for notification_id, stored in zip(ids, stored_events, strict=True):
+        originator_id = stored.originator_id if isinstance(stored.originator_id, UUID) else UUID(
+            str(stored.originator_id))
+        extra = extras.get((originator_id, stored.originator_version))
+        if extra is None:
+            raise ValueError("every ledger event needs its key and recorded_at")
+        seq += 1
+        previous = chain_hash(seq, originator_id, stored.originator_version, stored.topic, stored.state, previous)
+        floor = extra.recorded_at if copied else max(floor, extra.recorded_at)
+        rows.chain.append(ChainEntry(seq, notification_id, originator_id, stored.originator_version, floor,
+                                     previous))
+        rows.keys.append((extra.key, notification_id))
+        if extra.certificate_release:
+            rows.certificates.append(CertificateChange(extra.certificate_release, None))
+        if extra.certificate_claim:
+            rows.certificates.append(CertificateChange(extra.certificate_claim,
+                                                       (originator_id, stored.originator_version)))
+    return rows
+
+
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     """The library's SQLite application recorder plus chain, keys and certificate claims."""
 
@@ -133,30 +195,43 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                        ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         assert ids is not None
-        extras: dict[tuple[UUID, int], EventExtras] = kwargs.get("extras") or {}
-        c.execute("SELECT seq, entry_hash FROM ledger_chain ORDER BY seq DESC LIMIT 1")
-        row = c.fetchone()
-        seq, previous = (row[0], row[1]) if row else (0, GENESIS_HASH)
-        chain_rows = []
-        key_rows = []
-        for notification_id, stored in zip(ids, stored_events):
-            extra = extras.get((stored.originator_id, stored.originator_version))
-            if extra is None:
-                raise ValueError("every ledger event needs its key and recorded_at")
-            seq += 1
-            previous = chain_hash(seq, stored.originator_id, stored.originator_version, stored.topic,
-                                  stored.state, previous)
-            chain_rows.append((seq, notification_id, stored.originator_id.hex, stored.originator_version,
-                               extra.recorded_at, previous))
-            key_rows.append((extra.key, notification_id))
-            if extra.certificate_release:
-                c.execute("DELETE FROM ledger_certificates WHERE certificate=?", (extra.certificate_release,))
-            if extra.certificate_claim:
-                c.execute("INSERT INTO ledger_certificates VALUES (?,?,?)",
-                          (extra.certificate_claim, stored.originator_id.hex, stored.originator_version))
-        c.executemany("INSERT INTO ledger_chain VALUES (?,?,?,?,?,?)", chain_rows)
-        c.executemany("INSERT INTO ledger_keys VALUES (?,?)", key_rows)
+        self._write_ledger_rows(c, ids, stored_events, kwargs.get("extras") or {})
         return ids
+
+    def insert_copied(self, rows: Sequence[StoredRow], extras: dict[tuple[UUID, int], EventExtras]) -> None:
+        """Insert rows copied from another ledger at their original positions (``copy``)."""
+        stored = [stored_event_of(row) for row in rows]
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(f"INSERT INTO {self.events_table_name} "
+                          "(rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
+                          [(r.position, r.originator_id.hex, r.originator_version, r.topic, r.state) for r in rows])
+            self._write_ledger_rows(c, [r.position for r in rows], stored, extras, copied=True)
+
+    def _write_ledger_rows(self, c: SQLiteCursor, ids: Sequence[int], stored_events: Sequence[StoredEvent],
+                           extras: dict[tuple[UUID, int], EventExtras], *, copied: bool = False) -> None:
+        rows = ledger_rows(ids, stored_events, extras, self._chain_head(c), copied=copied)
+        for change in rows.certificates:
+            if change.holder is None:
+                c.execute("DELETE FROM ledger_certificates WHERE certificate=?", (change.certificate,))
+            else:
+                c.execute("INSERT INTO ledger_certificates VALUES (?,?,?)",
+                          (change.certificate, change.holder[0].hex, change.holder[1]))
+        c.executemany("INSERT INTO ledger_chain VALUES (?,?,?,?,?,?)",
+                      [(e.seq, e.notification_id, e.originator_id.hex, e.originator_version, e.recorded_at,
+                        e.entry_hash) for e in rows.chain])
+        c.executemany("INSERT INTO ledger_keys VALUES (?,?)", rows.keys)
+
+    @staticmethod
+    def _chain_head(c: SQLiteCursor) -> ChainEntry | None:
+        c.execute("SELECT seq, notification_id, originator_id, originator_version, recorded_at, entry_hash "
+                  "FROM ledger_chain ORDER BY seq DESC LIMIT 1")
+        row = c.fetchone()
+        return ChainEntry(row[0], row[1], UUID(row[2]), row[3], row[4], bytes(row[5])) if row else None
+
+    def chain_head(self) -> ChainEntry | None:
+        """The last chain entry (None for an empty ledger)."""
+        with self.datastore.transaction(commit=False) as c:
+            return self._chain_head(c)
 
     # Queries the ledger needs beyond the library's recorder interface.
 
@@ -224,3 +299,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT originator_id FROM {self.events_table_name} WHERE originator_version=1")
             return [UUID(r[0]) for r in c.fetchall()]
+
+
+def stored_event_of(row: StoredRow) -> StoredEvent:
+    return StoredEvent(originator_id=row.originator_id, originator_version=row.originator_version,
+                       topic=row.topic, state=row.state)

@@ -18,6 +18,7 @@ DEFAULT_DB = "certledger.db"
 LEDGER_TABLES = frozenset({"stored_events", "ledger_chain", "ledger_keys", "ledger_certificates"})
 # Names that SQLite, or the library, would treat as a database living only in memory.
 IN_MEMORY = re.compile(r":memory:|mode=memory")
+SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def is_postgres_url(db: str) -> bool:
@@ -29,14 +30,25 @@ def describe(db: str) -> str:
     if is_postgres_url(db):
         parsed = urlparse(db)
         host = parsed.hostname or "localhost"
-        port = f":{parsed.port}" if parsed.port else ""
-        return f"postgresql://{parsed.username or ''}@{host}{port}{parsed.path}"
+        try:
+            port = f":{parsed.port}" if parsed.port else ""
+        except ValueError:
+            port = ""
+        schema = parse_qs(parsed.query).get("schema", [""])[0]
+        named = f"postgresql://{parsed.username or ''}@{host}{port}{parsed.path}"
+        return f"{named}?schema={schema}" if schema else named
     return db if len(db) <= 200 else f"{db[:120]}...{db[-60:]}"
 
 
 def environment(db: str, *, must_exist: bool = False) -> dict[str, str]:
     if is_postgres_url(db):
-        return postgres_environment(db)
+        env = postgres_environment(db)
+        try:
+            from ledger.postgres import check_server
+        except ImportError:
+            raise StorageError("PostgreSQL support is not installed: pip install 'certledger[postgres]'") from None
+        check_server(env, describe(db), must_exist=must_exist)
+        return env
     return sqlite_environment(db, must_exist=must_exist)
 
 
@@ -103,18 +115,18 @@ def inspect_sqlite_file(path: str, *, must_exist: bool = False) -> None:
         raise StorageError(f"{path} is an SQLite database of another program, not a certledger ledger")
 
 
-def failure_message(db: str, error: Exception) -> str:
-    """What a database error means for the user, naming the database."""
+def failure_message(db: str, error: Exception, action: str = "use") -> str:
+    """What a database error means for the user, naming the database (``action``: "use", "write to")."""
     text = str(error)
     name = describe(db)
     if "malformed" in text or "not a database" in text:
         return f"{name} is damaged ({text}); restore it from a backup"
     if "full" in text or "I/O" in text:
-        return f"cannot use {name}: {text} (is the disk full, or a file-size limit reached?)"
+        return f"cannot {action} {name}: {text} (is the disk full, or a file-size limit reached?)"
     if "readonly" in text or "unable to open" in text:
-        return (f"cannot use {name}: {text} (is the file or its directory read-only? SQLite keeps "
+        return (f"cannot {action} {name}: {text} (is the file or its directory read-only? SQLite keeps "
                 f"{Path(name).name}-wal and {Path(name).name}-shm beside it)")
-    return f"database {name} failed: {text}"
+    return f"cannot {action} {name}: {text}"
 
 
 def has_write_ahead_log(file: Path) -> bool:
@@ -134,6 +146,9 @@ def postgres_environment(url: str) -> dict[str, str]:
         raise StorageError(f"{describe(url)}: unknown URL parameter(s) {', '.join(sorted(unknown))} "
                            "(only ?schema=NAME is understood)")
     schema = query.get("schema", ["public"])[0]
+    if not SCHEMA_NAME.match(schema):
+        raise StorageError(f"{describe(url)}: schema {schema!r} is not a plain identifier "
+                           "(letters, digits and underscores, at most 63)")
     try:
         port = parsed.port or 5432
     except ValueError:
@@ -147,6 +162,21 @@ def postgres_environment(url: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(parsed.password or ""),
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_LOCK_TIMEOUT": "30",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        # One connection per process unless a command needs more (e.g. a follower listening).
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "4",
         "APPLICATION_RECORDER_TOPIC": "ledger.postgres:PostgresLedgerRecorder",
     }
+
+
+# Serialization failure, deadlock, lock timeout: PostgreSQL's ways of saying "try again".
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def is_transient(error: BaseException) -> bool:
+    """A write that failed only because other writers held the database: worth retrying."""
+    if getattr(error.__cause__, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    text = str(error)
+    return "locked" in text or "busy" in text

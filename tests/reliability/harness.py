@@ -11,6 +11,7 @@ import os
 import resource
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -54,9 +55,10 @@ def ledger_digest(db: str | Path) -> str:
     app = CertificationLedger(str(db), must_exist=True)
     try:
         digest = hashlib.sha256()
+        schema = getattr(app.recorder.datastore, "schema", None)  # PostgreSQL keeps each ledger in a schema
         with app.recorder.datastore.transaction(commit=False) as cursor:
             for table in (app.recorder.events_table_name, *LEDGER_TABLES):
-                cursor.execute(f"SELECT * FROM {table}")
+                cursor.execute(f'SELECT * FROM "{schema}"."{table}"' if schema else f"SELECT * FROM {table}")
                 rows = sorted(repr(tuple(_plain(value) for value in row)) for row in cursor.fetchall())
                 digest.update(f"{table}:{len(rows)}\n".encode())
                 for row in rows:
@@ -67,7 +69,7 @@ def ledger_digest(db: str | Path) -> str:
 
 
 def _plain(value: Any) -> Any:
-    return bytes(value) if isinstance(value, memoryview) else value
+    return bytes(value) if isinstance(value, memoryview) else value.hex if isinstance(value, uuid.UUID) else value
 
 
 def event_count(db: str | Path) -> int:

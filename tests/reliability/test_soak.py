@@ -31,7 +31,7 @@ from ledger import timeline
 from ledger.application import CertificationLedger
 
 # Refusals must come from the rules or the input, never from the storage under concurrency.
-STORAGE_FAILURE = re.compile(r"I/O|cannot use|damaged|database .* failed|unexpected failure")
+STORAGE_FAILURE = re.compile(r"I/O|cannot use|cannot write to|damaged|unexpected failure")
 WORKER = str(Path(__file__).with_name("soak_worker.py"))
 FULL = os.environ.get("CERTLEDGER_SOAK_FULL") == "1"
 WRITERS = 4
