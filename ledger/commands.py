@@ -41,6 +41,8 @@ def _finding(value: object) -> object:
             raise ValueError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
         if not category:
             raise ValueError(f"{value!r} has an empty category")
+        if not text:
+            raise ValueError(f"{value!r} has an empty text")
         return f"{severity}:{category}:{text}"
     raise ValueError("a finding is a string SEVERITY:CATEGORY:TEXT")
 

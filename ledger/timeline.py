@@ -321,11 +321,16 @@ def check(events: Sequence[OrganizationEvent], new: OrganizationEvent | None = N
     ``new`` is the event being recorded: a failure at a later event is reported as the
     later event that the new one would invalidate.
     """
+    ordered = effective(events)
+    registered_on = next((e.date for e in ordered if isinstance(e, OrganizationRegistered)), None)
     state = OrganizationState()
-    for event in effective(events):
+    for event in ordered:
         try:
             apply(state, event)
         except Illegal as illegal:
+            if state.registration is None and registered_on is not None:
+                # Folded before the registration: say which registration it precedes.
+                illegal = Illegal(event, f"{event.date} is before the registration on {registered_on}")
             raise RuleViolation(_explain(illegal, new, action)) from None
     return state
 
