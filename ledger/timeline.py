@@ -29,6 +29,7 @@ from ledger.events import (
     SuspensionLifted,
     ValidityExtended,
 )
+from ledger.values import LATEST_END_DATE
 
 ONE_DAY = timedelta(days=1)
 COVERED = ("certified", "suspended")
@@ -233,6 +234,9 @@ def apply(state: OrganizationState, event: OrganizationEvent) -> None:
                                  f"({latest.valid_from} to {latest.valid_until}) would end on {latest.valid_until}")
         if event.valid_until < event.valid_from:
             raise Illegal(event, f"valid_until {event.valid_until} is before valid_from {event.valid_from}")
+        if event.valid_until > LATEST_END_DATE:
+            raise Illegal(event, f"valid_until {event.valid_until} is after {LATEST_END_DATE}, "
+                                 "the latest end date the ledger takes")
         chain.periods.append(Period(event.standard, event.certificate, event.valid_from, event.valid_until, day,
                                     event.originator_version))
         return

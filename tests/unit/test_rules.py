@@ -16,6 +16,7 @@ from ledger.commands import parse_command
 from ledger.errors import LedgerError
 from ledger.events import OrganizationEvent
 from ledger.organization import Organization
+from ledger.timeline import segments
 from ledger.values import latest_acceptable_date
 
 
@@ -409,3 +410,11 @@ def test_an_event_retracted_then_recorded_again_is_legal(certified: Org) -> None
     renewal = certified.recertify("2017-05-24")
     certified.retract(renewal.originator_version, "2017-05-25")
     assert certified.recertify("2017-05-26").valid_from.isoformat() == "2017-06-15"
+
+
+def test_a_renewal_whose_default_end_would_pass_the_latest_end_date_is_refused(org: Org) -> None:
+    org.certify("2016-06-15", valid_until="9997-12-31")
+    assert org.refusal("recertify", date="2017-01-01") == (
+        "recertify on 2017-01-01 refused: valid_until 9998-12-31 is after 9997-12-31, "
+        "the latest end date the ledger takes")
+    assert segments(org.aggregate.events)[-1].record["valid_until"] == "9997-12-31"

@@ -167,3 +167,9 @@ def test_unknown_vocabulary_and_unknown_fields_are_refused() -> None:
     assert "legal_form" in refusal(register_line(legal_form="cartel"))
     assert refusal(register_line(colour="gold")) == "colour: unknown field"
     assert refusal({"command": "promote", "org": "cecomip"}).startswith("command: unknown command")
+
+
+def test_an_end_date_beyond_the_calendar_the_ledger_can_renew_into_is_refused() -> None:
+    line = {"command": "extend", "org": "cecomip", "date": "2016-06-15", "until": "9999-12-31", "reason": "x"}
+    assert refusal(line) == "until: 9999-12-31 is after 9997-12-31, the latest end date the ledger takes"
+    assert parse_command({**line, "until": "9997-12-31"}).until.isoformat() == "9997-12-31"
