@@ -84,7 +84,8 @@ LATEST_END_DATE = date(9997, 12, 31)
 
 def _end_date(d: date) -> date:
     if d > LATEST_END_DATE:
-        raise ValueError(f"{d.isoformat()} is after {LATEST_END_DATE.isoformat()}, the latest end date the ledger takes")
+        raise ValueError(f"{d.isoformat()} is after {LATEST_END_DATE.isoformat()}, "
+                         "the latest end date the ledger takes")
     return d
 
 

@@ -61,7 +61,7 @@ class Cli:
         assert self.stored_rows_digest() == before, "a refused command must write nothing"
         assert result.stdout == ""
         assert "Traceback" not in result.stderr
-        assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
         if exit_code == 1:
             assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
             return result.stderr[len("Error: "):].rstrip("\n")
@@ -396,7 +396,8 @@ def test_a_file_that_is_not_a_ledger_is_refused(tmp_path: Path) -> None:
     text = tmp_path / "notes.db"
     text.write_text("not a database")
     result = CliRunner().invoke(cli, ["--db", str(text), "status"])
-    assert (result.exit_code, result.stderr) == (1, f"Error: {text} is not a certledger database (not an SQLite file)\n")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {text} is not a certledger database (not an SQLite file)\n"
     assert text.read_text() == "not a database"
 
 

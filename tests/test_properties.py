@@ -3,6 +3,7 @@
 (a) Recording a timeline's events in any order the rules accept gives the same --as-of answers.
 (b) --known-at before an event's recording never sees it.
 (c) Streaks equal a reference computed here from SPEC section 6, not by the timeline module.
+And the valid-time segments the read side stores agree with the fold on every day.
 
 Each example works on fresh organization ids in the test's one ledger, so these run on every backend.
 Reading of the SPEC tested here: a timeline has at most one event per day, because events of one day
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,8 +22,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ledger.application import CertificationLedger, Recorded
+from ledger.commands import parse_command
 from ledger.errors import RuleViolation, UnknownOrganization
-from ledger.timeline import state_on
+from ledger.organization import Organization
+from ledger.timeline import segment_on, segments, state_on
 from ledger.values import anniversary_eve
 
 FIRST_DAY = date(2010, 1, 1)
@@ -48,7 +51,6 @@ class Guide:
     until: date = FIRST_DAY
     suspended: bool = False
     withdrawn: bool = False
-    commands: list[dict[str, Any]] = field(default_factory=list)
 
     def status(self, day: date) -> str:
         if not self.chain:
@@ -254,7 +256,8 @@ def reference_streaks(history: list[dict[str, Any]], day: date) -> tuple[int, in
     for e in live:
         fields = e["fields"]
         if e["type"] == "CertificationGranted":
-            standards, ends, ended_by_withdrawal = [fields["standard"]], date.fromisoformat(fields["valid_until"]), False
+            standards, ended_by_withdrawal = [fields["standard"]], False
+            ends = date.fromisoformat(fields["valid_until"])
         elif e["type"] == "Recertified":
             standards.append(fields["standard"])
             ends = date.fromisoformat(fields["valid_until"])
@@ -282,3 +285,32 @@ def test_streaks_equal_a_reference_computed_from_the_spec(ledger: CertificationL
             continue
         assert (record["consecutive_years"], record["recertifications"], record["standard_years"]) == (
             reference_streaks(history, day)), day
+
+
+# ---------------------------------------------------------------- valid-time segments (what projections store)
+
+def events_of(commands: list[dict[str, Any]]) -> list[Any]:
+    """The events of a timeline, resolved by the aggregate itself, without storage."""
+    lines = [parse_command({**c, "org": "pure"}) for c in commands]
+    organization = Organization.register(lines[0], "tester", key="")
+    for line in lines[1:]:
+        organization.record(organization.decide(line, "tester"), key="")
+    return organization.events
+
+
+@settings(max_examples=EXAMPLES * 5, deadline=None, derandomize=EXAMPLES <= 20)
+@given(commands=timelines())
+def test_segments_carry_the_status_record_of_every_day(commands: list[dict[str, Any]]) -> None:
+    events = events_of(commands)
+    segs = segments(events)
+    days = {e.date + timedelta(days=shift) for e in events for shift in (-1, 0, 1)}
+    days |= {getattr(e, name) + timedelta(days=shift) for e in events for name in ("valid_until", "until")
+             if getattr(e, name, None) for shift in (0, 1)}
+    for day in sorted(days | {LAST_DAY + timedelta(days=400)}):
+        state = state_on(events, day)
+        found = segment_on(segs, day)
+        if state.registration is None:
+            assert found is None, day
+        else:
+            assert found is not None and found.record == state.describe(day), day
+    assert all(a.start < b.start and a.record != b.record for a, b in zip(segs, segs[1:]))
