@@ -273,20 +273,21 @@ def extend(org: str, date: str, until: str, reason: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("org")
 @date_option
-@click.option("--voluntary", "mode", flag_value="voluntary", help="The organization chose to stop.")
-@click.option("--imposed", "mode", flag_value="imposed", help="The scheme withdrew it.")
+@click.option("--voluntary", is_flag=True, help="The organization chose to stop.")
+@click.option("--imposed", is_flag=True, help="The scheme withdrew it.")
 @click.option("--reason", required=True)
 @json_option
-def withdraw(org: str, date: str, mode: str | None, reason: str, as_json: bool) -> None:
+def withdraw(org: str, date: str, voluntary: bool, imposed: bool, reason: str, as_json: bool) -> None:
     """Withdraw a certificate: it ends on that date.
 
     Example:
 
         certledger withdraw la-cascada --date 2019-05-02 --voluntary --reason "for internal reasons decided not to continue"
     """
-    if mode is None:
-        raise click.UsageError("give --voluntary or --imposed")
-    record(dict(command="withdraw", org=org, date=date, mode=mode, reason=reason), as_json)
+    if voluntary == imposed:
+        raise click.UsageError("give exactly one of --voluntary or --imposed")
+    record(dict(command="withdraw", org=org, date=date, mode="voluntary" if voluntary else "imposed", reason=reason),
+           as_json)
 
 
 @cli.command()
