@@ -1,0 +1,47 @@
+"""Who has which status on a date: range queries on the valid-time status segments."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, Sequence
+
+from projections.tables import Cursor, Dialect
+
+COVERING_SEGMENT = "start_day <= ? AND (end_day IS NULL OR end_day > ?)"
+
+
+def registry(c: Cursor, d: Dialect, as_of: date, statuses: Sequence[str] = (), country: str | None = None,
+             standard: str | None = None) -> list[dict[str, Any]]:
+    """The status record of every organization registered by ``as_of``, by organization id; filters combine."""
+    day = as_of.isoformat()
+    where = [COVERING_SEGMENT]
+    params: list[Any] = [day, day]
+    if statuses:
+        where.append(f"status IN ({', '.join('?' * len(statuses))})")
+        params += list(statuses)
+    if country is not None:
+        where.append("country = ?")
+        params.append(country)
+    if standard is not None:
+        where.append("standard = ?")
+        params.append(standard)
+    c.execute(d.sql(f"SELECT record FROM {{status_segments}} WHERE {' AND '.join(where)} ORDER BY org"), params)
+    return [json.loads(row["record"]) for row in c.fetchall()]
+
+
+def streaks(c: Cursor, d: Dialect, as_of: date) -> list[dict[str, Any]]:
+    """Organizations with consecutive_years > 0 on ``as_of``, longest first (ties: certified_since, then org)."""
+    day = as_of.isoformat()
+    c.execute(d.sql(f"SELECT record FROM {{status_segments}} WHERE {COVERING_SEGMENT} AND consecutive_years > 0 "
+                    "ORDER BY consecutive_years DESC, certified_since, org"), [day, day])
+    return [json.loads(row["record"]) for row in c.fetchall()]
+
+
+def covered(c: Cursor, d: Dialect, as_of: date) -> list[str]:
+    """Organizations whose certificate covers ``as_of`` (certified or suspended), from the periods table."""
+    day = as_of.isoformat()
+    c.execute(d.sql("SELECT DISTINCT org FROM {certification_periods} "
+                    "WHERE valid_from <= ? AND valid_until >= ? AND (ended_on IS NULL OR ended_on > ?) ORDER BY org"),
+              [day, day, day])
+    return [row["org"] for row in c.fetchall()]
