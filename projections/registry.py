@@ -26,22 +26,23 @@ def registry(c: Cursor, d: Dialect, as_of: date, statuses: Sequence[str] = (), c
     if standard is not None:
         where.append("standard = ?")
         params.append(standard)
-    c.execute(d.sql(f"SELECT record FROM {{status_segments}} WHERE {' AND '.join(where)} ORDER BY org"), params)
-    return [json.loads(row["record"]) for row in c.fetchall()]
+    c.execute(d.sql(f"SELECT org, record FROM {{status_segments}} WHERE {' AND '.join(where)}"), params)
+    return [json.loads(row["record"]) for row in sorted(c.fetchall(), key=lambda row: row["org"])]
 
 
 def streaks(c: Cursor, d: Dialect, as_of: date) -> list[dict[str, Any]]:
     """Organizations with consecutive_years > 0 on ``as_of``, longest first (ties: certified_since, then org)."""
     day = as_of.isoformat()
-    c.execute(d.sql(f"SELECT record FROM {{status_segments}} WHERE {COVERING_SEGMENT} AND consecutive_years > 0 "
-                    "ORDER BY consecutive_years DESC, certified_since, org"), [day, day])
-    return [json.loads(row["record"]) for row in c.fetchall()]
+    c.execute(d.sql(f"SELECT org, consecutive_years, certified_since, record FROM {{status_segments}} "
+                    f"WHERE {COVERING_SEGMENT} AND consecutive_years > 0"), [day, day])
+    rows = sorted(c.fetchall(), key=lambda row: (-row["consecutive_years"], row["certified_since"], row["org"]))
+    return [json.loads(row["record"]) for row in rows]
 
 
 def covered(c: Cursor, d: Dialect, as_of: date) -> list[str]:
     """Organizations whose certificate covers ``as_of`` (certified or suspended), from the periods table."""
     day = as_of.isoformat()
-    c.execute(d.sql("SELECT DISTINCT org FROM {certification_periods} "
-                    "WHERE valid_from <= ? AND valid_until >= ? AND (ended_on IS NULL OR ended_on > ?) ORDER BY org"),
+    c.execute(d.sql("SELECT org FROM {certification_periods} "
+                    "WHERE valid_from <= ? AND valid_until >= ? AND (ended_on IS NULL OR ended_on > ?)"),
               [day, day, day])
-    return [row["org"] for row in c.fetchall()]
+    return sorted({row["org"] for row in c.fetchall()})

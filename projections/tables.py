@@ -27,6 +27,7 @@ class Table:
     key: tuple[str, ...]
     definition: str
     indexes: tuple[tuple[str, str], ...] = ()
+    clustered: bool = False
 
 
 SEGMENTS = Table(
@@ -36,8 +37,9 @@ SEGMENTS = Table(
     ("org", "seq"),
     "org TEXT NOT NULL, seq INTEGER NOT NULL, start_day TEXT NOT NULL, end_day TEXT, status TEXT NOT NULL, "
     "country TEXT NOT NULL, standard TEXT, certified_since TEXT, consecutive_years INTEGER NOT NULL, "
-    "record TEXT NOT NULL, PRIMARY KEY (org, seq)",
-    (("status_segments_start", "start_day"), ("status_segments_end", "end_day")),
+    "record TEXT NOT NULL, PRIMARY KEY (start_day, org, seq)",
+    (("status_segments_org", "org"), ("status_segments_end", "end_day")),
+    clustered=True,
 )
 
 PERIODS = Table(
@@ -47,8 +49,9 @@ PERIODS = Table(
     ("org", "chain", "period"),
     "org TEXT NOT NULL, chain INTEGER NOT NULL, period INTEGER NOT NULL, standard TEXT NOT NULL, "
     "certificate TEXT, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL, decided_on TEXT NOT NULL, "
-    "version INTEGER NOT NULL, ended_on TEXT, end_reason TEXT, PRIMARY KEY (org, chain, period)",
-    (("certification_periods_from", "valid_from"), ("certification_periods_ended", "ended_on")),
+    "version INTEGER NOT NULL, ended_on TEXT, end_reason TEXT, PRIMARY KEY (valid_from, org, chain, period)",
+    (("certification_periods_org", "org"), ("certification_periods_ended", "ended_on")),
+    clustered=True,
 )
 
 FEED = Table(
@@ -63,6 +66,10 @@ FEED = Table(
 )
 
 TABLES: tuple[Table, ...] = (SEGMENTS, PERIODS, FEED)
+"""``key`` orders a table's rows for comparison. The date-ranged tables are clustered on their
+start date, so "as of D" reads one contiguous range of the primary key (``start <= D``) and
+filters the end in place; answers are sorted after the read, which keeps the planner on that range.
+"""
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class Dialect:
 
     param: str = "?"
     schema: str | None = None
+    clustered_suffix: str = ""
 
     def sql(self, statement: str) -> str:
         """``statement`` with ``{name}`` table placeholders qualified and ``?`` parameters converted."""
@@ -84,13 +92,14 @@ class Dialect:
     def create_statements(self) -> list[str]:
         statements = []
         for t in TABLES:
-            statements.append(f"CREATE TABLE IF NOT EXISTS {self.table(t.name)} ({t.definition})")
+            suffix = self.clustered_suffix if t.clustered else ""
+            statements.append(f"CREATE TABLE IF NOT EXISTS {self.table(t.name)} ({t.definition}){suffix}")
             for index, column in t.indexes:
                 statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {self.table(t.name)} ({column})")
         return statements
 
 
-SQLITE = Dialect()
+SQLITE = Dialect(clustered_suffix=" WITHOUT ROWID")
 
 
 def postgres(schema: str) -> Dialect:
