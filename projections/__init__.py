@@ -8,6 +8,7 @@
 """
 
 from projections.runner import Progress
-from projections.views import RebuildSummary, Views, compare_with_rebuild
+from projections.compare import compare_with_rebuild
+from projections.views import RebuildSummary, Views
 
 __all__ = ["Progress", "RebuildSummary", "Views", "compare_with_rebuild"]

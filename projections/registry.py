@@ -14,6 +14,13 @@ COVERING_SEGMENT = "start_day <= ? AND (end_day IS NULL OR end_day > ?)"
 def registry(c: Cursor, d: Dialect, as_of: date, statuses: Sequence[str] = (), country: str | None = None,
              standard: str | None = None) -> list[dict[str, Any]]:
     """The status record of every organization registered by ``as_of``, by organization id; filters combine."""
+    c.execute(*registry_query(d, as_of, statuses, country, standard))
+    return [json.loads(row["record"]) for row in sorted(c.fetchall(), key=lambda row: row["org"])]
+
+
+def registry_query(d: Dialect, as_of: date, statuses: Sequence[str] = (), country: str | None = None,
+                   standard: str | None = None) -> tuple[str, list[Any]]:
+    """The statement and parameters: one range of the segments' primary key, filters as conditions."""
     day = as_of.isoformat()
     where = [COVERING_SEGMENT]
     params: list[Any] = [day, day]
@@ -26,8 +33,7 @@ def registry(c: Cursor, d: Dialect, as_of: date, statuses: Sequence[str] = (), c
     if standard is not None:
         where.append("standard = ?")
         params.append(standard)
-    c.execute(d.sql(f"SELECT org, record FROM {{status_segments}} WHERE {' AND '.join(where)}"), params)
-    return [json.loads(row["record"]) for row in sorted(c.fetchall(), key=lambda row: row["org"])]
+    return d.sql(f"SELECT org, record FROM {{status_segments}} WHERE {' AND '.join(where)}"), params
 
 
 def streaks(c: Cursor, d: Dialect, as_of: date) -> list[dict[str, Any]]:

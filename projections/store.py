@@ -41,11 +41,15 @@ class ViewStore:
             tables.replace_organizations(c, self.dialect, batch)
 
     def replace_all(self, batch: Sequence[OrganizationRows], position: int) -> None:
-        """Drop every view row and the tracked position, then write ``batch`` as of ``position``: one transaction."""
+        """Drop the view tables and the tracked position, then write ``batch`` as of ``position``: one transaction.
+
+        Dropping (not just emptying) the tables lets a rebuild pick up a changed table layout.
+        """
         with self.datastore.transaction(commit=True) as c:
             c.execute(self.dialect.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = ?"),
                       (APPLICATION_NAME,))
-            tables.delete_all(c, self.dialect)
+            for statement in self.dialect.drop_statements() + self.dialect.create_statements():
+                c.execute(statement)
             tables.insert_rows(c, self.dialect, batch)
             if position:
                 self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]

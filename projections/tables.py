@@ -99,6 +99,10 @@ class Dialect:
         return statements
 
 
+    def drop_statements(self) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {self.table(t.name)}" for t in TABLES]
+
+
 SQLITE = Dialect(clustered_suffix=" WITHOUT ROWID")
 
 
@@ -109,11 +113,6 @@ def postgres(schema: str) -> Dialect:
 def delete_organizations(c: Cursor, d: Dialect, orgs: Sequence[str]) -> None:
     for t in TABLES:
         c.executemany(d.sql(f"DELETE FROM {{{t.name}}} WHERE org = ?"), [(org,) for org in orgs])
-
-
-def delete_all(c: Cursor, d: Dialect) -> None:
-    for t in TABLES:
-        c.execute(d.sql(f"DELETE FROM {{{t.name}}}"))
 
 
 def insert_rows(c: Cursor, d: Dialect, batch: Iterable[OrganizationRows]) -> None:

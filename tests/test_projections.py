@@ -13,6 +13,7 @@ from ledger.application import CertificationLedger
 from ledger.errors import InvalidInput
 from ledger.values import today_utc
 from projections import Views, compare_with_rebuild
+from projections.registry import registry_query
 from projections.rows import OrganizationRows
 
 
@@ -357,3 +358,16 @@ def test_report_periods_must_be_real_and_in_order(views: Views) -> None:
         views.report("2019-01-31", "2019-01-01")
     with pytest.raises(InvalidInput, match="--to"):
         views.report("2019-01-01", "2019-13-01")
+
+
+def test_the_registry_as_of_a_date_is_a_range_search_on_the_segments_primary_key(ledger: CertificationLedger,
+                                                                                views: Views) -> None:
+    if views.store.dialect.param != "?":
+        pytest.skip("the query plan checked here is SQLite's")
+    register(ledger, "cecomip")
+    views.catch_up()
+    statement, params = registry_query(views.store.dialect, date(2019, 12, 31), ["certified"], "PE", "fairmined")
+    with views.store.reading() as c:
+        c.execute("EXPLAIN QUERY PLAN " + statement, params)
+        plan = " ".join(row["detail"] for row in c.fetchall())
+    assert "SEARCH status_segments USING PRIMARY KEY (start_day<?)" in plan
