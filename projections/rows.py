@@ -52,8 +52,11 @@ def to_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def organization_rows(entries: Sequence[Entry]) -> OrganizationRows:
-    """Status segments, certification periods and feed rows of one organization (entries in version order)."""
+def organization_rows(entries: Sequence[Entry], with_feed: bool = True) -> OrganizationRows:
+    """Status segments, certification periods and feed rows of one organization (entries in version order).
+
+    ``with_feed=False`` leaves the feed out, for answers that only need the valid-time tables.
+    """
     events = [entry.event for entry in entries]
     registration = next((e for e in events if isinstance(e, OrganizationRegistered)), None)
     if registration is None:
@@ -63,7 +66,7 @@ def organization_rows(entries: Sequence[Entry]) -> OrganizationRows:
         org=registration.org,
         segments=segment_rows(registration.org, segs),
         periods=period_rows(registration.org, timeline.fold(events)),
-        feed=feed_rows(registration.org, entries, segs),
+        feed=feed_rows(registration.org, entries, segs) if with_feed else [],
     )
 
 

@@ -65,7 +65,7 @@ def organization_entries(ledger: CertificationLedger, originators: Sequence[UUID
     return [entries_of(ledger, rows, stamps) for rows in stored if rows]
 
 
-def replay(ledger: CertificationLedger, upto: int) -> list[OrganizationRows]:
+def replay(ledger: CertificationLedger, upto: int, with_feed: bool = True) -> list[OrganizationRows]:
     """Every organization's rows from the log up to position ``upto``, reading the log once."""
     by_originator: dict[UUID, list[StoredRow]] = defaultdict(list)
     after = 0
@@ -76,11 +76,11 @@ def replay(ledger: CertificationLedger, upto: int) -> list[OrganizationRows]:
         for row in rows:
             by_originator[row.originator_id].append(row)
         after = rows[-1].position
-    stamps = recorded_at(ledger, [row.position for rows in by_originator.values() for row in rows])
+    stamps = recorded_at(ledger, [row.position for rows in by_originator.values() for row in rows]) if with_feed else {}
     result = []
     for rows in by_originator.values():
         rows.sort(key=lambda r: r.originator_version)
-        result.append(organization_rows(entries_of(ledger, rows, stamps)))
+        result.append(organization_rows(entries_of(ledger, rows, stamps), with_feed))
     return result
 
 

@@ -107,7 +107,7 @@ class Views:
     def report(self, start: date | str, end: date | str, known_at: KnownAtValue = None) -> dict[str, Any]:
         """What happened from ``start`` to ``end`` (both included): SPEC section 8's report."""
         first, last = report_dates(start, end)
-        with self._reading(known_at) as (c, dialect, _):
+        with self._reading(known_at, with_feed=True) as (c, dialect, _):
             return rep.report(c, dialect, first, last)
 
     def year_report(self, year: int, known_at: KnownAtValue = None) -> dict[str, Any]:
@@ -132,8 +132,9 @@ class Views:
         return known_at if isinstance(known_at, KnownAt) else self.ledger.known_at(known_at)
 
     @contextmanager
-    def _reading(self, known_at: KnownAtValue) -> Iterator[tuple[Any, tables.Dialect, KnownAt]]:
-        """A cursor on views that hold exactly what the ledger knew at ``known_at``."""
+    def _reading(self, known_at: KnownAtValue, with_feed: bool = False
+                 ) -> Iterator[tuple[Any, tables.Dialect, KnownAt]]:
+        """A cursor on views that hold exactly what the ledger knew at ``known_at`` (the feed only if asked)."""
         seen = self._resolve(known_at)
         self.catch_up()
         with self.store.reading() as c:
@@ -141,7 +142,7 @@ class Views:
             if live:
                 yield c, self.store.dialect, seen
         if not live:
-            with scratch(replay(self.ledger, seen.position or 0)) as c:
+            with scratch(replay(self.ledger, seen.position or 0, with_feed)) as c:
                 yield c, tables.SQLITE, seen
 
     @contextmanager
