@@ -264,7 +264,7 @@ def test_the_live_views_always_equal_a_fresh_replay(endings: CertificationLedger
 def test_compare_with_rebuild_names_a_tampered_view_row(endings: CertificationLedger, views: Views) -> None:
     views.catch_up()
     with views.store.datastore.transaction(commit=True) as c:
-        c.execute("UPDATE status_segments SET status = 'certified' WHERE org = 'never'")
+        c.execute(views.store.dialect.sql("UPDATE {status_segments} SET status = 'certified' WHERE org = 'never'"))
     problems = compare_with_rebuild(endings)
     assert problems and all(p.startswith("status_segments: never:") for p in problems)
 
