@@ -529,6 +529,36 @@ def rebuild() -> None:
 
 # ---------------------------------------------------------------- scale-out (follow, copy)
 
+@cli.command()
+@click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True, metavar="SECONDS",
+              help="How often to look for new events on SQLite (PostgreSQL is woken by LISTEN/NOTIFY).")
+@click.option("--quiet", is_flag=True, help="Print only the final line.")
+def follow(interval: float, quiet: bool) -> None:
+    """Keep the projections current until stopped (Ctrl-C or SIGTERM).
+
+    Example:
+
+        certledger --db postgresql://ledger@db.example.org/certledger follow
+    """
+    import signal
+
+    from projections.follower import Follower
+
+    views = session().views()
+
+    def report(progress: Any) -> None:
+        if not quiet:
+            click.echo(f"Applied {progress.applied} events, now at position {progress.position}", err=True)
+
+    follower = Follower(views, poll_seconds=interval, on_batch=report)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: follower.stop())
+    if not quiet:
+        click.echo(f"Following {describe(views.ledger.db)} from position {views.tracked_position()}", err=True)
+    summary = follower.run()
+    click.echo(f"Stopped at position {summary.position} ({summary.applied} events applied)", err=True)
+
+
 @cli.command("copy")
 @click.option("--to", "target", required=True, metavar="URL",
               help="The empty ledger to fill: a SQLite file path or a postgresql:// URL.")
