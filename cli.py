@@ -15,7 +15,8 @@ from ledger.application import CertificationLedger, Recorded, history_entry
 from ledger.copying import copy_ledger
 from ledger.errors import LedgerError
 from ledger.storage import describe, failure_message
-from ledger.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES
+from ledger.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES, parse_date
+from projections import Views
 
 try:
     VERSION = package_version("certledger")
@@ -30,13 +31,20 @@ class Session:
         self.db = db
         self.by = by
         self._ledger: CertificationLedger | None = None
+        self._views: Views | None = None
 
     def ledger(self, *, must_exist: bool = False) -> CertificationLedger:
         if self._ledger is None:
             self._ledger = CertificationLedger(self.db, must_exist=must_exist)
         return self._ledger
 
+    def views(self) -> Views:
+        if self._views is None:
+            self._views = Views(self.ledger(must_exist=True))
+        return self._views
+
     def close(self) -> None:
+        self._views = None
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
@@ -134,6 +142,15 @@ def record(command: dict[str, Any], as_json: bool) -> None:
     s = session()
     result = s.ledger().record({k: v for k, v in command.items() if v not in (None, ())}, by=s.by)
     emit_recorded(result, as_json)
+    keep_views_up(s)
+
+
+def keep_views_up(s: Session) -> None:
+    """Catch the projections up after recording; the event is already committed, so only warn on failure."""
+    try:
+        s.views().catch_up()
+    except LedgerError as error:
+        click.echo(f"Warning: {error} (the next query catches up)", err=True)
 
 
 # ---------------------------------------------------------------- recording commands
@@ -284,20 +301,21 @@ def extend(org: str, date: str, until: str, reason: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("org")
 @date_option
-@click.option("--voluntary", "mode", flag_value="voluntary", help="The organization chose to stop.")
-@click.option("--imposed", "mode", flag_value="imposed", help="The scheme withdrew it.")
+@click.option("--voluntary", is_flag=True, help="The organization chose to stop.")
+@click.option("--imposed", is_flag=True, help="The scheme withdrew it.")
 @click.option("--reason", required=True)
 @json_option
-def withdraw(org: str, date: str, mode: str | None, reason: str, as_json: bool) -> None:
+def withdraw(org: str, date: str, voluntary: bool, imposed: bool, reason: str, as_json: bool) -> None:
     """Withdraw a certificate: it ends on that date.
 
     Example:
 
         certledger withdraw la-cascada --date 2019-05-02 --voluntary --reason "for internal reasons decided not to continue"
     """
-    if mode is None:
-        raise click.UsageError("give --voluntary or --imposed")
-    record(dict(command="withdraw", org=org, date=date, mode=mode, reason=reason), as_json)
+    if voluntary == imposed:
+        raise click.UsageError("give exactly one of --voluntary or --imposed")
+    record(dict(command="withdraw", org=org, date=date, mode="voluntary" if voluntary else "imposed", reason=reason),
+           as_json)
 
 
 @cli.command()
@@ -341,7 +359,7 @@ def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bo
         else:
             click.echo(formats.record(result))
         return
-    rows = ledger.statuses(as_of, known_at)
+    rows = session().views().registry(as_of, known_at=known_at)
     render_statuses(rows, as_json, as_csv)
 
 
@@ -384,6 +402,135 @@ def _details(fields: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------- registry queries (projections)
 
+@cli.command()
+@as_of_option
+@known_at_option
+@json_option
+@csv_option
+def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool) -> None:
+    """Organizations with consecutive_years > 0, longest first (ties: certified_since, then org).
+
+    Example:
+
+        certledger streaks --as-of 2019-12-31
+    """
+    render_statuses(session().views().streaks(as_of, known_at), as_json, as_csv)
+
+
+@cli.command()
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
+              help="Only organizations with this status (repeatable).")
+@click.option("--country", metavar="CC", help="Only organizations of this country (ISO 3166-1 alpha-2).")
+@click.option("--standard", type=click.Choice(STANDARDS), help="Only certificates of this standard.")
+@as_of_option
+@known_at_option
+@json_option
+@csv_option
+def registry(statuses: tuple[str, ...], country: str | None, standard: str | None, as_of: str | None,
+             known_at: str | None, as_json: bool, as_csv: bool) -> None:
+    """Every organization registered by the as-of date, with its status; filters combine.
+
+    Example:
+
+        certledger registry --as-of 2019-12-31 --status certified --country PE
+    """
+    rows = session().views().registry(as_of, statuses, country, standard, known_at)
+    render_statuses(rows, as_json, as_csv)
+
+
+@cli.command()
+@click.option("--year", type=click.IntRange(1, 9999), help="The calendar year (1 January to 31 December).")
+@click.option("--from", "start", metavar="DATE", help="First day of the period (with --to).")
+@click.option("--to", "end", metavar="DATE", help="Last day of the period (with --from).")
+@known_at_option
+@json_option
+def report(year: int | None, start: str | None, end: str | None, known_at: str | None, as_json: bool) -> None:
+    """What happened in a year or period: certified at the end, grants, renewals, denials, suspensions,
+    withdrawals and expiries.
+
+    Example:
+
+        certledger report --year 2019
+    """
+    if year is not None and (start or end):
+        raise click.UsageError("give either --year or --from and --to, not both")
+    if year is None and not (start and end):
+        raise click.UsageError("give --year YYYY, or both --from DATE and --to DATE")
+    if year is None:
+        check_period_order(start, end)
+    views = session().views()
+    result = views.year_report(year, known_at) if year is not None else views.report(start, end, known_at)
+    click.echo(formats.to_json(result) if as_json else render_report(result))
+
+
+def check_period_order(start: str, end: str) -> None:
+    try:
+        first, last = parse_date(start), parse_date(end)
+    except ValueError:
+        return  # the query names the malformed date
+    if first > last:
+        raise click.UsageError(f"--from {first} is after --to {last}")
+
+
+REPORT_SECTIONS = (
+    ("newly_certified", "Newly certified", ("date", "org", "standard")),
+    ("recertified", "Recertified", ("date", "org", "standard", "consecutive_years")),
+    ("denied", "Denied", ("date", "org", "stage", "reason_category", "reason")),
+    ("suspended", "Suspended", ("date", "org", "reason", "resolve_by")),
+    ("withdrawn", "Withdrawn", ("date", "org", "mode", "reason")),
+    ("expired", "Expired", ("date", "org", "valid_until")),
+)
+
+
+def render_report(result: dict[str, Any]) -> str:
+    certified = ", ".join(result["certified"])
+    lines = [f"Report {result['from']} to {result['to']}",
+             f"Certified at the end: {result['certified_at_end']}" + (f" ({certified})" if certified else "")]
+    for key, title, columns in REPORT_SECTIONS:
+        rows = result[key]
+        lines += ["", f"{title}: {len(rows)}"]
+        if rows:
+            lines.append(formats.table(rows, columns, {"consecutive_years": "years"}, max_width=70))
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--since", type=click.IntRange(min=0), default=0, show_default=True, metavar="POSITION",
+              help="Only events at positions after this one.")
+@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, metavar="N",
+              help="At most this many events.")
+@known_at_option
+@json_option
+@csv_option
+def changes(since: int, limit: int, known_at: str | None, as_json: bool, as_csv: bool) -> None:
+    """The event feed: every event after a position, in position order.
+
+    Example:
+
+        certledger changes --since 30 --limit 10
+    """
+    entries = session().views().changes(since, limit, known_at)
+    if as_json:
+        click.echo(formats.to_json(entries))
+    elif as_csv:
+        click.echo(formats.to_csv(entries))
+    else:
+        rows = [{**e, "details": _details(e["fields"]), "retracted": f"by v{e['retracted_by']}" if e["retracted"]
+                 else ""} for e in entries]
+        click.echo(formats.table(rows, ("position", "org", "version", "recorded_at", "recorded_by", "type", "date",
+                                        "details", "retracted"), max_width=70))
+
+
+@cli.command()
+def rebuild() -> None:
+    """Drop every projection and replay the whole log into it.
+
+    Example:
+
+        certledger rebuild
+    """
+    click.echo(str(session().views().rebuild()))
+
 
 # ---------------------------------------------------------------- data in and out (import, export)
 
@@ -392,6 +539,36 @@ def _details(fields: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- scale-out (follow, copy)
+
+@cli.command()
+@click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True, metavar="SECONDS",
+              help="How often to look for new events on SQLite (PostgreSQL is woken by LISTEN/NOTIFY).")
+@click.option("--quiet", is_flag=True, help="Print only the final line.")
+def follow(interval: float, quiet: bool) -> None:
+    """Keep the projections current until stopped (Ctrl-C or SIGTERM).
+
+    Example:
+
+        certledger --db postgresql://ledger@db.example.org/certledger follow
+    """
+    import signal
+
+    from projections.follower import Follower
+
+    views = session().views()
+
+    def report(progress: Any) -> None:
+        if not quiet:
+            click.echo(f"Applied {progress.applied} events, now at position {progress.position}", err=True)
+
+    follower = Follower(views, poll_seconds=interval, on_batch=report)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: follower.stop())
+    if not quiet:
+        click.echo(f"Following {describe(views.ledger.db)} from position {views.tracked_position()}", err=True)
+    summary = follower.run()
+    click.echo(f"Stopped at position {summary.position} ({summary.applied} events applied)", err=True)
+
 
 @cli.command("copy")
 @click.option("--to", "target", required=True, metavar="URL",

@@ -15,10 +15,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
 from ledger.errors import InvalidInput
 from ledger.values import (
     AuditKind,
-    CalendarDate,
     Country,
     Deposit,
     EffectiveDate,
+    EndDate,
     LegalForm,
     OrgId,
     ReasonCategory,
@@ -41,6 +41,8 @@ def _finding(value: object) -> object:
             raise ValueError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
         if not category:
             raise ValueError(f"{value!r} has an empty category")
+        if not text:
+            raise ValueError(f"{value!r} has an empty text")
         return f"{severity}:{category}:{text}"
     raise ValueError("a finding is a string SEVERITY:CATEGORY:TEXT")
 
@@ -81,7 +83,7 @@ class Certify(Command):
     command: Literal["certify"] = "certify"
     standard: Standard
     certificate: Text | None = None
-    valid_until: CalendarDate | None = None
+    valid_until: EndDate | None = None
     audit: Text | None = None
 
 
@@ -89,7 +91,7 @@ class Recertify(Command):
     verb: ClassVar[str] = "recertify"
     command: Literal["recertify"] = "recertify"
     standard: Standard | None = None
-    valid_until: CalendarDate | None = None
+    valid_until: EndDate | None = None
     audit: Text | None = None
 
 
@@ -104,7 +106,7 @@ class Suspend(Command):
     verb: ClassVar[str] = "suspend"
     command: Literal["suspend"] = "suspend"
     reason: Text
-    resolve_by: CalendarDate | None = None
+    resolve_by: EndDate | None = None
 
 
 class Reinstate(Command):
@@ -115,7 +117,7 @@ class Reinstate(Command):
 class Extend(Command):
     verb: ClassVar[str] = "extend"
     command: Literal["extend"] = "extend"
-    until: CalendarDate
+    until: EndDate
     reason: Text
 
 

@@ -29,6 +29,7 @@ from ledger.events import (
     SuspensionLifted,
     ValidityExtended,
 )
+from ledger.values import LATEST_END_DATE
 
 ONE_DAY = timedelta(days=1)
 COVERED = ("certified", "suspended")
@@ -233,6 +234,9 @@ def apply(state: OrganizationState, event: OrganizationEvent) -> None:
                                  f"({latest.valid_from} to {latest.valid_until}) would end on {latest.valid_until}")
         if event.valid_until < event.valid_from:
             raise Illegal(event, f"valid_until {event.valid_until} is before valid_from {event.valid_from}")
+        if event.valid_until > LATEST_END_DATE:
+            raise Illegal(event, f"valid_until {event.valid_until} is after {LATEST_END_DATE}, "
+                                 "the latest end date the ledger takes")
         chain.periods.append(Period(event.standard, event.certificate, event.valid_from, event.valid_until, day,
                                     event.originator_version))
         return
@@ -321,11 +325,16 @@ def check(events: Sequence[OrganizationEvent], new: OrganizationEvent | None = N
     ``new`` is the event being recorded: a failure at a later event is reported as the
     later event that the new one would invalidate.
     """
+    ordered = effective(events)
+    registered_on = next((e.date for e in ordered if isinstance(e, OrganizationRegistered)), None)
     state = OrganizationState()
-    for event in effective(events):
+    for event in ordered:
         try:
             apply(state, event)
         except Illegal as illegal:
+            if state.registration is None and registered_on is not None:
+                # Folded before the registration: say which registration it precedes.
+                illegal = Illegal(event, f"{event.date} is before the registration on {registered_on}")
             raise RuleViolation(_explain(illegal, new, action)) from None
     return state
 

@@ -79,6 +79,17 @@ def _not_in_future(d: date) -> date:
     return d
 
 
+# Periods are renewed by adding a day and a year to their end: keep that arithmetic within the calendar.
+LATEST_END_DATE = date(9997, 12, 31)
+
+
+def _end_date(d: date) -> date:
+    if d > LATEST_END_DATE:
+        raise ValueError(f"{d.isoformat()} is after {LATEST_END_DATE.isoformat()}, "
+                         "the latest end date the ledger takes")
+    return d
+
+
 def _org_id(value: str) -> str:
     if not ORG_ID_PATTERN.fullmatch(value):
         raise ValueError(
@@ -119,6 +130,7 @@ def _str_only(value: object) -> object:
 
 
 CalendarDate = Annotated[date, BeforeValidator(parse_date)]
+EndDate = Annotated[date, BeforeValidator(parse_date), AfterValidator(_end_date)]
 EffectiveDate = Annotated[date, BeforeValidator(parse_date), AfterValidator(_not_in_future)]
 OrgId = Annotated[str, BeforeValidator(_str_only), AfterValidator(_org_id)]
 Country = Annotated[str, BeforeValidator(_str_only), AfterValidator(_country)]

@@ -52,9 +52,10 @@ def present_invocations() -> list[str]:
 
 @pytest.fixture(scope="module")
 def healthy_ledger(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """The bytes of a checkpointed ledger of 30 organizations (about 25 pages)."""
+    """The bytes of a checkpointed ledger of 30 organizations, queried once (so its views exist)."""
     path = tmp_path_factory.mktemp("healthy") / "ledger.db"
     seed_ledger(path, organizations=30)
+    assert CliRunner().invoke(cli, ["--db", str(path), "status"]).exit_code == 0
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path.read_bytes()

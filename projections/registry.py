@@ -1,0 +1,59 @@
+"""Who has which status on a date: range queries on the valid-time status segments."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, Sequence
+
+from projections.tables import Cursor, Dialect
+
+COVERING_SEGMENT = "start_day <= ? AND (end_day IS NULL OR end_day > ?)"
+
+
+def registry(c: Cursor, d: Dialect, as_of: date, statuses: Sequence[str] = (), country: str | None = None,
+             standard: str | None = None) -> list[dict[str, Any]]:
+    """The status record of every organization registered by ``as_of``, by organization id; filters combine."""
+    c.execute(*registry_query(d, as_of, statuses, country, standard))
+    return decode_records(sorted(c.fetchall(), key=lambda row: row["org"]))
+
+
+def registry_query(d: Dialect, as_of: date, statuses: Sequence[str] = (), country: str | None = None,
+                   standard: str | None = None) -> tuple[str, list[Any]]:
+    """The statement and parameters: one range of the segments' primary key, filters as conditions."""
+    day = as_of.isoformat()
+    where = [COVERING_SEGMENT]
+    params: list[Any] = [day, day]
+    if statuses:
+        where.append(f"status IN ({', '.join('?' * len(statuses))})")
+        params += list(statuses)
+    if country is not None:
+        where.append("country = ?")
+        params.append(country)
+    if standard is not None:
+        where.append("standard = ?")
+        params.append(standard)
+    return d.sql(f"SELECT org, record FROM {{status_segments}} WHERE {' AND '.join(where)}"), params
+
+
+def streaks(c: Cursor, d: Dialect, as_of: date) -> list[dict[str, Any]]:
+    """Organizations with consecutive_years > 0 on ``as_of``, longest first (ties: certified_since, then org)."""
+    day = as_of.isoformat()
+    c.execute(d.sql(f"SELECT org, consecutive_years, certified_since, record FROM {{status_segments}} "
+                    f"WHERE {COVERING_SEGMENT} AND consecutive_years > 0"), [day, day])
+    rows = sorted(c.fetchall(), key=lambda row: (-row["consecutive_years"], row["certified_since"], row["org"]))
+    return decode_records(rows)
+
+
+def covered(c: Cursor, d: Dialect, as_of: date) -> list[str]:
+    """Organizations whose certificate covers ``as_of`` (certified or suspended), from the periods table."""
+    day = as_of.isoformat()
+    c.execute(d.sql("SELECT org FROM {certification_periods} "
+                    "WHERE valid_from <= ? AND valid_until >= ? AND (ended_on IS NULL OR ended_on > ?)"),
+              [day, day, day])
+    return sorted({row["org"] for row in c.fetchall()})
+
+
+def decode_records(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    # One decode of a JSON array is much cheaper than one per record over thousands of organizations.
+    return json.loads("[" + ",".join(row["record"] for row in rows) + "]")

@@ -1,0 +1,96 @@
+"""View tables kept in the ledger's own database, written together with the tracked position.
+
+Both stores build on the library's tracking recorders: the view rows of a batch and the
+position it reaches are committed in one transaction, and the library's tracking insert
+refuses a position that is not beyond the one already applied. That gives exactly-once.
+The tracking row is written first in each transaction, so concurrent catch-ups of the
+same database serialise on it instead of interleaving their view writes.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from projections import tables
+from projections.rows import OrganizationRows
+
+APPLICATION_NAME = "projections"
+
+
+class ViewStore:
+    """What the runner and the queries need from a view store, whatever the database."""
+
+    dialect: tables.Dialect
+    datastore: Any
+    tracking_table: str
+
+    def tracked_position(self) -> int:
+        return self.max_tracking_id(APPLICATION_NAME) or 0  # type: ignore[attr-defined]
+
+    def apply_batch(self, batch: Sequence[OrganizationRows], position: int) -> None:
+        """Replace the rows of the batch's organizations and move the tracked position to ``position``.
+
+        Raises the library's IntegrityError if ``position`` was already applied.
+        """
+        with self.datastore.transaction(commit=True) as c:
+            self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
+            tables.replace_organizations(c, self.dialect, batch)
+
+    def replace_all(self, batch: Sequence[OrganizationRows], position: int) -> None:
+        """Drop the view tables and the tracked position, then write ``batch`` as of ``position``: one transaction.
+
+        Dropping (not just emptying) the tables lets a rebuild pick up a changed table layout.
+        """
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.dialect.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = ?"),
+                      (APPLICATION_NAME,))
+            for statement in self.dialect.drop_statements() + self.dialect.create_statements():
+                c.execute(statement)
+            tables.insert_rows(c, self.dialect, batch)
+            if position:
+                self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=False) as c:
+            yield c
+
+    def tracked_in(self, c: Any) -> int:
+        """The tracked position as seen by the transaction of cursor ``c``."""
+        c.execute(self.dialect.sql(f"SELECT MAX(notification_id) AS position FROM {self.tracking_table} "
+                                   "WHERE application_name = ?"), (APPLICATION_NAME,))
+        row = c.fetchone()
+        return (row["position"] if row is not None else None) or 0
+
+    def snapshot(self) -> tuple[int, dict[str, list[tuple[Any, ...]]]]:
+        """The tracked position and every view table's rows, read in one transaction."""
+        with self.reading() as c:
+            position = self.tracked_in(c)
+            contents = {t.name: tables.table_contents(c, self.dialect, t) for t in tables.TABLES}
+        return position, contents
+
+
+class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        self.dialect = tables.SQLITE
+        self.tracking_table = "tracking"
+
+    def construct_create_table_statements(self) -> list[str]:
+        return super().construct_create_table_statements() + tables.SQLITE.create_statements()
+
+
+def store_for(datastore: Any) -> ViewStore:
+    """The view store that writes into the database behind ``datastore`` (tables created if missing)."""
+    if isinstance(datastore, SQLiteDatastore):
+        store: ViewStore = SQLiteViewStore(datastore)
+    else:
+        from projections.postgres_store import PostgresViewStore
+
+        store = PostgresViewStore(datastore)
+    store.create_table()  # type: ignore[attr-defined]
+    return store

@@ -1,0 +1,136 @@
+"""The view tables, their SQL, and the one place where SQL dialects differ.
+
+The statements are written once, with ``?`` parameters and unqualified table names; a
+``Dialect`` turns them into SQLite or PostgreSQL text. Rows are read by column name,
+which both the SQLite rows and psycopg's dict rows allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Protocol, Sequence
+
+from projections.rows import OrganizationRows
+
+
+class Cursor(Protocol):
+    def execute(self, statement: Any, params: Any = ...) -> Any: ...
+    def executemany(self, statement: Any, params: Any) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    definition: str
+    indexes: tuple[tuple[str, str], ...] = ()
+    clustered: bool = False
+
+
+SEGMENTS = Table(
+    "status_segments",
+    ("org", "seq", "start_day", "end_day", "status", "country", "standard", "certified_since",
+     "consecutive_years", "record"),
+    ("org", "seq"),
+    "org TEXT NOT NULL, seq INTEGER NOT NULL, start_day TEXT NOT NULL, end_day TEXT, status TEXT NOT NULL, "
+    "country TEXT NOT NULL, standard TEXT, certified_since TEXT, consecutive_years INTEGER NOT NULL, "
+    "record TEXT NOT NULL, PRIMARY KEY (start_day, org, seq)",
+    (("status_segments_org", "org"), ("status_segments_end", "end_day")),
+    clustered=True,
+)
+
+PERIODS = Table(
+    "certification_periods",
+    ("org", "chain", "period", "standard", "certificate", "valid_from", "valid_until", "decided_on", "version",
+     "ended_on", "end_reason"),
+    ("org", "chain", "period"),
+    "org TEXT NOT NULL, chain INTEGER NOT NULL, period INTEGER NOT NULL, standard TEXT NOT NULL, "
+    "certificate TEXT, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL, decided_on TEXT NOT NULL, "
+    "version INTEGER NOT NULL, ended_on TEXT, end_reason TEXT, PRIMARY KEY (valid_from, org, chain, period)",
+    (("certification_periods_org", "org"), ("certification_periods_ended", "ended_on")),
+    clustered=True,
+)
+
+FEED = Table(
+    "event_feed",
+    ("position", "org", "version", "type", "date", "recorded_at", "recorded_by", "fields", "retracted_by",
+     "retracted_at", "in_effect", "report"),
+    ("position",),
+    "position BIGINT NOT NULL PRIMARY KEY, org TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, "
+    "date TEXT NOT NULL, recorded_at TEXT, recorded_by TEXT NOT NULL, fields TEXT NOT NULL, "
+    "retracted_by INTEGER, retracted_at BIGINT, in_effect INTEGER NOT NULL, report TEXT",
+    (("event_feed_org", "org"), ("event_feed_date", "date")),
+)
+
+TABLES: tuple[Table, ...] = (SEGMENTS, PERIODS, FEED)
+"""``key`` orders a table's rows for comparison. The date-ranged tables are clustered on their
+start date, so "as of D" reads one contiguous range of the primary key (``start <= D``) and
+filters the end in place; answers are sorted after the read, which keeps the planner on that range.
+"""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one database spells parameters and qualified table names."""
+
+    param: str = "?"
+    schema: str | None = None
+    clustered_suffix: str = ""
+
+    def sql(self, statement: str) -> str:
+        """``statement`` with ``{name}`` table placeholders qualified and ``?`` parameters converted."""
+        names = {t.name: self.table(t.name) for t in TABLES}
+        text = statement.format(**names)
+        return text if self.param == "?" else text.replace("?", self.param)
+
+    def table(self, name: str) -> str:
+        return f'"{self.schema}".{name}' if self.schema else name
+
+    def create_statements(self) -> list[str]:
+        statements = []
+        for t in TABLES:
+            suffix = self.clustered_suffix if t.clustered else ""
+            statements.append(f"CREATE TABLE IF NOT EXISTS {self.table(t.name)} ({t.definition}){suffix}")
+            for index, column in t.indexes:
+                statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {self.table(t.name)} ({column})")
+        return statements
+
+
+    def drop_statements(self) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {self.table(t.name)}" for t in TABLES]
+
+
+SQLITE = Dialect(clustered_suffix=" WITHOUT ROWID")
+
+
+def postgres(schema: str) -> Dialect:
+    return Dialect(param="%s", schema=schema)
+
+
+def delete_organizations(c: Cursor, d: Dialect, orgs: Sequence[str]) -> None:
+    for t in TABLES:
+        c.executemany(d.sql(f"DELETE FROM {{{t.name}}} WHERE org = ?"), [(org,) for org in orgs])
+
+
+def insert_rows(c: Cursor, d: Dialect, batch: Iterable[OrganizationRows]) -> None:
+    batch = list(batch)
+    for t, rows in ((SEGMENTS, [r for o in batch for r in o.segments]),
+                    (PERIODS, [r for o in batch for r in o.periods]),
+                    (FEED, [r for o in batch for r in o.feed])):
+        if rows:
+            marks = ", ".join("?" * len(t.columns))
+            c.executemany(d.sql(f"INSERT INTO {{{t.name}}} ({', '.join(t.columns)}) VALUES ({marks})"), rows)
+
+
+def replace_organizations(c: Cursor, d: Dialect, batch: Sequence[OrganizationRows]) -> None:
+    """Swap in the freshly computed rows of each organization in ``batch``."""
+    delete_organizations(c, d, [rows.org for rows in batch])
+    insert_rows(c, d, batch)
+
+
+def table_contents(c: Cursor, d: Dialect, t: Table) -> list[tuple[Any, ...]]:
+    c.execute(d.sql(f"SELECT {', '.join(t.columns)} FROM {{{t.name}}} ORDER BY {', '.join(t.key)}"))
+    return [tuple(row[col] for col in t.columns) for row in c.fetchall()]

@@ -1,0 +1,196 @@
+"""Views: registry questions across all organizations, answered from the read models.
+
+Every query first catches the views up with the log, so an answer is never stale; and
+because the status segments carry each organization's future expiry, time passing alone
+changes answers without any event.
+
+``known_at`` answers (what the ledger said at an earlier position) replay the log up to
+that position once, into a scratch in-memory database with the same tables, and run the
+same queries there.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Callable, Iterator, Sequence
+
+from eventsourcing.persistence import PersistenceError
+
+from ledger.application import CertificationLedger, KnownAt, as_of_date
+from ledger.errors import InvalidInput, StorageError
+from ledger.storage import describe
+from ledger.values import COUNTRY_PATTERN, STANDARDS, STATUSES, parse_date
+from projections import changes as feed
+from projections import registry as reg
+from projections import report as rep
+from projections import tables
+from projections.rows import OrganizationRows
+from projections.runner import BATCH_SIZE, Progress, catch_up, replay
+from projections.store import ViewStore, store_for
+
+KnownAtValue = str | int | datetime | KnownAt | None
+
+
+@dataclass(frozen=True)
+class RebuildSummary:
+    events: int
+    organizations: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return (f"Rebuilt the projections: {self.events} events replayed, {self.organizations} organizations, "
+                f"{self.seconds:.2f}s")
+
+
+class Views:
+    """The read side of one ledger, stored in the ledger's own database."""
+
+    def __init__(self, ledger: CertificationLedger, *, batch_size: int = BATCH_SIZE):
+        self.ledger = ledger
+        self.batch_size = batch_size
+        self._store: ViewStore | None = None
+
+    @property
+    def store(self) -> ViewStore:
+        if self._store is None:
+            with self._storage_errors("open"):
+                self._store = store_for(self.ledger.recorder.datastore)
+        return self._store
+
+    # ------------------------------------------------------------------ keeping up
+
+    def catch_up(self, on_batch: Callable[[Progress], None] | None = None) -> int:
+        """Apply the events recorded since the tracked position; return how many."""
+        with self._storage_errors("update"):
+            return catch_up(self.ledger, self.store, self.batch_size, on_batch)
+
+    def tracked_position(self) -> int:
+        return self.store.tracked_position()
+
+    def rebuild(self) -> RebuildSummary:
+        """Drop every view row and the tracked position, and replay the whole log."""
+        started = time.perf_counter()
+        with self._storage_errors("rebuild"):
+            upto = self.ledger.recorder.max_position()
+            batch = replay(self.ledger, upto)
+            self.store.replace_all(batch, upto)
+        return RebuildSummary(sum(len(o.feed) for o in batch), len(batch), time.perf_counter() - started)
+
+    # ------------------------------------------------------------------ queries
+
+    def registry(self, as_of: date | str | None = None, statuses: Sequence[str] = (), country: str | None = None,
+                 standard: str | None = None, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
+        """The status record of every organization registered by ``as_of``; filters combine."""
+        day = as_of_date(as_of)
+        check_filters(statuses, country, standard)
+        with self._reading(known_at) as (c, dialect, seen):
+            records = reg.registry(c, dialect, day, statuses, country, standard)
+        return [stamped(r, day, seen) for r in records]
+
+    def streaks(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
+        """Organizations with consecutive_years > 0, longest first (ties: certified_since, then org)."""
+        day = as_of_date(as_of)
+        with self._reading(known_at) as (c, dialect, seen):
+            records = reg.streaks(c, dialect, day)
+        return [stamped(r, day, seen) for r in records]
+
+    def covered(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[str]:
+        """Organizations whose certificate covers ``as_of`` (certified or suspended), from the periods table."""
+        day = as_of_date(as_of)
+        with self._reading(known_at) as (c, dialect, _):
+            return reg.covered(c, dialect, day)
+
+    def report(self, start: date | str, end: date | str, known_at: KnownAtValue = None) -> dict[str, Any]:
+        """What happened from ``start`` to ``end`` (both included): SPEC section 8's report."""
+        first, last = report_dates(start, end)
+        with self._reading(known_at, with_feed=True) as (c, dialect, _):
+            return rep.report(c, dialect, first, last)
+
+    def year_report(self, year: int, known_at: KnownAtValue = None) -> dict[str, Any]:
+        if not 1 <= year <= 9999:
+            raise InvalidInput(f"--year: {year} is not a year")
+        return self.report(date(year, 1, 1), date(year, 12, 31), known_at)
+
+    def changes(self, since: int = 0, limit: int = 100, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
+        """The event feed: positions > ``since``, at most ``limit``, in position order."""
+        if since < 0:
+            raise InvalidInput(f"--since: {since} is not a ledger position")
+        if limit < 0:
+            raise InvalidInput(f"--limit: {limit} is negative")
+        seen = self._resolve(known_at)
+        self.catch_up()
+        with self.store.reading() as c:
+            return feed.changes(c, self.store.dialect, since, limit, seen.position)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _resolve(self, known_at: KnownAtValue) -> KnownAt:
+        return known_at if isinstance(known_at, KnownAt) else self.ledger.known_at(known_at)
+
+    @contextmanager
+    def _reading(self, known_at: KnownAtValue, with_feed: bool = False
+                 ) -> Iterator[tuple[Any, tables.Dialect, KnownAt]]:
+        """A cursor on views that hold exactly what the ledger knew at ``known_at`` (the feed only if asked)."""
+        seen = self._resolve(known_at)
+        self.catch_up()
+        with self.store.reading() as c:
+            live = seen.position is None or seen.position >= self.store.tracked_in(c)
+            if live:
+                yield c, self.store.dialect, seen
+        if not live:
+            with scratch(replay(self.ledger, seen.position or 0, with_feed)) as c:
+                yield c, tables.SQLITE, seen
+
+    @contextmanager
+    def _storage_errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except PersistenceError as error:
+            raise StorageError(f"cannot {doing} the projections in {describe(self.ledger.db)}: {error}") from None
+
+
+@contextmanager
+def scratch(batch: Sequence[OrganizationRows]) -> Iterator[Any]:
+    """An in-memory database holding ``batch`` in the view tables."""
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    try:
+        c = conn.cursor()
+        for statement in tables.SQLITE.create_statements():
+            c.execute(statement)
+        tables.insert_rows(c, tables.SQLITE, batch)
+        yield c
+    finally:
+        conn.close()
+
+
+def stamped(record: dict[str, Any], day: date, seen: KnownAt) -> dict[str, Any]:
+    return {**record, "as_of": day.isoformat(), "known_at": seen.instant}
+
+
+def check_filters(statuses: Sequence[str], country: str | None, standard: str | None) -> None:
+    unknown = [s for s in statuses if s not in STATUSES]
+    if unknown:
+        raise InvalidInput(f"--status: {', '.join(unknown)} is not one of {', '.join(STATUSES)}")
+    if country is not None and not COUNTRY_PATTERN.fullmatch(country):
+        raise InvalidInput(f"--country: {country!r} is not an ISO 3166-1 alpha-2 code in upper case (e.g. PE)")
+    if standard is not None and standard not in STANDARDS:
+        raise InvalidInput(f"--standard: {standard!r} is not one of {', '.join(STANDARDS)}")
+
+
+def report_dates(start: date | str, end: date | str) -> tuple[date, date]:
+    try:
+        first = parse_date(start)
+    except ValueError as error:
+        raise InvalidInput(f"--from: {error}") from None
+    try:
+        last = parse_date(end)
+    except ValueError as error:
+        raise InvalidInput(f"--to: {error}") from None
+    if first > last:
+        raise InvalidInput(f"--from {first} is after --to {last}")
+    return first, last

@@ -1,0 +1,103 @@
+"""The PostgreSQL view store: the same tables, statements and answers as on SQLite."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from eventsourcing.persistence import IntegrityError
+
+from ledger.application import CertificationLedger
+from projections import registry as reg
+from projections import report as rep
+from projections import tables
+from projections.rows import OrganizationRows
+from projections.runner import replay
+from projections.views import scratch
+
+psycopg = pytest.importorskip("psycopg")
+pytestmark = pytest.mark.postgres
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SERVER = dict(host="127.0.0.1", port=5432, user="postgres", password="", dbname="test")
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    name = f"views_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = psycopg.connect(**SERVER, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        pytest.skip("no PostgreSQL server")
+    with conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+        yield name
+        conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture
+def store(schema: str):
+    from eventsourcing.postgres import PostgresDatastore
+
+    from projections.postgres_store import PostgresViewStore
+
+    datastore = PostgresDatastore(SERVER["dbname"], SERVER["host"], SERVER["port"], SERVER["user"],
+                                  SERVER["password"], schema=schema)
+    view_store = PostgresViewStore(datastore)
+    view_store.create_table()
+    yield view_store
+    datastore.close()
+
+
+@pytest.fixture
+def demo_rows(tmp_path: Path) -> list[OrganizationRows]:
+    ledger = CertificationLedger(str(tmp_path / "demo.db"))
+    for line in (EXAMPLES / "fairmined-2019.jsonl").read_text(encoding="utf-8").splitlines():
+        ledger.record(json.loads(line))
+    rows = replay(ledger, ledger.recorder.max_position())
+    ledger.close()
+    return rows
+
+
+def test_an_empty_postgres_store_starts_at_position_zero(store) -> None:
+    assert store.tracked_position() == 0
+    with store.reading() as c:
+        assert reg.registry(c, store.dialect, date(2019, 12, 31)) == []
+
+
+def test_postgres_store_answers_like_the_sqlite_tables(store, demo_rows: list[OrganizationRows]) -> None:
+    store.apply_batch(demo_rows, 38)
+    assert store.tracked_position() == 38
+    with store.reading() as pg, scratch(demo_rows) as lite:
+        for day in (date(2016, 1, 1), date(2018, 6, 30), date(2019, 12, 31)):
+            assert reg.registry(pg, store.dialect, day) == reg.registry(lite, tables.SQLITE, day)
+            assert reg.registry(pg, store.dialect, day, ("certified",), "PE", "fairmined") == reg.registry(
+                lite, tables.SQLITE, day, ("certified",), "PE", "fairmined")
+            assert reg.streaks(pg, store.dialect, day) == reg.streaks(lite, tables.SQLITE, day)
+            assert reg.covered(pg, store.dialect, day) == reg.covered(lite, tables.SQLITE, day)
+        assert rep.report(pg, store.dialect, date(2019, 1, 1), date(2019, 12, 31)) == rep.report(
+            lite, tables.SQLITE, date(2019, 1, 1), date(2019, 12, 31))
+
+
+def test_postgres_store_refuses_a_position_already_applied(store, demo_rows: list[OrganizationRows]) -> None:
+    store.apply_batch(demo_rows[:2], 10)
+    with pytest.raises(IntegrityError):
+        store.apply_batch(demo_rows[2:], 10)
+    with pytest.raises(IntegrityError):
+        store.apply_batch(demo_rows[2:], 9)
+    position, contents = store.snapshot()
+    assert position == 10
+    assert {row[0] for row in contents["status_segments"]} == {rows.org for rows in demo_rows[:2]}
+
+
+def test_postgres_store_replaces_everything_in_one_go(store, demo_rows: list[OrganizationRows]) -> None:
+    store.apply_batch(demo_rows, 38)
+    store.replace_all(demo_rows[:1], 5)
+    position, contents = store.snapshot()
+    assert position == 5
+    assert {row[0] for row in contents["status_segments"]} == {demo_rows[0].org}

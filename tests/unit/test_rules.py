@@ -1,0 +1,420 @@
+"""SPEC section 5, rule by rule, on the Organization aggregate without storage.
+
+Every refusal names the rule and the dates involved, and leaves the aggregate as it was.
+(Rules that need the whole ledger - an id registered twice, certificate numbers - are in
+tests/test_application.py.)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from ledger.commands import parse_command
+from ledger.errors import LedgerError
+from ledger.events import OrganizationEvent
+from ledger.organization import Organization
+from ledger.timeline import segments
+from ledger.values import latest_acceptable_date
+
+
+class Org:
+    """An organization driven by commands the way the application drives it, minus the database."""
+
+    def __init__(self, registered: str = "2016-01-10"):
+        command = parse_command({"command": "register", "org": "cecomip", "name": "CECOMIP", "country": "PE",
+                                 "date": registered})
+        self.aggregate = Organization.register(command, "tester", key="key-1")
+
+    def do(self, command: str, **fields: Any) -> OrganizationEvent:
+        parsed = parse_command({"command": command, "org": "cecomip", **fields})
+        candidate = self.aggregate.decide(parsed, "tester")
+        return self.aggregate.record(candidate, key=f"key-{self.aggregate.version + 1}")
+
+    def refusal(self, command: str, **fields: Any) -> str:
+        before = list(self.aggregate.events)
+        with pytest.raises(LedgerError) as refused:
+            self.do(command, **fields)
+        assert self.aggregate.events == before, "a refused command must leave the organization unchanged"
+        return str(refused.value)
+
+    # Short-hands for the stories below.
+
+    def certify(self, on: str, **fields: Any) -> OrganizationEvent:
+        return self.do("certify", date=on, standard=fields.pop("standard", "fairmined"), **fields)
+
+    def recertify(self, on: str, **fields: Any) -> OrganizationEvent:
+        return self.do("recertify", date=on, **fields)
+
+    def suspend(self, on: str) -> OrganizationEvent:
+        return self.do("suspend", date=on, reason="traceability records missing")
+
+    def reinstate(self, on: str) -> OrganizationEvent:
+        return self.do("reinstate", date=on)
+
+    def extend(self, on: str, until: str) -> OrganizationEvent:
+        return self.do("extend", date=on, until=until, reason="operations halted")
+
+    def withdraw(self, on: str) -> OrganizationEvent:
+        return self.do("withdraw", date=on, mode="voluntary", reason="decided not to continue")
+
+    def deny(self, on: str) -> OrganizationEvent:
+        return self.do("deny", date=on, reason_category="commercial", reason="commercial requirements not met")
+
+    def retract(self, version: int, on: str) -> OrganizationEvent:
+        return self.do("retract", target=version, date=on, reason="recorded by mistake")
+
+
+@pytest.fixture
+def org() -> Org:
+    return Org(registered="2016-01-10")
+
+
+@pytest.fixture
+def certified() -> Org:
+    """Certified from 2016-06-15 to 2017-06-14."""
+    org = Org(registered="2016-01-10")
+    org.certify("2016-06-15")
+    return org
+
+
+# ---------------------------------------------------------------- dates
+
+def test_no_event_is_dated_before_the_registration(org: Org) -> None:
+    assert org.refusal("audit", date="2015-12-01", body="IMO Swiss AG", kind="initial") == (
+        "audit on 2015-12-01 refused: 2015-12-01 is before the registration on 2016-01-10")
+
+
+def test_an_event_on_the_registration_day_is_accepted(org: Org) -> None:
+    assert org.certify("2016-01-10").valid_from.isoformat() == "2016-01-10"
+
+
+def test_no_event_is_dated_in_the_future(org: Org) -> None:
+    tomorrow = (latest_acceptable_date() + timedelta(days=1)).isoformat()
+    assert org.refusal("certify", date=tomorrow, standard="fairmined") == (
+        f"date: {tomorrow} is in the future (the ledger records facts, not plans)")
+
+
+# ---------------------------------------------------------------- certify (grant)
+
+def test_a_first_grant_runs_to_the_eve_of_its_anniversary(org: Org) -> None:
+    grant = org.certify("2019-04-01", standard="ecological", certificate="FM-PE-2019-01")
+    assert (grant.standard, grant.certificate, grant.valid_from.isoformat(), grant.valid_until.isoformat()) == (
+        "ecological", "FM-PE-2019-01", "2019-04-01", "2020-03-31")
+
+
+def test_a_grant_is_refused_while_certified(certified: Org) -> None:
+    assert certified.refusal("certify", date="2016-09-01", standard="fairmined") == (
+        "certify on 2016-09-01 refused: the organization is already certified on 2016-09-01 (certificate valid "
+        "2016-06-15 to 2017-06-14); a current certificate is renewed with recertify")
+
+
+def test_a_grant_is_refused_while_suspended(certified: Org) -> None:
+    certified.suspend("2016-09-01")
+    assert certified.refusal("certify", date="2016-10-01", standard="fairmined") == (
+        "certify on 2016-10-01 refused: the organization is already suspended on 2016-10-01 (certificate valid "
+        "2016-06-15 to 2017-06-14); a current certificate is renewed with recertify")
+
+
+def test_a_grant_is_accepted_after_expiry_and_after_withdrawal(certified: Org) -> None:
+    certified.certify("2017-09-01")
+    certified.withdraw("2017-10-01")
+    assert certified.certify("2017-11-01").valid_until.isoformat() == "2018-10-31"
+
+
+def test_a_grant_may_not_end_before_it_starts(org: Org) -> None:
+    assert org.refusal("certify", date="2016-06-15", standard="fairmined", valid_until="2016-06-14") == (
+        "certify on 2016-06-15 refused: valid_until 2016-06-14 is before valid_from 2016-06-15")
+
+
+def test_a_grant_may_end_on_the_day_it_starts(org: Org) -> None:
+    assert org.certify("2016-06-15", valid_until="2016-06-15").valid_until.isoformat() == "2016-06-15"
+
+
+# ---------------------------------------------------------------- recertify
+
+def test_a_renewal_follows_the_period_it_renews_and_keeps_standard_and_certificate(org: Org) -> None:
+    org.certify("2016-06-15", standard="ecological", certificate="FM-PE-2016-01")
+    renewal = org.recertify("2017-05-24")
+    assert (renewal.standard, renewal.certificate, renewal.valid_from.isoformat(),
+            renewal.valid_until.isoformat()) == ("ecological", "FM-PE-2016-01", "2017-06-15", "2018-06-14")
+
+
+def test_a_renewal_may_change_the_standard_and_the_end_date(certified: Org) -> None:
+    renewal = certified.recertify("2017-05-24", standard="ecological", valid_until="2018-03-31")
+    assert (renewal.standard, renewal.valid_until.isoformat()) == ("ecological", "2018-03-31")
+
+
+def test_a_renewal_may_not_end_before_it_starts(certified: Org) -> None:
+    assert certified.refusal("recertify", date="2017-05-24", valid_until="2017-06-01") == (
+        "recertify on 2017-05-24 refused: valid_until 2017-06-01 is before valid_from 2017-06-15")
+
+
+def test_a_period_is_renewed_only_once(certified: Org) -> None:
+    certified.recertify("2017-05-24")
+    assert certified.refusal("recertify", date="2017-06-01") == (
+        "recertify on 2017-06-01 refused: the period covering 2017-06-01 was already renewed on 2017-05-24 "
+        "(new period 2017-06-15 to 2018-06-14); a period is renewed only once")
+
+
+def test_the_next_period_can_be_renewed_once_it_has_started(certified: Org) -> None:
+    certified.recertify("2017-05-24")
+    assert certified.recertify("2018-05-23").valid_from.isoformat() == "2018-06-15"
+
+
+def test_an_expired_certificate_is_granted_anew_with_certify(certified: Org) -> None:
+    assert certified.refusal("recertify", date="2017-07-01") == (
+        "recertify on 2017-07-01 refused: the certificate expired after 2017-06-14, so on 2017-07-01 there is "
+        "nothing to renew; grant a new certificate with certify")
+
+
+def test_a_suspended_certificate_must_be_reinstated_before_renewal(certified: Org) -> None:
+    certified.suspend("2017-03-01")
+    assert certified.refusal("recertify", date="2017-05-24") == (
+        "recertify on 2017-05-24 refused: the certificate is suspended on 2017-05-24 (since 2017-03-01); "
+        "reinstate it (or extend it) before renewing")
+
+
+def test_a_withdrawn_certificate_is_not_renewed(certified: Org) -> None:
+    certified.withdraw("2017-03-01")
+    assert certified.refusal("recertify", date="2017-05-24") == (
+        "recertify on 2017-05-24 refused: the certificate was withdrawn on 2017-03-01; "
+        "grant a new certificate with certify")
+
+
+def test_a_never_certified_organization_has_nothing_to_renew(org: Org) -> None:
+    assert org.refusal("recertify", date="2016-05-24") == (
+        "recertify on 2016-05-24 refused: the organization is not certified on 2016-05-24; "
+        "use certify for a first certificate")
+
+
+# ---------------------------------------------------------------- deny
+
+def test_a_denial_before_any_certificate_is_at_the_initial_stage(org: Org) -> None:
+    assert org.deny("2016-05-30").stage == "initial"
+
+
+def test_a_denial_while_certified_or_suspended_is_at_the_recertification_stage(certified: Org) -> None:
+    assert certified.deny("2016-11-20").stage == "recertification"
+    certified.suspend("2016-12-01")
+    assert certified.deny("2016-12-20").stage == "recertification"
+
+
+def test_a_denial_after_expiry_is_at_the_initial_stage(certified: Org) -> None:
+    assert certified.deny("2017-07-01").stage == "initial"
+
+
+def test_a_denial_is_refused_before_the_registration(org: Org) -> None:
+    assert "2015-01-01 is before the registration on 2016-01-10" in org.refusal(
+        "deny", date="2015-01-01", reason_category="other", reason="x")
+
+
+# ---------------------------------------------------------------- suspend and reinstate
+
+def test_only_a_certified_organization_can_be_suspended(org: Org) -> None:
+    assert org.refusal("suspend", date="2016-03-01", reason="x") == (
+        "suspend on 2016-03-01 refused: only a certified organization can be suspended, "
+        "and it is registered on 2016-03-01")
+
+
+def test_a_suspended_certificate_is_not_suspended_again(certified: Org) -> None:
+    certified.suspend("2016-09-01")
+    assert certified.refusal("suspend", date="2016-09-10", reason="x") == (
+        "suspend on 2016-09-10 refused: only a certified organization can be suspended, "
+        "and it is suspended on 2016-09-10")
+
+
+def test_only_a_suspended_certificate_can_be_reinstated(certified: Org) -> None:
+    assert certified.refusal("reinstate", date="2016-09-10") == (
+        "reinstate on 2016-09-10 refused: only a suspended certificate can be reinstated, "
+        "and the organization is certified on 2016-09-10")
+
+
+def test_an_expired_suspension_cannot_be_reinstated(certified: Org) -> None:
+    certified.suspend("2017-05-01")
+    assert certified.refusal("reinstate", date="2017-07-01") == (
+        "reinstate on 2017-07-01 refused: only a suspended certificate can be reinstated, "
+        "and the organization is expired on 2017-07-01")
+
+
+# ---------------------------------------------------------------- extend
+
+def test_a_current_certificate_is_extended_to_a_later_end(certified: Org) -> None:
+    assert certified.extend("2017-04-15", until="2017-10-14").until.isoformat() == "2017-10-14"
+
+
+def test_a_suspended_certificate_can_be_extended(certified: Org) -> None:
+    certified.suspend("2017-03-01")
+    certified.extend("2017-04-15", until="2017-10-14")
+
+
+def test_an_extension_must_end_after_the_current_end(certified: Org) -> None:
+    assert certified.refusal("extend", date="2017-04-15", until="2017-06-14", reason="x") == (
+        "extend on 2017-04-15 refused: the extension must end after the current valid_until 2017-06-14 "
+        "(got 2017-06-14)")
+
+
+def test_an_expired_certificate_cannot_be_extended(certified: Org) -> None:
+    assert certified.refusal("extend", date="2017-06-15", until="2017-10-14", reason="x") == (
+        "extend on 2017-06-15 refused: only a current certificate can be extended, "
+        "and the organization is expired on 2017-06-15")
+
+
+def test_only_the_latest_period_can_be_extended(certified: Org) -> None:
+    certified.recertify("2017-05-24")
+    assert certified.refusal("extend", date="2017-06-01", until="2017-10-14", reason="x") == (
+        "extend on 2017-06-01 refused: the period covering 2017-06-01 was already renewed on 2017-05-24; "
+        "only the latest period can be extended")
+
+
+def test_the_renewed_period_itself_can_be_extended_once_it_has_started(certified: Org) -> None:
+    certified.recertify("2017-05-24")
+    assert certified.extend("2017-07-01", until="2018-10-14").until.isoformat() == "2018-10-14"
+
+
+# ---------------------------------------------------------------- withdraw
+
+def test_a_certified_or_suspended_certificate_can_be_withdrawn(certified: Org) -> None:
+    certified.suspend("2016-09-01")
+    assert certified.withdraw("2016-10-01").mode == "voluntary"
+
+
+def test_only_a_current_certificate_can_be_withdrawn(org: Org) -> None:
+    assert org.refusal("withdraw", date="2016-03-01", mode="imposed", reason="x") == (
+        "withdraw on 2016-03-01 refused: only a current certificate can be withdrawn, "
+        "and the organization is registered on 2016-03-01")
+
+
+def test_a_withdrawn_certificate_is_not_withdrawn_again(certified: Org) -> None:
+    certified.withdraw("2016-10-01")
+    assert certified.refusal("withdraw", date="2016-10-02", mode="imposed", reason="x") == (
+        "withdraw on 2016-10-02 refused: only a current certificate can be withdrawn, "
+        "and the organization is withdrawn on 2016-10-02")
+
+
+# ---------------------------------------------------------------- back-dated events
+
+def test_a_back_dated_event_is_accepted_when_the_timeline_stays_legal(certified: Org) -> None:
+    certified.extend("2017-04-15", until="2017-10-14")
+    certified.suspend("2016-09-01")
+    certified.reinstate("2016-10-15")
+    certified.deny("2016-08-01")
+    assert [e.date.isoformat() for e in certified.aggregate.events] == [
+        "2016-01-10", "2016-06-15", "2017-04-15", "2016-09-01", "2016-10-15", "2016-08-01"]
+
+
+def test_a_back_dated_grant_is_accepted_before_later_renewals(org: Org) -> None:
+    org.certify("2018-01-01", certificate="FM-PE-2018-01")
+    org.certify("2016-06-15", valid_until="2017-06-14")
+    assert len(org.aggregate.events) == 3
+
+
+def test_a_back_dated_event_is_refused_naming_the_later_event_it_would_invalidate(certified: Org) -> None:
+    certified.recertify("2017-05-24")
+    assert certified.refusal("suspend", date="2017-03-01", reason="x") == (
+        "suspend on 2017-03-01 refused: it would invalidate the later Recertified of 2017-05-24 (version 3): "
+        "the certificate is suspended on 2017-05-24 (since 2017-03-01); reinstate it (or extend it) before renewing")
+
+
+def test_a_back_dated_withdrawal_is_refused_before_a_later_suspension(certified: Org) -> None:
+    certified.suspend("2016-12-01")
+    assert certified.refusal("withdraw", date="2016-09-01", mode="imposed", reason="x") == (
+        "withdraw on 2016-09-01 refused: it would invalidate the later CertificationSuspended of 2016-12-01 "
+        "(version 3): only a certified organization can be suspended, and it is withdrawn on 2016-12-01")
+
+
+def test_a_back_dated_grant_is_refused_when_it_would_change_a_later_denial_stage(org: Org) -> None:
+    org.deny("2016-08-01")
+    assert org.refusal("certify", date="2016-06-15", standard="fairmined") == (
+        "certify on 2016-06-15 refused: it would invalidate the later CertificationDenied of 2016-08-01 "
+        "(version 2): the denial on 2016-08-01 was recorded at the initial stage, but the organization would be "
+        "certified on that date")
+
+
+def test_a_back_dated_extension_is_refused_when_a_renewal_already_follows_the_period(certified: Org) -> None:
+    certified.recertify("2017-05-24")
+    assert certified.refusal("extend", date="2017-04-15", until="2017-10-14", reason="x") == (
+        "extend on 2017-04-15 refused: it would invalidate the later Recertified of 2017-05-24 (version 3): "
+        "the renewal on 2017-05-24 starts on 2017-06-15, but the period it renews (2016-06-15 to 2017-10-14) "
+        "would end on 2017-10-14")
+
+
+def test_a_back_dated_renewal_is_refused_when_the_period_was_renewed_later(certified: Org) -> None:
+    certified.recertify("2017-05-24")
+    assert certified.refusal("recertify", date="2017-05-01") == (
+        "recertify on 2017-05-01 refused: it would invalidate the later Recertified of 2017-05-24 (version 3): "
+        "the period covering 2017-05-24 was already renewed on 2017-05-01 (new period 2017-06-15 to 2018-06-14); "
+        "a period is renewed only once")
+
+
+# ---------------------------------------------------------------- retract
+
+def test_a_retraction_removes_its_target_from_valid_time(certified: Org) -> None:
+    suspension = certified.suspend("2016-09-01")
+    retraction = certified.retract(suspension.originator_version, "2016-09-05")
+    assert retraction.target == 3
+    certified.suspend("2016-10-01")
+
+
+def test_the_registration_cannot_be_retracted(certified: Org) -> None:
+    assert certified.refusal("retract", target=1, date="2017-01-01", reason="x") == (
+        "retract of version 1 on 2017-01-01 refused: the registration cannot be retracted")
+
+
+def test_a_retraction_cannot_be_retracted(certified: Org) -> None:
+    suspension = certified.suspend("2016-09-01")
+    retraction = certified.retract(suspension.originator_version, "2016-09-05")
+    assert certified.refusal("retract", target=retraction.originator_version, date="2016-09-06", reason="x") == (
+        "retract of version 4 on 2016-09-06 refused: a retraction cannot be retracted")
+
+
+def test_an_event_is_retracted_only_once(certified: Org) -> None:
+    suspension = certified.suspend("2016-09-01")
+    certified.retract(suspension.originator_version, "2016-09-05")
+    assert certified.refusal("retract", target=3, date="2016-09-06", reason="x") == (
+        "retract of version 3 on 2016-09-06 refused: version 3 is already retracted")
+
+
+def test_an_unknown_version_cannot_be_retracted(certified: Org) -> None:
+    assert certified.refusal("retract", target=7, date="2017-01-01", reason="x") == (
+        "retract of version 7 on 2017-01-01 refused: cecomip has no version 7 (it has 1 to 2)")
+
+
+def test_a_correction_is_not_dated_before_the_event_it_retracts(certified: Org) -> None:
+    assert certified.refusal("retract", target=2, date="2016-06-14", reason="x") == (
+        "retract of version 2 on 2016-06-14 refused: the correction is dated before the event it retracts "
+        "(CertificationGranted of 2016-06-15 (version 2))")
+
+
+def test_a_correction_may_be_decided_long_after_its_target(certified: Org) -> None:
+    certified.retract(2, "2019-01-01")
+
+
+def test_a_retraction_is_refused_when_the_timeline_without_its_target_is_illegal(certified: Org) -> None:
+    certified.suspend("2016-09-01")
+    assert certified.refusal("retract", target=2, date="2016-09-05", reason="x") == (
+        "retract of version 2 on 2016-09-05 refused: it would invalidate the later CertificationSuspended of "
+        "2016-09-01 (version 3): only a certified organization can be suspended, and it is registered on 2016-09-01")
+
+
+def test_retracting_a_suspension_makes_its_reinstatement_illegal(certified: Org) -> None:
+    certified.suspend("2016-09-01")
+    certified.reinstate("2016-10-15")
+    assert "it would invalidate the later SuspensionLifted of 2016-10-15 (version 4)" in certified.refusal(
+        "retract", target=3, date="2016-11-01", reason="x")
+
+
+def test_an_event_retracted_then_recorded_again_is_legal(certified: Org) -> None:
+    renewal = certified.recertify("2017-05-24")
+    certified.retract(renewal.originator_version, "2017-05-25")
+    assert certified.recertify("2017-05-26").valid_from.isoformat() == "2017-06-15"
+
+
+def test_a_renewal_whose_default_end_would_pass_the_latest_end_date_is_refused(org: Org) -> None:
+    org.certify("2016-06-15", valid_until="9997-12-31")
+    assert org.refusal("recertify", date="2017-01-01") == (
+        "recertify on 2017-01-01 refused: valid_until 9998-12-31 is after 9997-12-31, "
+        "the latest end date the ledger takes")
+    assert segments(org.aggregate.events)[-1].record["valid_until"] == "9997-12-31"
