@@ -1,0 +1,258 @@
+"""kill -9 at random moments: during a bulk import, a projection catch-up and a rebuild.
+
+Each trial starts the real program on a copy of a ledger of a few thousand generated events,
+sends SIGKILL after a seeded random delay inside the command's running time, and then checks:
+- the ledger holds only whole imports (an import is one transaction: all of it or none);
+- the views left behind are exactly a replay of the log up to the position they track
+  (exactly-once), and after catching up they equal a rebuild;
+- ``verify`` passes;
+- re-running the interrupted command finishes the job, and an import then holds every line
+  exactly once.
+
+CERTLEDGER_KILL_TRIALS sets the trials per scenario (default 7: 21 in all); the seed is fixed,
+so a failure replays with the same delays.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from harness import CERTLEDGER, event_count, ledger_digest, seed_ledger
+from ledger.application import CertificationLedger
+
+TRIALS = int(os.environ.get("CERTLEDGER_KILL_TRIALS", "7"))
+SEED = 20240611
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def generated_commands(orgs: int, years: int) -> list[dict]:
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.generate(orgs, years, 7, 2010))
+
+
+def needs(command: str) -> None:
+    if command not in cli.commands:
+        pytest.skip(f"the {command} command is not in this build")
+
+
+@pytest.fixture(scope="module")
+def events_without_views(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ledger of about 3,500 events recorded one by one, whose views were never built."""
+    path = tmp_path_factory.mktemp("template") / "ledger.db"
+    app = CertificationLedger(str(path))
+    try:
+        for command in generated_commands(100, 10):
+            app.record(command)
+    finally:
+        app.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def events_with_views(events_without_views: Path) -> Path:
+    path = events_without_views.with_name("with-views.db")
+    shutil.copyfile(events_without_views, path)
+    assert CliRunner().invoke(cli, ["--db", str(path), "registry"]).exit_code == 0
+    return path
+
+
+# ---------------------------------------------------------------- running and killing
+
+def start(db: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "CERTLEDGER_USER": "tester"}
+    env.pop("CERTLEDGER_DB", None)
+    return subprocess.Popen([CERTLEDGER, "--db", str(db), *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def running_time(db: Path, *args: str) -> float:
+    """How long the command takes, uninterrupted, on this copy (the copy is spent)."""
+    began = time.perf_counter()
+    process = start(db, *args)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    return time.perf_counter() - began
+
+
+def kill_after(db: Path, delay: float, *args: str) -> bool:
+    """Run the command and SIGKILL it after ``delay`` seconds; True if it was killed, False if it finished."""
+    process = start(db, *args)
+    try:
+        process.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return True
+    finally:
+        if process.stderr:
+            process.stderr.close()
+    return False
+
+
+def delays(duration: float) -> Iterator[float]:
+    rng = random.Random(SEED)
+    for _ in range(TRIALS):
+        yield rng.uniform(0.1 * duration, duration)
+
+
+# ---------------------------------------------------------------- what must hold afterwards
+
+def assert_views_are_a_replay_at_their_tracked_position(db: Path) -> int:
+    """The views left by a killed process: exactly the log up to the position they track."""
+    from projections import tables
+    from projections.runner import replay
+    from projections.views import Views, scratch
+
+    ledger = CertificationLedger(str(db), must_exist=True)
+    try:
+        position, live = Views(ledger).store.snapshot()
+        with scratch(replay(ledger, position)) as c:
+            fresh = {t.name: tables.table_contents(c, tables.SQLITE, t) for t in tables.TABLES}
+        assert live == fresh, f"views at position {position} differ from a replay"
+        return position
+    finally:
+        ledger.close()
+
+
+def assert_views_equal_a_rebuild(db: Path) -> None:
+    from projections.compare import compare_with_rebuild
+
+    ledger = CertificationLedger(str(db), must_exist=True)
+    try:
+        assert compare_with_rebuild(ledger) == []
+    finally:
+        ledger.close()
+
+
+def assert_verifies(db: Path) -> None:
+    if "verify" in cli.commands:
+        result = CliRunner().invoke(cli, ["--db", str(db), "verify"])
+        assert result.exit_code == 0, result.output
+
+
+def registry_answers(db: Path) -> list:
+    answers = []
+    for as_of in ("2012-12-31", "2016-06-30", "2019-12-31"):
+        result = CliRunner().invoke(cli, ["--db", str(db), "registry", "--json", "--as-of", as_of])
+        assert result.exit_code == 0, result.output
+        answers.append([{k: v for k, v in row.items() if k != "known_at"} for row in json.loads(result.stdout)])
+    return answers
+
+
+# ---------------------------------------------------------------- the scenarios
+
+def test_kill_during_a_projection_catch_up_leaves_views_that_resume_to_equal_a_rebuild(
+        tmp_path: Path, events_without_views: Path) -> None:
+    needs("registry")
+    calibration = tmp_path / "calibration.db"
+    shutil.copyfile(events_without_views, calibration)
+    duration = running_time(calibration, "registry")
+    expected = registry_answers(calibration)
+    events = ledger_digest(events_without_views)
+    tracked = []
+
+    for trial, delay in enumerate(delays(duration)):
+        db = tmp_path / f"trial-{trial}.db"
+        shutil.copyfile(events_without_views, db)
+
+        kill_after(db, delay, "registry")
+
+        tracked.append(assert_views_are_a_replay_at_their_tracked_position(db))
+        assert ledger_digest(db) == events
+        assert registry_answers(db) == expected
+        assert_views_equal_a_rebuild(db)
+        assert_verifies(db)
+    print(f"catch-up trials: tracked positions after the kill {tracked}")
+
+
+def test_kill_during_a_rebuild_leaves_the_old_or_the_new_views_and_a_rerun_completes(
+        tmp_path: Path, events_with_views: Path) -> None:
+    needs("rebuild")
+    calibration = tmp_path / "calibration.db"
+    shutil.copyfile(events_with_views, calibration)
+    duration = running_time(calibration, "rebuild")
+    expected = registry_answers(calibration)
+    events = ledger_digest(events_with_views)
+
+    for trial, delay in enumerate(delays(duration)):
+        db = tmp_path / f"trial-{trial}.db"
+        shutil.copyfile(events_with_views, db)
+
+        kill_after(db, delay, "rebuild")
+
+        assert_views_are_a_replay_at_their_tracked_position(db)
+        assert ledger_digest(db) == events
+        assert registry_answers(db) == expected
+        rerun = CliRunner().invoke(cli, ["--db", str(db), "rebuild"])
+        assert rerun.exit_code == 0, rerun.output
+        assert registry_answers(db) == expected
+        assert_verifies(db)
+
+
+def command_identity(entry: dict) -> tuple:
+    return entry["org"], entry["version"], entry["type"], entry["date"], json.dumps(entry["fields"], sort_keys=True)
+
+
+def ledger_contents(db: Path) -> list[tuple]:
+    app = CertificationLedger(str(db), must_exist=True)
+    try:
+        return sorted(command_identity({**entry, "org": org}) for org in app.organizations()
+                      for entry in app.history(org))
+    finally:
+        app.close()
+
+
+def test_kill_during_a_bulk_import_leaves_all_or_nothing_and_a_rerun_completes_without_duplicates(
+        tmp_path: Path) -> None:
+    needs("import")
+    source = tmp_path / "import.jsonl"
+    source.write_text("".join(json.dumps(c) + "\n" for c in generated_commands(100, 10)), encoding="utf-8")
+    lines = len(source.read_text(encoding="utf-8").splitlines())
+    base = tmp_path / "base.db"
+    seed_ledger(base)
+    before = event_count(base)
+    reference = tmp_path / "reference.db"
+    shutil.copyfile(base, reference)
+    duration = running_time(reference, "import", str(source))
+    assert event_count(reference) == before + lines
+    expected = ledger_contents(reference)
+    outcomes = []
+
+    for trial, delay in enumerate(delays(duration)):
+        db = tmp_path / f"trial-{trial}.db"
+        shutil.copyfile(base, db)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+        killed = kill_after(db, delay, "import", str(source))
+
+        count = event_count(db)
+        assert count in (before, before + lines), f"a partial import: {count - before} of {lines} lines"
+        outcomes.append("none" if count == before else "all")
+        assert_verifies(db)
+        assert_views_are_a_replay_at_their_tracked_position(db)
+        rerun = CliRunner().invoke(cli, ["--db", str(db), "import", str(source)])
+        assert rerun.exit_code == 0, rerun.output
+        assert event_count(db) == before + lines
+        assert ledger_contents(db) == expected
+        assert_views_equal_a_rebuild(db)
+        assert_verifies(db)
+        assert killed or count == before + lines
+    print(f"import trials: {outcomes}")
