@@ -38,6 +38,7 @@ from ledger.storage import DEFAULT_DB, describe, environment, is_transient
 from ledger.values import parse_date, today_utc
 
 MAX_ATTEMPTS = 25
+BEFORE_ANYTHING = "1970-01-01T00:00:00.000000Z"
 
 
 @dataclass(frozen=True)
@@ -248,11 +249,12 @@ class CertificationLedger(Application):
         return KnownAt(self.recorder.position_at(instant), instant)
 
     def _known_at_position(self, position: int) -> KnownAt:
-        stamp = self.recorder.recorded_at([position]).get(position)
+        """Position 0 is the empty ledger; a position beyond the last one is the ledger as it is now."""
+        stamp = self.recorder.recorded_at([position]).get(position) if position > 0 else BEFORE_ANYTHING
         if stamp is None:
-            stamp = format_instant(datetime.now(timezone.utc)) if position >= self.recorder.max_position() else None
-        if stamp is None:
-            raise InvalidInput(f"--known-at: there is no ledger position {position}")
+            if position < self.recorder.max_position():
+                raise InvalidInput(f"--known-at: there is no ledger position {position}")
+            stamp = format_instant(datetime.now(timezone.utc))
         return KnownAt(position, stamp)
 
     # ------------------------------------------------------------------ queries
