@@ -39,6 +39,7 @@ from ledger.storage import DEFAULT_DB, describe, environment, failure_message, i
 from ledger.values import check_text, parse_date, today_utc
 
 MAX_ATTEMPTS = 25
+BEFORE_ANYTHING = "1970-01-01T00:00:00.000000Z"
 
 
 @dataclass(frozen=True)
@@ -255,14 +256,16 @@ class CertificationLedger(Application):
         return KnownAt(self.recorder.position_at(instant), instant)
 
     def _known_at_position(self, position: int) -> KnownAt:
-        if position > self.recorder.max_position():
-            # Beyond the last position is "everything so far"; clamping also keeps huge numbers out of SQL.
-            return KnownAt(self.recorder.max_position(), format_instant(datetime.now(timezone.utc)))
-        stamp = self.recorder.recorded_at([position]).get(position)
+        """Position 0 is the empty ledger; a position beyond the last one is the ledger as it is now."""
+        latest = self.recorder.max_position()
+        if position > latest:
+            # Clamped, which also keeps numbers too big for SQL out of the queries.
+            return KnownAt(latest, format_instant(datetime.now(timezone.utc)))
+        stamp = self.recorder.recorded_at([position]).get(position) if position > 0 else BEFORE_ANYTHING
         if stamp is None:
-            stamp = format_instant(datetime.now(timezone.utc)) if position >= self.recorder.max_position() else None
-        if stamp is None:
-            raise InvalidInput(f"--known-at: there is no ledger position {position}")
+            if position < self.recorder.max_position():
+                raise InvalidInput(f"--known-at: there is no ledger position {position}")
+            stamp = format_instant(datetime.now(timezone.utc))
         return KnownAt(position, stamp)
 
     # ------------------------------------------------------------------ queries

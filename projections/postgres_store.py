@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 
@@ -18,3 +18,18 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         self.dialect = tables.postgres(datastore.schema)
         self.tracking_table = self.dialect.table(self.tracking_table_name)
         self.sql_create_statements += [SQL(statement) for statement in self.dialect.create_statements()]  # type: ignore[arg-type]
+
+    def create_table(self) -> None:
+        """Create what is missing, once; roles without CREATE privilege use existing tables as they are."""
+        names = [self.tracking_table_name, *(t.name for t in tables.TABLES)]
+        with self.datastore.get_connection() as conn:
+            row = conn.execute("SELECT count(to_regclass(format('%%I.%%I', %s::text, n))) AS found "
+                               "FROM unnest(%s::text[]) AS n", (self.datastore.schema, names)).fetchone()
+            if row is not None and row["found"] == len(names):
+                return
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                             (f"certledger:views:{self.datastore.schema}",))
+                conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(self.datastore.schema)))
+                for statement in self.sql_create_statements:
+                    conn.execute(statement, prepare=False)

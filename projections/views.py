@@ -136,13 +136,24 @@ class Views:
                  ) -> Iterator[tuple[Any, tables.Dialect, KnownAt]]:
         """A cursor on views that hold exactly what the ledger knew at ``known_at`` (the feed only if asked)."""
         seen = self._resolve(known_at)
-        self.catch_up()
+        wanted = seen.position
+        current = True
+        try:
+            self.catch_up()
+        except StorageError as error:
+            if "permission denied" not in str(error):
+                raise
+            # A read-only role cannot move the views on: use them only if a follower keeps them current.
+            current = False
+            latest = self.ledger.recorder.max_position()
+            wanted = latest if wanted is None else min(wanted, latest)
         with self.store.reading() as c:
-            live = seen.position is None or seen.position >= self.store.tracked_in(c)
+            tracked = self.store.tracked_in(c)
+            live = (wanted is None or wanted >= tracked) if current else wanted == tracked
             if live:
                 yield c, self.store.dialect, seen
         if not live:
-            with scratch(replay(self.ledger, seen.position or 0, with_feed)) as c:
+            with scratch(replay(self.ledger, wanted or 0, with_feed)) as c:
                 yield c, tables.SQLITE, seen
 
     @contextmanager

@@ -454,3 +454,15 @@ def test_history_reads_only_that_organizations_rows(two_organizations: Certifica
     history = ledger.history("oro-puno")
     assert reads.originators() == {organization_id("oro-puno")}
     assert len(reads.rows) == len(history)
+
+
+def test_known_at_position_zero_is_the_empty_ledger_and_a_position_beyond_the_end_is_now(ledger) -> None:
+    ledger.register("cecomip", name="CECOMIP", country="PE", date="2016-01-10")
+
+    empty = ledger.known_at("0")
+    later = ledger.known_at("99")
+
+    assert (empty.position, empty.instant) == (0, "1970-01-01T00:00:00.000000Z")
+    assert ledger.state_at("cecomip", "2016-12-31", later)["status"] == "registered"
+    with pytest.raises(UnknownOrganization):
+        ledger.state_at("cecomip", "2016-12-31", empty)

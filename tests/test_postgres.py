@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from cli import cli
 from conftest import POSTGRES_SERVER, fresh_postgres_schema, server_connection
 from ledger.application import CertificationLedger
+from projections import Views
 from ledger.storage import describe, postgres_environment
 
 REGISTER = ["register", "cecomip", "--name", "CECOMIP", "--country", "PE", "--date", "2016-01-10"]
@@ -72,7 +73,9 @@ def test_querying_a_schema_without_a_ledger_says_so(postgres_url: str) -> None:
 @pytest.fixture
 def roles(postgres_url: str) -> Iterator[tuple[str, str, str]]:
     """A writer and a read-only role on a ledger created by the owner, granted as the README says."""
-    CertificationLedger(postgres_url).close()
+    owner = CertificationLedger(postgres_url)
+    Views(owner).catch_up()
+    owner.close()
     schema = postgres_url.split("schema=")[1]
     writer, reader = f"certledger_writer_{secrets.token_hex(3)}", f"certledger_reader_{secrets.token_hex(3)}"
     with server_connection() as conn:
@@ -94,6 +97,8 @@ def grants(schema: str, writer: str, reader: str) -> list[str]:
         f"GRANT SELECT, INSERT ON {schema}.ledger_chain, {schema}.ledger_keys TO {writer}",
         f"GRANT SELECT, INSERT, DELETE ON {schema}.ledger_certificates TO {writer}",
         f"GRANT USAGE, UPDATE ON SEQUENCE {schema}.certledger_events_notification_id_seq TO {writer}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.status_segments, {schema}.certification_periods, "
+        f"{schema}.event_feed, {schema}.notification_tracking TO {writer}",
         f"CREATE FUNCTION {schema}.certledger_append_only() RETURNS trigger LANGUAGE plpgsql AS "
         "$$BEGIN RAISE EXCEPTION 'ledger events are never updated or deleted'; END$$",
         f"CREATE TRIGGER certledger_append_only BEFORE UPDATE OR DELETE ON {schema}.certledger_events "
@@ -119,6 +124,19 @@ def test_a_writer_role_records_and_a_read_only_role_queries_but_cannot_record(
 
     code, out, _ = run("--db", as_role(reader, schema), "status", "cecomip", "--as-of", "2016-12-31")
     assert code == 0 and "certified" in out
+    for role in (writer, reader):
+        code, out, err = run("--db", as_role(role, schema), "registry", "--as-of", "2016-12-31", "--status",
+                             "certified", "--csv")
+        assert (code, err) == (0, ""), err
+        assert out.splitlines()[1].startswith("cecomip,"), out
+
+    owner = CertificationLedger(as_role("postgres", schema))
+    owner.suspend("cecomip", date="2016-12-01", reason="traceability records missing")
+    owner.close()
+    code, out, err = run("--db", as_role(reader, schema), "registry", "--as-of", "2016-12-31", "--status",
+                         "suspended", "--csv")
+    assert (code, err) == (0, ""), err
+    assert out.splitlines()[1].startswith("cecomip,"), "a reader must not see stale projections"
 
     code, out, err = run("--db", as_role(reader, schema), "audit", "cecomip", "--date", "2016-07-01", "--body", "IMO",
                          "--kind", "surveillance")
