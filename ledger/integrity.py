@@ -127,7 +127,9 @@ def _event_at(recorder: Any, position: int) -> str | None:
     found = recorder.select_notifications(start=position, limit=1)
     if not found or found[0].id != position:
         return None
-    return f"{_canonical_id(found[0].originator_id)} version {found[0].originator_version}"
+    originator_id = _canonical_id(found[0].originator_id)
+    org = org_names(recorder, [originator_id]).get(originator_id, originator_id)
+    return f"org {org} version {found[0].originator_version}"
 
 
 def _check_head(report: ChainReport, head: Head, walker: ChainWalker) -> None:
@@ -177,7 +179,7 @@ class ChainWalker:
             canonical = ids.get(originator_id) or self._canonical(originator_id)
             if position <= last_position:
                 self._problem(Problem(seq, f"entries out of order: position {position} does not follow position "
-                                           f"{last_position} of the entry before", ENTRY, position,
+                                           f"{last_position} of seq {expected - 1}", ENTRY, position,
                                       canonical.decode(), version))
             if same_event != 1:
                 self._wrong_event(seq, position, canonical.decode(), version, same_event)
@@ -189,9 +191,9 @@ class ChainWalker:
                     stored_hash = _as_bytes(stored_hash)
                 if sha256(b"\x00%d\n%b\n%d\n%b\n%d\n%b%b" % (seq, canonical, version, encoded_topic, len(state),
                                                                state, previous)).digest() != stored_hash:
-                    self._problem(Problem(seq, "the stored event does not match its chain entry (its state or "
-                                               "topic was changed, or the entry's hash was)", ENTRY, position,
-                                          canonical.decode(), version))
+                    self._problem(Problem(seq, "the stored event does not match its chain entry (the event's "
+                                               "state or topic was changed, or the chain at or before this entry)",
+                                          ENTRY, position, canonical.decode(), version))
                 else:
                     start = state.find(TIMESTAMP_KEY, 0, 256)
                     if start >= 0 and not (type(recorded_at) is str
@@ -299,6 +301,7 @@ class Verification:
     problems: list[str]
     projections: str
     published: Any = None
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -306,33 +309,37 @@ class Verification:
 
     def summary(self) -> str:
         head = self.chain.head
-        rate = f", {self.chain.events_checked / self.chain.seconds:,.0f} events/s" if self.chain.seconds else ""
+        rate = (f" (chain: {self.chain.events_checked / self.chain.seconds:,.0f} events/s)"
+                if self.chain.seconds and self.chain.events_checked else "")
         extends = f"; {self.published.describe()}" if self.published is not None else ""
         return (f"OK: {self.chain.events_checked} events checked, head seq {head.seq} hash {head.entry_hash.hex()}, "
-                f"{self.projections}{extends}; {self.chain.seconds:.2f} s{rate}")
+                f"{self.projections}{extends}; {self.seconds:.2f} s{rate}")
 
     def failure(self) -> str:
+        first = self.problems[0]
         more = f" ({len(self.problems)} problems in all; see above)" if len(self.problems) > 1 else ""
-        return f"verification failed at {self.problems[0]}{more}"
+        return f"verification failed {'at' if first.startswith('seq ') else 'in'} {first}{more}"
 
 
 def verify_ledger(ledger: Any, published: Any = None) -> Verification:
     """Check the chain (and that it extends ``published``, a PublishedHead), then the projections."""
+    started = time.perf_counter()
     chain = verify_chain(ledger.recorder, head=published.head if published is not None else None)
     problems = describe_problems(ledger.recorder, chain.problems)
     if chain.problem_count > len(chain.problems):
         problems.append(f"... and {chain.problem_count - len(chain.problems)} more chain problems")
     if not chain.intact:
-        return Verification(chain, problems, "projections not compared (the chain is broken)", published)
-    differences = compare_projections(ledger)
-    if differences is None:
-        status = "no projections to compare"
-    elif differences:
-        status = "projections differ"
-        problems += [f"projections: {difference}" for difference in differences]
+        status = "projections not compared (the chain is broken)"
     else:
-        status = "projections match"
-    return Verification(chain, problems, status, published)
+        differences = compare_projections(ledger)
+        if differences is None:
+            status = "no projections to compare"
+        elif differences:
+            status = "projections differ"
+            problems += [f"projections: {difference}" for difference in differences]
+        else:
+            status = "projections match"
+    return Verification(chain, problems, status, published, time.perf_counter() - started)
 
 
 def compare_projections(ledger: Any) -> list[str] | None:
