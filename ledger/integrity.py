@@ -7,7 +7,7 @@ so that each damaged entry is found where it is, not only the first. It then loo
 that no chain entry points at, and (optionally) checks that the chain still extends a head.
 
 It reads the database only through the recorder's integrity queries (see
-``SQLiteLedgerRecorder.select_chain_and_events`` and its three siblings), so any backend whose
+``SQLiteLedgerRecorder.select_chain_and_events`` and its two siblings), so any backend whose
 recorder provides them can be verified.
 """
 
@@ -27,9 +27,10 @@ from ledger.errors import IntegrityFailure
 from ledger.persistence import GENESIS_HASH, format_instant
 
 BATCH_SIZE = 10_000
+BEFORE_ANY_SEQ = -(2**63)  # seqs start at 1, but a forged entry may have any seq: read them all
 KEPT_PROBLEMS = 100
 TIMESTAMP_KEY = b'"timestamp":"'
-INTEGRITY_QUERIES = ("select_chain_and_events", "select_unchained_events", "chain_head", "chain_seq_before")
+INTEGRITY_QUERIES = ("select_chain_and_events", "select_unchained_events", "chain_seq_before")
 
 # A problem's rank among problems found at the same seq: the most telling first.
 ORPHAN, GAP, ENTRY = 0, 1, 2
@@ -99,16 +100,15 @@ def verify_chain(recorder: Any, *, head: Head | None = None, batch_size: int = B
 
 
 def _verify(recorder: Any, head: Head | None, batch_size: int) -> ChainReport:
-    end = recorder.chain_head()
-    last_seq = end[0] if end else 0
     walker = ChainWalker(head.seq if head else None, lambda position: _event_at(recorder, position))
-    after = 0
-    while after < last_seq:
-        rows = recorder.select_chain_and_events(after, min(batch_size, last_seq - after))
-        if not rows:
+    after = BEFORE_ANY_SEQ
+    while True:
+        rows = recorder.select_chain_and_events(after, batch_size)
+        if rows:
+            walker.walk(rows)
+            after = rows[-1][0]
+        if len(rows) < batch_size:
             break
-        walker.walk(rows)
-        after = rows[-1][0]
     report = walker.report()
     for position, originator_id, version in recorder.select_unchained_events(KEPT_PROBLEMS):
         report.problem_count += 1
@@ -153,7 +153,7 @@ class ChainWalker:
         self.expected_seq = 1
         self.previous_hash = GENESIS_HASH
         self.previous_position = 0
-        self.last_recorded_at: str | None = None
+        self.last_recorded_at = ""
         self.checked = 0
         self.head_seq = head_seq
         self.hash_at_head: bytes | None = None
@@ -164,77 +164,106 @@ class ChainWalker:
         self.event_at: Callable[[int], str | None] = event_at or (lambda position: None)
 
     def walk(self, rows: Sequence[Sequence[Any]]) -> None:
-        # The hot loop of `verify`: local names, cached encodings, no per-row objects beyond the hash.
+        # The hot loop of `verify`: local names, cached encodings, one condition for the usual entry;
+        # anything unusual (including a value of the wrong type) goes to _check_entry for a diagnosis.
         sha256 = hashlib.sha256
         ids = self._ids
         topics = self._topics
         expected = self.expected_seq
         previous = self.previous_hash
         last_position = self.previous_position
+        last_recorded_at = self.last_recorded_at
         head_seq = self.head_seq
         for seq, position, originator_id, version, recorded_at, stored_hash, same_event, topic, state in rows:
-            if seq != expected:
-                self._problem(Problem(expected, f"chain entry missing: the chain jumps from seq {expected - 1} to "
-                                                f"seq {seq}", GAP))
             canonical = ids.get(originator_id) or self._canonical(originator_id)
-            if position <= last_position:
-                self._problem(Problem(seq, f"entries out of order: position {position} does not follow position "
-                                           f"{last_position} of seq {expected - 1}", ENTRY, position,
-                                      canonical.decode(), version))
-            if same_event != 1:
-                self._wrong_event(seq, position, canonical.decode(), version, same_event)
-            else:
-                if type(state) is not bytes:
-                    state = _as_bytes(state)
-                encoded_topic = topics.get(topic) or self._encode_topic(topic)
-                if type(stored_hash) is not bytes:
-                    stored_hash = _as_bytes(stored_hash)
-                if sha256(b"\x00%d\n%b\n%d\n%b\n%d\n%b%b" % (seq, canonical, version, encoded_topic, len(state),
-                                                               state, previous)).digest() != stored_hash:
-                    self._problem(Problem(seq, "the stored event does not match its chain entry (the event's "
-                                               "state or topic was changed, or the chain at or before this entry)",
-                                          ENTRY, position, canonical.decode(), version))
-                else:
-                    start = state.find(TIMESTAMP_KEY, 0, 256)
-                    if start >= 0 and not (type(recorded_at) is str
-                                           and state.startswith(recorded_at.encode(), start + 13)):
-                        self._check_recorded_at(seq, position, canonical.decode(), version, recorded_at, state,
-                                                start + 13)
-            if type(stored_hash) is not bytes:
-                stored_hash = _as_bytes(stored_hash)
+            if seq != expected or position <= last_position:
+                if not self._check_sequence(seq, expected, position, last_position, canonical.decode(), version):
+                    continue
+            try:
+                usual = (same_event == 1
+                         and sha256(b"\x00%d\n%b\n%d\n%b\n%d\n%b%b" % (
+                             seq, canonical, version, topics.get(topic) or self._encode_topic(topic), len(state),
+                             state, previous)).digest() == stored_hash
+                         and recorded_at >= last_recorded_at
+                         and state.find(('"timestamp":"' + recorded_at + '"').encode(), 0, 256) >= 0)
+            except TypeError:
+                usual = False
+            if not usual:
+                self._check_entry(seq, position, canonical, version, recorded_at, stored_hash, same_event, topic,
+                                  state, previous, last_recorded_at)
             if seq == head_seq:
-                self.hash_at_head = stored_hash
+                self.hash_at_head = _as_bytes(stored_hash)
             previous = stored_hash
             last_position = position
+            last_recorded_at = recorded_at
             expected = seq + 1
         self.checked += len(rows)
         self.expected_seq = expected
         self.previous_hash = previous
         self.previous_position = last_position
-        if rows:
-            self.last_recorded_at = rows[-1][4]
+        self.last_recorded_at = last_recorded_at
 
-    def _wrong_event(self, seq: int, position: int, canonical: str, version: int, same_event: Any) -> None:
+    def _check_sequence(self, seq: int, expected: int, position: int, last_position: int, canonical: str,
+                        version: int) -> bool:
+        """Report a seq gap or a position out of order; False for an entry to leave out of the chain."""
+        if seq < expected:
+            self._problem(Problem(seq, "a chain entry with an impossible seq (seqs run 1, 2, 3, ...): a forged "
+                                       "entry", ENTRY, position, canonical, version))
+            return False
+        if seq > expected:
+            self._problem(Problem(expected, f"chain entry missing: the chain jumps from seq {expected - 1} to seq "
+                                            f"{seq}", GAP))
+        if position <= last_position:
+            self._problem(Problem(seq, f"entries out of order: position {position} does not follow position "
+                                       f"{last_position} of seq {expected - 1}", ENTRY, position, canonical, version))
+        return True
+
+    def _check_entry(self, seq: int, position: int, canonical_id: bytes, version: int, recorded_at: Any,
+                     stored_hash: Any, same_event: Any, topic: Any, state: Any, previous: Any,
+                     last_recorded_at: Any) -> None:
+        """The careful check of one entry that failed the fast one: say exactly what is wrong, if anything."""
+        canonical = canonical_id.decode()
         if same_event is None:
-            what = "the event row is missing (deleted)"
-        else:
+            self._problem(Problem(seq, "the event row is missing (deleted)", ENTRY, position, canonical, version))
+            return
+        if same_event != 1:
             found = self.event_at(position)
             what = (f"position {position} holds {found} instead (event rows moved or swapped)" if found
                     else f"position {position} holds another event (event rows moved or swapped)")
-        self._problem(Problem(seq, what, ENTRY, position, canonical, version))
+            self._problem(Problem(seq, what, ENTRY, position, canonical, version))
+            return
+        state = _as_bytes(state)
+        recomputed = hashlib.sha256(b"\x00%d\n%b\n%d\n%b\n%d\n%b%b" % (
+            seq, canonical_id, version, self._encode_topic(topic), len(state), state, _as_bytes(previous))).digest()
+        if recomputed != _as_bytes(stored_hash):
+            self._problem(Problem(seq, "the stored event does not match its chain entry (the event's state or topic "
+                                       "was changed, or the chain at or before this entry)", ENTRY, position,
+                                  canonical, version))
+            return
+        self._check_recorded_at(seq, position, canonical, version, recorded_at,
+                                last_recorded_at if isinstance(last_recorded_at, str) else "", state)
 
-    def _check_recorded_at(self, seq: int, position: int, canonical: str, version: int, recorded_at: str,
-                           state: bytes, start: int) -> None:
-        # The event's own timestamp is hashed; recorded_at (which --known-at reads) must agree with it.
-        end = state.find(b'"', start)
-        stamp = state[start:end].decode(errors="replace")
-        try:
-            same = format_instant(datetime.fromisoformat(stamp.replace("Z", "+00:00"))) == recorded_at
-        except (ValueError, TypeError):
-            same = False
-        if not same:
-            self._problem(Problem(seq, f"recorded_at {recorded_at} differs from the event's own timestamp {stamp} "
-                                       "(recorded_at was changed)", ENTRY, position, canonical, version))
+    def _check_recorded_at(self, seq: int, position: int, canonical: str, version: int, recorded_at: Any,
+                           last_recorded_at: str, state: bytes) -> None:
+        # recorded_at is not hashed, but it is bound: the later of the event's own (hashed) timestamp
+        # and the previous entry's recorded_at. `--known-at` reads it, so it must not drift.
+        start = state.find(TIMESTAMP_KEY, 0, 256) + len(TIMESTAMP_KEY)
+        if start < len(TIMESTAMP_KEY):  # no timestamp: an event the ledger did not make; only order is checked
+            stamp = None
+            expected = last_recorded_at if str(recorded_at) < last_recorded_at else str(recorded_at)
+        else:
+            stamp = state[start:state.find(b'"', start)].decode(errors="replace")
+            try:
+                own = format_instant(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+            except (ValueError, TypeError):
+                own = stamp
+            expected = max(own, last_recorded_at)
+        if recorded_at == expected:
+            return
+        because = (f"the later of the event's own timestamp {stamp} and the previous entry's "
+                   f"{last_recorded_at or '(none)'}" if stamp is not None else "recorded_at never goes backwards")
+        self._problem(Problem(seq, f"recorded_at {recorded_at} should be {expected} ({because}): recorded_at was "
+                                   "changed", ENTRY, position, canonical, version))
 
     def _canonical(self, raw: Any) -> bytes:
         text = _canonical_id(raw).encode()
@@ -253,7 +282,8 @@ class ChainWalker:
 
     def report(self) -> ChainReport:
         last = self.expected_seq - 1
-        head = Head(last, self.previous_hash, self.last_recorded_at)
+        recorded_at = self.last_recorded_at if isinstance(self.last_recorded_at, str) else None
+        head = Head(last, _as_bytes(self.previous_hash), recorded_at or None)
         return ChainReport(self.checked, head, list(self.problems), self.problem_count)
 
 
@@ -302,6 +332,7 @@ class Verification:
     projections: str
     published: Any = None
     seconds: float = 0.0
+    problem_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -317,7 +348,7 @@ class Verification:
 
     def failure(self) -> str:
         first = self.problems[0]
-        more = f" ({len(self.problems)} problems in all; see above)" if len(self.problems) > 1 else ""
+        more = f" ({self.problem_count} problems in all; see above)" if self.problem_count > 1 else ""
         return f"verification failed {'at' if first.startswith('seq ') else 'in'} {first}{more}"
 
 
@@ -326,8 +357,9 @@ def verify_ledger(ledger: Any, published: Any = None) -> Verification:
     started = time.perf_counter()
     chain = verify_chain(ledger.recorder, head=published.head if published is not None else None)
     problems = describe_problems(ledger.recorder, chain.problems)
-    if chain.problem_count > len(chain.problems):
-        problems.append(f"... and {chain.problem_count - len(chain.problems)} more chain problems")
+    count = chain.problem_count
+    if count > len(chain.problems):
+        problems.append(f"... and {count - len(chain.problems)} more chain problems")
     if not chain.intact:
         status = "projections not compared (the chain is broken)"
     else:
@@ -337,9 +369,10 @@ def verify_ledger(ledger: Any, published: Any = None) -> Verification:
         elif differences:
             status = "projections differ"
             problems += [f"projections: {difference}" for difference in differences]
+            count += len(differences)
         else:
             status = "projections match"
-    return Verification(chain, problems, status, published, time.perf_counter() - started)
+    return Verification(chain, problems, status, published, time.perf_counter() - started, count)
 
 
 def compare_projections(ledger: Any) -> list[str] | None:

@@ -98,14 +98,22 @@ class EventExtras:
     certificate_release: str | None = None
 
 
-def fallback_extras(stored: StoredEvent) -> EventExtras:
-    """For events saved without ledger extras (the library's own recorder tests do that).
+class ExtrasForForeignEvents:
+    """Lets a ledger recorder store events saved without ledger extras (the library's recorder tests do).
 
-    The ledger always passes extras; a row written without them still gets a chain entry,
-    a unique key and the commit instant, so the recorder stays a correct library recorder.
+    The ledger always passes extras. Any other caller's rows still get a chain entry, a unique key
+    (derived from the event's id and version) and the instant of saving, so the recorder stays a
+    correct library recorder and its chain stays verifiable.
     """
-    key = f"event:{UUID(str(stored.originator_id))}:{stored.originator_version}"
-    return EventExtras(key=key, recorded_at=format_instant(datetime.now(timezone.utc)))
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        extras: dict[tuple[UUID, int], EventExtras] = dict(kwargs.get("extras") or {})
+        now = format_instant(datetime.now(timezone.utc))
+        for stored in stored_events:
+            event_id = (UUID(str(stored.originator_id)), stored.originator_version)
+            if event_id not in extras:
+                extras[event_id] = EventExtras(key=f"event:{event_id[0]}:{event_id[1]}", recorded_at=now)
+        return super().insert_events(stored_events, **{**kwargs, "extras": extras})  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,7 @@ class StoredRow:
     state: bytes
 
 
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+class SQLiteLedgerRecorder(ExtrasForForeignEvents, SQLiteApplicationRecorder):
     """The library's SQLite application recorder plus chain, keys and certificate claims."""
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
@@ -144,18 +152,22 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         ids = super()._insert_events(c, stored_events, **kwargs)
         assert ids is not None
         extras: dict[tuple[UUID, int], EventExtras] = kwargs.get("extras") or {}
-        c.execute("SELECT seq, entry_hash FROM ledger_chain ORDER BY seq DESC LIMIT 1")
+        c.execute("SELECT seq, entry_hash, recorded_at FROM ledger_chain ORDER BY seq DESC LIMIT 1")
         row = c.fetchone()
-        seq, previous = (row[0], row[1]) if row else (0, GENESIS_HASH)
+        seq, previous, floor = (row[0], row[1], row[2]) if row else (0, GENESIS_HASH, "")
         chain_rows = []
         key_rows = []
         for notification_id, stored in zip(ids, stored_events):
-            extra = extras.get((stored.originator_id, stored.originator_version)) or fallback_extras(stored)
+            extra = extras.get((stored.originator_id, stored.originator_version))
+            if extra is None:
+                raise ValueError("every ledger event needs its key and recorded_at")
             seq += 1
             previous = chain_hash(seq, stored.originator_id, stored.originator_version, stored.topic,
                                   stored.state, previous)
-            chain_rows.append((seq, notification_id, UUID(str(stored.originator_id)).hex,
-                               stored.originator_version, extra.recorded_at, previous))
+            # Another writer may have committed a later-stamped event first: never go back in time.
+            floor = max(floor, extra.recorded_at)
+            chain_rows.append((seq, notification_id, stored.originator_id.hex, stored.originator_version,
+                               floor, previous))
             key_rows.append((extra.key, notification_id))
             if extra.certificate_release:
                 c.execute("DELETE FROM ledger_certificates WHERE certificate=?", (extra.certificate_release,))
@@ -165,49 +177,6 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         c.executemany("INSERT INTO ledger_chain VALUES (?,?,?,?,?,?)", chain_rows)
         c.executemany("INSERT INTO ledger_keys VALUES (?,?)", key_rows)
         return ids
-
-    # Integrity queries: ledger/integrity.py reads the chain only through these four methods, so a
-    # backend that provides them (with the same row shapes) can be verified. Originator ids may come
-    # in any form ``UUID(str(x))`` accepts; state comes as bytes.
-
-    def select_chain_and_events(self, after_seq: int, limit: int) -> list[Sequence[Any]]:
-        """Chain entries with seq > ``after_seq``, in seq order, at most ``limit``, each with its event row.
-
-        Row: (seq, notification_id, originator_id, originator_version, recorded_at, entry_hash, same_event,
-        topic, state), the first six from the chain entry; ``same_event`` is 1 when an event row has that
-        notification id and the entry's originator id and version, 0 when that row is another event, None
-        when there is no such row; topic and state are the event row's (None without one).
-        """
-        with self.datastore.transaction(commit=False) as c:
-            c.sqlite_cursor.row_factory = None  # plain tuples: `verify` reads every row of the ledger
-            c.execute("SELECT c.seq, c.notification_id, c.originator_id, c.originator_version, c.recorded_at, "
-                      "c.entry_hash, CASE WHEN e.rowid IS NULL THEN NULL WHEN e.originator_id = c.originator_id "
-                      "AND e.originator_version = c.originator_version THEN 1 ELSE 0 END, e.topic, e.state "
-                      f"FROM ledger_chain c LEFT JOIN {self.events_table_name} e ON e.rowid = c.notification_id "
-                      "WHERE c.seq > ? ORDER BY c.seq LIMIT ?", (after_seq, limit))
-            return c.fetchall()
-
-    def select_unchained_events(self, limit: int) -> list[Sequence[Any]]:
-        """Event rows no chain entry points at, by position: (notification_id, originator_id, originator_version)."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT e.rowid, e.originator_id, e.originator_version FROM {self.events_table_name} e "
-                      "WHERE NOT EXISTS (SELECT 1 FROM ledger_chain c WHERE c.notification_id = e.rowid) "
-                      "ORDER BY e.rowid LIMIT ?", (limit,))
-            return c.fetchall()
-
-    def chain_head(self) -> tuple[int, bytes, str] | None:
-        """The last chain entry as (seq, entry_hash, recorded_at), or None for an empty ledger."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT seq, entry_hash, recorded_at FROM ledger_chain ORDER BY seq DESC LIMIT 1")
-            row = c.fetchone()
-            return (row[0], bytes(row[1]), row[2]) if row else None
-
-    def chain_seq_before(self, position: int) -> int:
-        """The largest seq whose entry points below ``position`` (0 if none): where an unchained row sits."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT MAX(seq) FROM ledger_chain WHERE notification_id < ?", (position,))
-            row = c.fetchone()
-            return row[0] or 0
 
     # Queries the ledger needs beyond the library's recorder interface.
 
@@ -253,6 +222,42 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     def max_position(self) -> int:
         return self.max_notification_id() or 0
+
+    # Integrity queries: ledger/integrity.py reads the chain only through these three methods, so a
+    # backend whose recorder has them (same row shapes) can be verified. Originator ids may come in
+    # any form ``UUID(str(x))`` accepts; state as bytes.
+
+    def select_chain_and_events(self, after_seq: int, limit: int) -> list[Sequence[Any]]:
+        """Chain entries with seq > ``after_seq``, in seq order, at most ``limit``, each with its event row.
+
+        Row: (seq, notification_id, originator_id, originator_version, recorded_at, entry_hash, same_event,
+        topic, state), the first six from the chain entry; ``same_event`` is 1 when an event row has that
+        notification id and the entry's originator id and version, 0 when that row is another event, None
+        when there is no such row; topic and state are the event row's (None without one).
+        """
+        with self.datastore.transaction(commit=False) as c:
+            c.sqlite_cursor.row_factory = None  # plain tuples: `verify` reads every row of the ledger
+            c.execute("SELECT c.seq, c.notification_id, c.originator_id, c.originator_version, c.recorded_at, "
+                      "c.entry_hash, CASE WHEN e.rowid IS NULL THEN NULL WHEN e.originator_id = c.originator_id "
+                      "AND e.originator_version = c.originator_version THEN 1 ELSE 0 END, e.topic, e.state "
+                      f"FROM ledger_chain c LEFT JOIN {self.events_table_name} e ON e.rowid = c.notification_id "
+                      "WHERE c.seq > ? ORDER BY c.seq LIMIT ?", (after_seq, limit))
+            return c.fetchall()
+
+    def select_unchained_events(self, limit: int) -> list[Sequence[Any]]:
+        """Event rows no chain entry points at, by position: (notification_id, originator_id, originator_version)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT e.rowid, e.originator_id, e.originator_version FROM {self.events_table_name} e "
+                      "WHERE NOT EXISTS (SELECT 1 FROM ledger_chain c WHERE c.notification_id = e.rowid) "
+                      "ORDER BY e.rowid LIMIT ?", (limit,))
+            return c.fetchall()
+
+    def chain_seq_before(self, position: int) -> int:
+        """The largest seq whose entry points below ``position`` (0 if none): where an unchained row sits."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT MAX(seq) FROM ledger_chain WHERE notification_id < ?", (position,))
+            row = c.fetchone()
+            return row[0] or 0
 
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlparse
@@ -19,9 +20,10 @@ from click.testing import CliRunner, Result
 
 from cli import cli
 from ledger.application import CertificationLedger
+from ledger.events import OrganizationRegistered
 from ledger.integrity import ChainWalker, verify_chain
 from ledger.organization import organization_id
-from ledger.persistence import GENESIS_HASH, chain_hash
+from ledger.persistence import GENESIS_HASH, EventExtras, chain_hash
 from ledger.storage import is_postgres_url
 
 # ---------------------------------------------------------------- the ledger under attack
@@ -196,8 +198,33 @@ def test_a_changed_recorded_at_is_caught_because_the_event_carries_its_own_times
 
     error = verify_fails(recorded)
 
-    assert "seq 4 (org oro-puno, version 2, position 4)" in error
-    assert "recorded_at 2001-01-01T00:00:00.000000Z differs" in error
+    assert "seq 4 (org oro-puno, version 2, position 4): recorded_at 2001-01-01T00:00:00.000000Z should be " in error
+    assert "recorded_at was changed" in error
+
+
+def test_a_recorded_at_moved_later_is_caught_too(recorded: str, raw: RawDatabase) -> None:
+    raw("UPDATE {chain} SET recorded_at=? WHERE seq=?", "2999-01-01T00:00:00.000000Z", 2)
+
+    error = verify_fails(recorded)
+
+    assert "seq 2 (org oro-puno, version 1, position 2): recorded_at 2999-01-01T00:00:00.000000Z should be " in error
+
+
+def test_an_event_stamped_before_the_last_commit_is_recorded_at_that_commit_and_verifies(recorded: str) -> None:
+    ledger = CertificationLedger(recorded)
+    try:
+        late = OrganizationRegistered(
+            originator_id=organization_id("la-cascada"), originator_version=1, org="la-cascada", name="La Cascada",
+            country="CO", date=date(2015, 1, 1), timestamp=datetime(2001, 1, 1, tzinfo=timezone.utc),
+            recorded_by="tester", key="late", originator_topic="ledger.organization:Organization")
+        extras = {(late.originator_id, 1): EventExtras(key="late", recorded_at="2001-01-01T00:00:00.000000Z")}
+        ledger.recorder.insert_events([ledger.mapper.to_stored_event(late)], extras=extras)
+        stamps = ledger.recorder.recorded_at([8, 9])
+    finally:
+        ledger.close()
+
+    assert stamps[9] == stamps[8]
+    verify_passes(recorded)
 
 
 # ---------------------------------------------------------------- deleted events and entries
@@ -297,6 +324,17 @@ def test_a_forged_event_spliced_into_the_chain_with_a_correct_hash_breaks_the_ne
 
     assert ("seq 6 (org cecomip, version 3, position 5): entries out of order: position 5 does not follow "
             f"position {position} of seq 5") in error
+
+
+def test_a_forged_event_hidden_behind_a_chain_entry_with_an_impossible_seq_is_caught(
+        recorded: str, raw: RawDatabase) -> None:
+    position = forge_event(raw, like=5, version=5)
+    _, _, originator_id, _, recorded_at, entry_hash = raw.chain_entry(8)
+    raw("INSERT INTO {chain} VALUES (?, ?, ?, ?, ?, ?)", -1, position, originator_id, 5, recorded_at, entry_hash)
+
+    error = verify_fails(recorded)
+
+    assert f"seq -1 (org cecomip, version 5, position {position}): a chain entry with an impossible seq" in error
 
 
 # ---------------------------------------------------------------- projections

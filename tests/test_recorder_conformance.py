@@ -74,7 +74,10 @@ def postgres_ledger() -> Any:
         with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3) as connection:
             connection.execute(f'CREATE SCHEMA "{schema}"')
     except psycopg.Error as error:
-        raise SkipTest(f"no PostgreSQL server at {POSTGRES_URL}: {error}") from None
+        reason = f"no PostgreSQL server at {POSTGRES_URL}: {' '.join(str(error).split())}"
+        if os.environ.get("CERTLEDGER_REQUIRE_POSTGRES") == "1":
+            raise AssertionError(f"PostgreSQL is required (CERTLEDGER_REQUIRE_POSTGRES=1) but {reason}") from None
+        raise SkipTest(reason) from None
     return CertificationLedger(f"{POSTGRES_URL}?schema={schema}"), schema
 
 
