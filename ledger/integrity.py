@@ -341,7 +341,7 @@ class Verification:
     def summary(self) -> str:
         head = self.chain.head
         rate = (f" (chain: {self.chain.events_checked / self.chain.seconds:,.0f} events/s)"
-                if self.chain.seconds and self.chain.events_checked else "")
+                if self.chain.seconds >= 0.1 else "")
         extends = f"; {self.published.describe()}" if self.published is not None else ""
         return (f"OK: {self.chain.events_checked} events checked, head seq {head.seq} hash {head.entry_hash.hex()}, "
                 f"{self.projections}{extends}; {self.seconds:.2f} s{rate}")

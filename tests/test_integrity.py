@@ -568,3 +568,27 @@ def test_the_verifier_recomputes_exactly_what_the_recorder_wrote(recorded: str) 
 
     assert report.intact and report.events_checked == 8
     assert walker.report().head == report.head
+
+
+def reference_verifier() -> Any:
+    """The independent verifier printed in docs/integrity.md, loaded from the page itself."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "integrity.md").read_text()
+    section = page.split("## Re-implementing the check", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/integrity.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    return namespace["verify"]
+
+
+def test_the_reference_verifier_in_the_docs_agrees_with_verify(recorded: str, raw: RawDatabase) -> None:
+    if is_postgres_url(recorded):
+        pytest.skip("the documented reference verifier reads an SQLite file")
+    verify = reference_verifier()
+    head = json.loads(run(recorded, "head").stdout)
+
+    assert verify(recorded) == f"ok 8 {head['hash']}"
+    raw("DELETE FROM {chain} WHERE seq=?", 8)
+    assert verify(recorded) == "position 8: event without a chain entry"
+    _, _, _, state = raw.event(5)
+    raw("UPDATE {events} SET state=? WHERE {position}=?", state.replace(b"2017-06-01", b"2017-06-02"), 5)
+    assert verify(recorded) == "seq 5: hash mismatch"
