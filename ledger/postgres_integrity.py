@@ -18,9 +18,9 @@ class PostgresIntegrityQueries:
     events_table_name: str
 
     def select_chain_and_events(self, after_seq: int, limit: int) -> list[Sequence[Any]]:
-        """As ``SQLiteLedgerRecorder.select_chain_and_events`` (originator ids come as UUIDs)."""
+        """As ``SQLiteLedgerRecorder.select_chain_and_events`` (originator ids as text: cheaper than UUIDs)."""
         return self._integrity_rows(
-            "SELECT c.seq, c.notification_id, c.originator_id, c.originator_version, c.recorded_at, c.entry_hash, "
+            "SELECT c.seq, c.notification_id, c.originator_id::text, c.originator_version, c.recorded_at, c.entry_hash, "
             "CASE WHEN e.notification_id IS NULL THEN NULL WHEN e.originator_id = c.originator_id "
             "AND e.originator_version = c.originator_version THEN 1 ELSE 0 END, e.topic, e.state "
             "FROM {schema}.ledger_chain c LEFT JOIN {schema}.{table} e ON e.notification_id = c.notification_id "
