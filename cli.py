@@ -537,6 +537,80 @@ def rebuild() -> None:
 
 # ---------------------------------------------------------------- integrity (verify, head, keygen)
 
+@cli.command()
+@click.option("--head", "head_file", metavar="FILE", help="A head written earlier: prove the ledger still extends it.")
+@click.option("--public-key", metavar="FILE", help="Check the head's Ed25519 signature with this PEM public key.")
+def verify(head_file: str | None, public_key: str | None) -> None:
+    """Check the hash chain and the projections; exit 1 naming the first bad entry.
+
+    Recomputes every chain entry from the stored events, looks for events without a chain
+    entry, optionally proves that the ledger still extends a head written earlier, and compares
+    the projections with a scratch rebuild.
+
+    Example:
+
+        certledger verify --head head-2024-06-30.json --public-key scheme-public.pem
+    """
+    from ledger import heads, integrity
+    from ledger.errors import IntegrityFailure
+
+    if public_key and not head_file:
+        raise click.UsageError("--public-key checks the signature of a head: give --head FILE too")
+    published = heads.read_head(head_file, public_key) if head_file else None
+    result = integrity.verify_ledger(session().ledger(must_exist=True), published)
+    if not result.ok:
+        for line in result.problems:
+            click.echo(f"  {line}", err=True)
+        raise IntegrityFailure(result.failure())
+    click.echo(result.summary())
+
+
+@cli.command()
+@click.option("--out", metavar="FILE", help="Write the head to FILE instead of standard output.")
+@click.option("--sign-key", metavar="FILE", help="Sign the head with this Ed25519 PEM private key.")
+def head(out: str | None, sign_key: str | None) -> None:
+    """Print the current chain head (seq, hash, recorded_at) as JSON, optionally signed.
+
+    The chain is verified first: a head is never written for a broken chain. Keep or publish
+    the head; `verify --head` later proves the ledger still extends it.
+
+    Example:
+
+        certledger head --out head-2024-06-30.json --sign-key scheme-private.pem
+    """
+    from ledger import heads, integrity
+    from ledger.errors import InvalidInput
+
+    key = heads.load_private_key(sign_key) if sign_key else None
+    current = integrity.current_head(session().ledger(must_exist=True))
+    text = heads.head_json(current, key)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise InvalidInput(f"cannot write head to {out}: {error.strerror or error}") from None
+    click.echo(f"Wrote head seq {current.seq} to {out}")
+
+
+@cli.command()
+@click.option("--out-private", required=True, metavar="FILE", help="Where to write the private key (PEM).")
+@click.option("--out-public", required=True, metavar="FILE", help="Where to write the public key (PEM).")
+def keygen(out_private: str, out_public: str) -> None:
+    """Make an Ed25519 key pair for signing heads; never overwrites a file.
+
+    Example:
+
+        certledger keygen --out-private scheme-private.pem --out-public scheme-public.pem
+    """
+    from ledger import heads
+
+    key = heads.generate_key_pair(out_private, out_public)
+    click.echo(f"Wrote Ed25519 key pair {key}: private key {out_private} (keep it secret), "
+               f"public key {out_public} (publish it)")
+
 
 # ---------------------------------------------------------------- scale-out (follow, copy)
 
