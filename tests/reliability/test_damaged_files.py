@@ -42,6 +42,8 @@ SAMPLE_INVOCATIONS: dict[str, list[str]] = {
     "import": ["import", "-"],
     "rebuild": ["rebuild"],
     "verify": ["verify"],
+    "head": ["head"],
+    "copy": ["copy", "--to", "{directory}/copy-target.db"],
 }
 IMPORT_LINE = '{"command": "register", "org": "imported", "name": "Imported", "country": "BO", "date": "2018-01-10"}\n'
 
@@ -96,6 +98,7 @@ def other_event_store(path: Path) -> None:
 
 def invoke(db: Path, args: list[str]):
     stdin = IMPORT_LINE if args[0] == "import" else None
+    args = [arg.replace("{directory}", str(db.parent)) for arg in args]
     return CliRunner().invoke(cli, ["--db", str(db), *args], input=stdin)
 
 
@@ -188,6 +191,7 @@ def test_the_real_program_reports_a_damaged_file_without_a_traceback(tmp_path: P
                                                                       damage: str) -> None:
     db = tmp_path / "ledger.db"
     db.write_bytes(DAMAGES[damage](healthy_ledger))
-    for name in ("register", "status", "history"):
-        completed = run_certledger(db, *SAMPLE_INVOCATIONS[name])
+    for args in (SAMPLE_INVOCATIONS["register"], SAMPLE_INVOCATIONS["status"], SAMPLE_INVOCATIONS["history"],
+                 ["follow", "--interval", "0.05"]):
+        completed = run_certledger(db, *args, timeout=30)
         assert_clean_refusal(completed.returncode, completed.stdout, completed.stderr, mentions=str(db))

@@ -78,7 +78,17 @@ QUERY_INVOCATIONS: dict[str, list[str | Slot]] = {
     "status": ["status", Slot("any-org", "seed-00"), "--as-of", Slot("end-date", "2017-12-31"),
                "--known-at", Slot("known-at", "3")],
     "history": ["history", Slot("any-org", "seed-00"), "--known-at", Slot("known-at", "2030-01-01")],
+    "registry": ["registry", "--status", Slot("any", "certified"), "--country", Slot("any", "PE"),
+                 "--standard", Slot("any", "fairmined"), "--as-of", Slot("end-date", "2017-12-31"),
+                 "--known-at", Slot("known-at", "5")],
+    "streaks": ["streaks", "--as-of", Slot("end-date", "2017-12-31"), "--known-at", Slot("known-at", "5")],
+    "report": ["report", "--from", Slot("end-date", "2017-01-01"), "--to", Slot("end-date", "2017-12-31"),
+               "--known-at", Slot("known-at", "5")],
+    "report-year": ["report", "--year", Slot("number", "2017")],
+    "changes": ["changes", "--since", Slot("number", "2"), "--limit", Slot("number", "5"),
+                "--known-at", Slot("known-at", "5")],
 }
+QUERY_INVOCATIONS = {name: args for name, args in QUERY_INVOCATIONS.items() if args[0] in cli.commands}
 
 SQL_LOOKING = ["'; DROP TABLE stored_events; --", "1 OR 1=1", "Robert'); DROP TABLE ledger_chain;--",
                "\" OR \"\"=\"", "%s%s%n", "{}", "[]", "null", "$(rm -rf /)", "`reboot`"]
@@ -144,6 +154,9 @@ QUERY_VALUES: dict[str, st.SearchStrategy[str]] = {
     "any-org": st.one_of(INVALID_ORG, st.just("ghost-org")),
     "end-date": INVALID_CALENDAR_DATE,
     "known-at": st.one_of(INVALID_KNOWN_AT, st.integers(min_value=0, max_value=10**30).map(str)),
+    "number": st.one_of(st.integers(min_value=-10**30, max_value=10**30).map(str),
+                        st.sampled_from(["", "1.5", "1e3", "0x10", HUGE, *SQL_LOOKING, *SURROGATES])),
+    "any": st.one_of(INVALID_CHOICE, INVALID_COUNTRY),
 }
 
 
