@@ -80,6 +80,12 @@ def event_count(db: str | Path) -> int:
         app.close()
 
 
+def assert_verifies(db: str | Path) -> None:
+    """``certledger verify`` (hash chain and projections) passes, in a real process."""
+    completed = run_certledger(db, "verify")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
 def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

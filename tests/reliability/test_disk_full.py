@@ -18,6 +18,7 @@ import pytest
 
 from harness import (
     assert_clean_refusal,
+    assert_verifies,
     event_count,
     file_size_limit,
     ledger_digest,
@@ -44,6 +45,7 @@ def test_recording_past_a_file_size_limit_either_succeeds_whole_or_changes_nothi
         assert_clean_refusal(completed.returncode, completed.stdout, completed.stderr, mentions=str(db))
         assert ledger_digest(db) == before
     assert run_certledger(db, "status", "seed-00").returncode == 0
+    assert_verifies(db)
 
 
 def test_a_limit_below_one_log_page_refuses_the_write_and_names_the_cause(tmp_path: Path) -> None:
@@ -56,6 +58,7 @@ def test_a_limit_below_one_log_page_refuses_the_write_and_names_the_cause(tmp_pa
     assert_clean_refusal(completed.returncode, completed.stdout, completed.stderr, mentions=str(db))
     assert "disk" in completed.stderr
     assert ledger_digest(db) == before
+    assert_verifies(db)
     retried = run_certledger(db, *REGISTER)
     assert retried.returncode == 0, retried.stderr
     assert ledger_digest(db) != before
@@ -72,6 +75,7 @@ def test_creating_a_ledger_on_a_full_disk_fails_cleanly_and_leaves_nothing_half_
     later = run_certledger(db, *REGISTER)
     assert later.returncode == 0, later.stderr
     assert event_count(db) == 1
+    assert_verifies(db)
 
 
 def test_every_write_acknowledged_before_the_disk_filled_is_kept(tmp_path: Path) -> None:
@@ -98,6 +102,7 @@ def test_every_write_acknowledged_before_the_disk_filled_is_kept(tmp_path: Path)
     for body in acknowledged:
         assert f'"body": "{body}"' in history.stdout
     assert f'"body": "Body {len(acknowledged)}"' not in history.stdout
+    assert_verifies(db)
 
 
 # ---------------------------------------------------------------- a real full filesystem
@@ -151,3 +156,4 @@ def test_recording_on_a_full_filesystem_succeeds_whole_or_changes_nothing(small_
     retried = run_certledger(db, *REGISTER)
     assert retried.returncode in (0, 1), retried.stderr
     assert event_count(db) == events + 1
+    assert_verifies(db)

@@ -31,7 +31,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from harness import CERTLEDGER, event_count, ledger_digest, seed_ledger
+from harness import CERTLEDGER, assert_verifies, event_count, ledger_digest, seed_ledger
 from ledger.application import CertificationLedger
 
 TRIALS = int(os.environ.get("CERTLEDGER_KILL_TRIALS", "7"))
@@ -139,12 +139,6 @@ def assert_views_equal_a_rebuild(db: Path) -> None:
         assert compare_with_rebuild(ledger) == []
     finally:
         ledger.close()
-
-
-def assert_verifies(db: Path) -> None:
-    if "verify" in cli.commands:
-        result = CliRunner().invoke(cli, ["--db", str(db), "verify"])
-        assert result.exit_code == 0, result.output
 
 
 def registry_answers(db: Path) -> list:

@@ -20,6 +20,7 @@ import pytest
 
 from harness import (
     assert_clean_refusal,
+    assert_verifies,
     can_drop_capabilities,
     ledger_digest,
     permission_bits_bind,
@@ -64,6 +65,7 @@ def test_recording_into_a_read_only_file_is_refused_and_writes_nothing(ledger_fi
     assert_clean_refusal(completed.returncode, completed.stdout, completed.stderr, mentions=str(ledger_file))
     assert "read-only" in completed.stderr
     assert ledger_digest(ledger_file) == before
+    assert_verifies(ledger_file)
 
 
 def test_a_read_only_file_still_answers_queries(ledger_file: Path) -> None:
@@ -81,6 +83,7 @@ def test_recording_in_a_read_only_directory_is_refused_and_writes_nothing(ledger
         completed = run_bound(ledger_file, *REGISTER)
     assert_clean_refusal(completed.returncode, completed.stdout, completed.stderr, mentions=str(ledger_file))
     assert ledger_digest(ledger_file) == before
+    assert_verifies(ledger_file)
 
 
 def test_a_query_in_a_read_only_directory_explains_what_sqlite_needs(ledger_file: Path) -> None:
@@ -119,3 +122,5 @@ def test_recording_into_an_immutable_file_is_refused_even_for_root(immutable: Pa
     assert_clean_refusal(completed.returncode, completed.stdout, completed.stderr, mentions=str(immutable))
     assert ledger_digest(immutable) == before
     assert os.path.getsize(immutable) > 0
+    subprocess.run(["chattr", "-i", str(immutable)], check=True)
+    assert_verifies(immutable)
