@@ -39,6 +39,16 @@ COMMANDS = 2000 if FULL else 150
 ORGANIZATIONS = 50 if FULL else 20
 
 
+def refusal_kind(exit_code: int, line: str) -> str:
+    if exit_code == 2:
+        return "usage"
+    for phrase, kind in (("refused", "rule"), ("unknown organization", "unknown organization"),
+                         ("already registered", "already registered"), ("gave up", "conflict")):
+        if phrase in line:
+            return kind
+    return "invalid input"
+
+
 def run_writers(db: str, directory: Path, seed: int) -> list[dict]:
     logs = [directory / f"writer-{n}.jsonl" for n in range(WRITERS)]
     env = {**os.environ, "CERTLEDGER_USER": "soak"}
@@ -114,10 +124,12 @@ def test_four_concurrent_writers_lose_no_acknowledged_command_and_record_no_refu
             lines = error_lines(outcome["stderr"])
             assert len(lines) == 1, outcome
             assert not STORAGE_FAILURE.search(lines[0]), outcome
-            refusals[lines[0].split(":")[1].strip()[:40]] += 1
+            refusals[refusal_kind(outcome["exit"], lines[0])] += 1
     assert len(acknowledged) > WRITERS * COMMANDS // 10, "too few commands were legal to test anything"
     assert sum(refusals.values()) > WRITERS * COMMANDS // 10, "too few commands were refused to test anything"
 
+    print(f"soak: {WRITERS} x {COMMANDS} commands over {ORGANIZATIONS} organizations: {len(acknowledged)} "
+          f"acknowledged, {sum(refusals.values())} refused {dict(refusals.most_common())}")
     stored = stored_events(db_url)
 
     assert set(stored) == set(acknowledged)
