@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from contextlib import contextmanager
@@ -377,7 +378,7 @@ def _details(fields: dict[str, Any]) -> str:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @json_option
 def import_(source: str, fmt: str | None, quiet: bool, as_json: bool) -> None:
-    """Record every command of a JSON Lines or CSV file, atomically and idempotently.
+    """Import a JSON Lines or CSV file of commands: all or nothing, never twice.
 
     A bad line rejects the whole file (nothing is written); lines already in the
     ledger are skipped, so importing a file twice records it once.
@@ -415,21 +416,35 @@ def import_progress(source: str, quiet: bool) -> Iterator[Callable[[int], None] 
         yield advance
 
 
+def stop_writing_to_closed_pipe() -> None:
+    """The reader of our output went away (``export | head``): drop what is still buffered, quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
 @cli.command("export")
 @click.argument("target", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(bulk.FORMATS),
               help="jsonl or csv (default: csv for a .csv file, else jsonl).")
 def export(target: str, fmt: str | None) -> None:
-    """Write every event in position order, in the import format plus read-only metadata.
+    """Export every event in position order, in the import format.
 
-    Importing the export into an empty ledger gives the same answer to every
+    Each line also carries read-only metadata (position, version, recorded_at,
+    recorded_by). Importing the export into an empty ledger gives the same answer to every
     --as-of query; importing it into the ledger it came from records nothing.
 
     Example:
 
         certledger export ledger-backup.jsonl
     """
-    count = bulk.export_file(session().ledger(must_exist=True), target, fmt=fmt)
+    try:
+        count = bulk.export_file(session().ledger(must_exist=True), target, fmt=fmt)
+    except BrokenPipeError:
+        stop_writing_to_closed_pipe()
+        raise click.exceptions.Exit(1) from None
     if target != "-":
         click.echo(f"Exported {count} events to {target}")
 
