@@ -329,7 +329,9 @@ class Importer:
             progress: Callable[[], None] | None = None) -> ImportSummary:
         started = time.perf_counter()
         with fewer_collections():
-            return self._run(lines, source, progress, started)
+            summary = self._run(lines, source, progress, started)
+        after_import(self.ledger, summary)
+        return summary
 
     def _run(self, lines: Iterable[tuple[int, Any]], source: str, progress: Callable[[], None] | None,
              started: float) -> ImportSummary:
@@ -380,9 +382,8 @@ class Importer:
         if self._is_stored(key):
             self.skipped += 1
             return
-        extras = self._extras(aggregate, candidate, key)
         event = aggregate.record(candidate, key)
-        self._add(aggregate, event, extras)
+        self._add(aggregate, event, self._extras(aggregate, event))
 
     def _register(self, command: cmd.Register, member: _Member | None) -> None:
         probe = Organization.register(command, self.recorded_by, key="")
@@ -425,7 +426,7 @@ class Importer:
         # An import into an empty ledger can meet no stored key: keys within one file never repeat.
         return not self._ledger_was_empty and self.store.has_key(key)
 
-    def _extras(self, aggregate: Organization, event: OrganizationEvent, key: str) -> EventExtras:
+    def _extras(self, aggregate: Organization, event: OrganizationEvent) -> EventExtras:
         claim = release = None
         if isinstance(event, CertificationGranted) and event.certificate:
             holder = self._holder(event.certificate)
@@ -440,7 +441,7 @@ class Importer:
             if isinstance(target, CertificationGranted) and target.certificate:
                 release = target.certificate
                 self._claims[release] = None
-        return EventExtras(key=key, recorded_at=format_instant(event.timestamp),
+        return EventExtras(key=event.key, recorded_at=format_instant(event.timestamp),
                            certificate_claim=claim, certificate_release=release)
 
     def _holder(self, certificate: str) -> tuple[UUID, int] | None:
@@ -540,7 +541,7 @@ def _next_key(occurrences: dict[bytes, int], fields: dict[str, Any]) -> str:
 
 
 def after_import(ledger: CertificationLedger, summary: ImportSummary) -> None:
-    """Post-import hook, run after the import's transaction has committed.
+    """Post-import hook, run once the import's transaction has committed (not after a rejected file).
 
     The projections catch up with the newly recorded events here (wired by the read side).
     """
@@ -553,9 +554,7 @@ def import_file(ledger: CertificationLedger, path: str, *, fmt: str | None = Non
     with _open_source(path) as stream:
         reader, lines = read_lines(stream, fmt)
         report = (lambda: progress(reader.bytes_read)) if progress is not None else None
-        summary = Importer(ledger, by=by).run(lines, source="stdin" if path == "-" else path, progress=report)
-    after_import(ledger, summary)
-    return summary
+        return Importer(ledger, by=by).run(lines, source="stdin" if path == "-" else path, progress=report)
 
 
 @contextmanager
