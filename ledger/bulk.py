@@ -268,15 +268,81 @@ def sqlite_import_transaction(recorder: SQLiteLedgerRecorder) -> Iterator[SQLite
         connection.commit()
 
 
+class PostgresImportStore:
+    """The importer's view of a PostgreSQL ledger, through the cursor of the open transaction.
+
+    Batches are written as the ledger's recorder writes them (the events table is locked
+    from the first batch until the end of the transaction).
+    """
+
+    def __init__(self, recorder: Any, cursor: Any):
+        from psycopg.sql import SQL, Identifier
+
+        self.recorder = recorder
+        self.cursor = cursor
+        schema, table = Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
+        self._max = SQL("SELECT MAX(notification_id) AS position FROM {0}.{1}").format(schema, table)
+        self._rows = SQL("SELECT originator_version, topic, state FROM {0}.{1} WHERE originator_id=%s "
+                         "ORDER BY originator_version").format(schema, table)
+        self._key = SQL("SELECT 1 AS found FROM {0}.ledger_keys WHERE key=%s").format(schema)
+        self._holder = SQL("SELECT originator_id, originator_version FROM {0}.ledger_certificates "
+                           "WHERE certificate=%s").format(schema)
+        self._spilled = False
+
+    def max_position(self) -> int:
+        self.cursor.execute(self._max)
+        return self.cursor.fetchone()["position"] or 0
+
+    def org_rows(self, originator_id: UUID) -> list[StoredEvent]:
+        self.cursor.execute(self._rows, (originator_id,), prepare=True)
+        return [StoredEvent(originator_id=originator_id, originator_version=r["originator_version"],
+                            topic=r["topic"], state=bytes(r["state"])) for r in self.cursor.fetchall()]
+
+    def has_key(self, key: str) -> bool:
+        self.cursor.execute(self._key, (key,), prepare=True)
+        return self.cursor.fetchone() is not None
+
+    def certificate_holder(self, certificate: str) -> tuple[UUID, int] | None:
+        self.cursor.execute(self._holder, (certificate,), prepare=True)
+        row = self.cursor.fetchone()
+        return (row["originator_id"], row["originator_version"]) if row else None
+
+    def insert(self, stored: Sequence[StoredEvent], extras: dict[tuple[UUID, int], EventExtras]) -> Sequence[int]:
+        self.recorder._insert_stored_events(self.cursor, stored, extras=extras)
+        ids = self.recorder._fetch_ids_after_insert_events(self.cursor, stored, extras=extras)
+        assert ids is not None
+        return ids
+
+    def spill_occurrences(self, rows: list[tuple[str, bytes, int]]) -> None:
+        if not self._spilled:
+            self.cursor.execute("CREATE TEMP TABLE IF NOT EXISTS import_occurrences (org text, digest bytea, "
+                                "count integer, PRIMARY KEY (org, digest)) ON COMMIT DROP")
+            self._spilled = True
+        self.cursor.executemany("INSERT INTO import_occurrences VALUES (%s, %s, %s) ON CONFLICT (org, digest) "
+                                "DO UPDATE SET count = EXCLUDED.count", rows)
+
+    def recall_occurrences(self, org: str) -> dict[bytes, int]:
+        if not self._spilled:
+            return {}
+        self.cursor.execute("SELECT digest, count FROM import_occurrences WHERE org=%s", (org,))
+        return {bytes(r["digest"]): r["count"] for r in self.cursor.fetchall()}
+
+
+@contextmanager
+def postgres_import_transaction(recorder: Any) -> Iterator[PostgresImportStore]:
+    """One transaction: committed at the end, or rolled back whole (``ON COMMIT DROP`` cleans up)."""
+    with recorder.datastore.transaction(commit=True) as cursor:
+        yield PostgresImportStore(recorder, cursor)
+
+
 def import_transaction(ledger: CertificationLedger) -> Any:
     """The backend-specific part of an import: one write transaction and the queries run inside it."""
     recorder = ledger.recorder
     if isinstance(recorder, SQLiteLedgerRecorder):
         return sqlite_import_transaction(recorder)
-    opener = getattr(recorder, "import_transaction", None)
-    if opener is None:
-        raise StorageError(f"bulk import is not available for {describe(ledger.db)}")
-    return opener()
+    if hasattr(recorder, "_fetch_ids_after_insert_events"):
+        return postgres_import_transaction(recorder)
+    raise StorageError(f"bulk import is not available for {describe(ledger.db)}")
 
 
 # ---------------------------------------------------------------- importing
@@ -350,7 +416,7 @@ class Importer:
                 for number, value in lines:
                     self._import_line(number, value)
                 self._flush()
-        except (PersistenceError, sqlite3.Error) as error:
+        except (PersistenceError, sqlite3.Error, *_driver_errors()) as error:
             raise StorageError(f"cannot import into {describe(self.ledger.db)}: {error}") from None
         finally:
             self._members.clear()
@@ -508,6 +574,14 @@ class Importer:
         self._evict()
         if self._progress is not None:
             self._progress()
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - the postgres extra is not installed
+        return ()
+    return (psycopg.Error,)
 
 
 @contextmanager
