@@ -536,17 +536,31 @@ class Importer:
         for row in rows:
             aggregate = self.mapper.to_domain_event(row).mutate(aggregate)
         assert aggregate is not None
-        member = _Member(org, aggregate, self.store.recall_occurrences(org))
+        member = _Member(org, aggregate, self._occurrences_so_far(org, aggregate))
         self._members[org] = member
         self._cached_events += len(rows)
+        self._evict()
         return member
+
+    def _occurrences_so_far(self, org: str, aggregate: Organization) -> dict[bytes, int]:
+        if self._ledger_was_empty:
+            # Every event of the organization comes from an earlier line of this file (none was skipped).
+            occurrences: dict[bytes, int] = {}
+            for event in aggregate.events:
+                _count(occurrences, cmd.canonical_json(key_fields(org, event)))
+            return occurrences
+        return self.store.recall_occurrences(org)
 
     def _evict(self) -> None:
         spill: list[tuple[str, bytes, int]] = []
         while self._cached_events > self.max_cached_events and len(self._members) > 1:
-            org, member = self._members.popitem(last=False)
+            org, member = next(iter(self._members.items()))
+            if member.aggregate.pending_events:
+                break  # not written yet: it leaves after the next batch is written
+            del self._members[org]
             self._cached_events -= len(member.aggregate.events)
-            spill.extend((org, digest, count) for digest, count in member.occurrences.items())
+            if not self._ledger_was_empty:
+                spill.extend((org, digest, count) for digest, count in member.occurrences.items())
         if spill:
             self.store.spill_occurrences(spill)
 
@@ -608,10 +622,15 @@ def key_fields(org: str, event: OrganizationEvent) -> dict[str, Any]:
 def _next_key(occurrences: dict[bytes, int], fields: dict[str, Any]) -> str:
     """The key of a line, counting it among the earlier lines of the file with the same resolved fields."""
     canonical = cmd.canonical_json(fields)
+    return cmd.canonical_key(canonical, _count(occurrences, canonical))
+
+
+def _count(occurrences: dict[bytes, int], canonical: str) -> int:
+    """Count one more line with this resolved command; return how many came before it."""
     digest = hashlib.blake2b(canonical.encode(), digest_size=16).digest()
     occurrence = occurrences.get(digest, 0)
     occurrences[digest] = occurrence + 1
-    return cmd.canonical_key(canonical, occurrence)
+    return occurrence
 
 
 def after_import(ledger: CertificationLedger, summary: ImportSummary) -> None:

@@ -346,17 +346,21 @@ def interleaved(orgs: int, years: int) -> list[dict[str, Any]]:
 def test_organizations_evicted_from_the_working_set_are_reloaded_with_their_line_counts(
         db_url: str, tmp_path: Path) -> None:
     lines = interleaved(orgs=6, years=4)
+    lines.append(lines[6])  # the same audit again, long after its organization left the working set
     small = CertificationLedger(db_url)
     roomy = CertificationLedger(str(tmp_path / "roomy.db"))
 
     evicting = import_lines(small, lines, batch_size=3, max_cached_events=4)
     keeping = import_lines(roomy, lines)
     again = import_lines(small, lines, batch_size=3, max_cached_events=4)
+    extra = {"command": "audit", "org": "org-001", "date": "2011-03-01", "body": "FLO", "kind": "surveillance"}
+    more = import_lines(small, lines[:40] + [extra] + lines[40:] + [extra], batch_size=3, max_cached_events=4)
 
     assert evicting.recorded == keeping.recorded == len(lines)
     assert answers(small) == answers(roomy)
     assert [e["fields"] for e in small.history("org-003")] == [e["fields"] for e in roomy.history("org-003")]
     assert (again.recorded, again.skipped) == (0, len(lines))
+    assert (more.recorded, more.skipped) == (2, len(lines))
 
 
 # ---------------------------------------------------------------- export and round trip
