@@ -27,11 +27,11 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence
+from typing import IO, TYPE_CHECKING, Annotated, Any, Callable, Iterable, Iterator, Protocol, Sequence, Union
 from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError, StoredEvent
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from ledger import commands as cmd
 from ledger.errors import (
@@ -56,8 +56,19 @@ BATCH_SIZE = 1000
 MAX_CACHED_EVENTS = 20_000
 MAX_LINE_BYTES = 1 << 20
 FINDING_SEPARATOR = "|"
-_COMMAND_FROM_JSON: TypeAdapter[cmd.Command] = TypeAdapter(cmd.AnyCommand)
+
 METADATA_KEYS = cmd.READ_ONLY_KEYS
+
+
+def _line_model(command: type[cmd.Command]) -> type[cmd.Command]:
+    """The command as an import line: the read-only keys an export writes are accepted and ignored."""
+    return create_model(f"{command.__name__}Line", __base__=command,
+                        **{key: (Any, Field(default=None, exclude=True)) for key in METADATA_KEYS})
+
+
+_COMMAND_FROM_JSON: TypeAdapter[cmd.Command] = TypeAdapter(
+    Annotated[Union[tuple(_line_model(command) for command in cmd.COMMANDS.values())],  # type: ignore[misc]
+              Field(discriminator="command")])
 
 
 def _import_columns() -> list[str]:
@@ -129,10 +140,9 @@ def decode_json(text: str, number: int) -> Any:
 def jsonl_commands(reader: LineReader) -> Iterator[tuple[int, Any]]:
     """(line number, command) for every non-blank line: a validated Command, or the decoded value.
 
-    A well-formed line is validated straight from its JSON text, in one pass of pydantic's
-    parser. Any other line (an export's line with its read-only keys, or a bad one) is
-    decoded with ``json.loads`` and left to ``parse_command``, which drops the read-only
-    keys and words the errors.
+    A well-formed line (with or without an export's read-only keys) is validated straight
+    from its JSON text, in one pass of pydantic's parser. Any other line is decoded with
+    ``json.loads`` and left to ``parse_command``, which words the errors.
     """
     for text in reader:
         if not text.strip():
