@@ -120,14 +120,6 @@ class LineReader:
                 raise InvalidInput(f"line {self.number}: not valid UTF-8 (byte {error.start + 1})") from None
 
 
-def jsonl_lines(reader: LineReader) -> Iterator[tuple[int, Any]]:
-    """(line number, decoded JSON value) for every non-blank line."""
-    for text in reader:
-        if not text.strip():
-            continue
-        yield reader.number, decode_json(text, reader.number)
-
-
 def decode_json(text: str, number: int) -> Any:
     try:
         return json.loads(text)
@@ -272,10 +264,10 @@ def sqlite_import_transaction(recorder: SQLiteLedgerRecorder) -> Iterator[SQLite
             store = SQLiteImportStore(recorder, cursor)
             yield store
             store.finish()
+            connection.commit()
         except BaseException:
             connection.rollback()
             raise
-        connection.commit()
 
 
 class PostgresImportStore:

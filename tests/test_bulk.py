@@ -293,6 +293,33 @@ def test_invalid_utf8_is_a_clean_line_error(db_url: str, tmp_path: Path) -> None
     assert result.stderr.startswith("Error: line 2: not valid UTF-8")
 
 
+@pytest.mark.parametrize("text, message", [
+    ("command,org,date,org\nregister,a1,2015-01-01,a1\n", "Error: line 1: duplicate column org"),
+    ("command,org,date\nregister,a1,2015-01-01,extra\n", "Error: line 2: 4 cells, but the header names 3 columns"),
+    ("command,org,date,name,country\nregister,a1,2015-01-01,\"A1,PE\n", "Error: line 2: not valid CSV: unexpected end of data"),
+    ("command,org,date,name,country\n\nregister,a1,2015-01-01,A1,PE\nregister,a2,2015-01-01,,PE\n",
+     "Error: line 4: name: Field required"),
+])
+def test_a_bad_csv_file_is_rejected_naming_the_line(db_url: str, tmp_path: Path, text: str, message: str) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_text(text, encoding="utf-8")
+
+    result = CliRunner().invoke(cli, ["--db", db_url, "import", str(source)])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(message), result.stderr
+    assert CertificationLedger(db_url).organizations() == []
+
+
+def test_progress_is_reported_in_bytes_read_up_to_the_whole_file(ledger: CertificationLedger, tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "h.jsonl", HISTORY)
+    seen: list[int] = []
+
+    bulk.import_file(ledger, str(source), progress=seen.append)
+
+    assert seen == sorted(seen) and seen[-1] == source.stat().st_size
+
+
 def test_a_rejection_after_many_batches_still_writes_nothing(ledger: CertificationLedger) -> None:
     lines: list[Any] = [{"command": "register", "org": f"org-{i:03d}", "date": "2015-01-01", "name": f"Org {i}",
                          "country": "PE"} for i in range(50)]
