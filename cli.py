@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from ledger import bulk, formats
+from ledger import bulk, export, formats, line_files
 from ledger.application import CertificationLedger, Recorded, history_entry
 from ledger.errors import LedgerError
 from ledger.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES
@@ -373,7 +373,7 @@ def _details(fields: dict[str, Any]) -> str:
 
 @cli.command("import")
 @click.argument("source", metavar="FILE|-", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(bulk.FORMATS),
+@click.option("--format", "fmt", type=click.Choice(line_files.FORMATS),
               help="jsonl or csv (default: csv for a .csv file, else jsonl).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @json_option
@@ -427,9 +427,9 @@ def stop_writing_to_closed_pipe() -> None:
 
 @cli.command("export")
 @click.argument("target", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(bulk.FORMATS),
+@click.option("--format", "fmt", type=click.Choice(line_files.FORMATS),
               help="jsonl or csv (default: csv for a .csv file, else jsonl).")
-def export(target: str, fmt: str | None) -> None:
+def export_(target: str, fmt: str | None) -> None:
     """Export every event in position order, in the import format.
 
     Each line also carries read-only metadata (position, version, recorded_at,
@@ -441,7 +441,7 @@ def export(target: str, fmt: str | None) -> None:
         certledger export ledger-backup.jsonl
     """
     try:
-        count = bulk.export_file(session().ledger(must_exist=True), target, fmt=fmt)
+        count = export.export_file(session().ledger(must_exist=True), target, fmt=fmt)
     except BrokenPipeError:
         stop_writing_to_closed_pipe()
         raise click.exceptions.Exit(1) from None

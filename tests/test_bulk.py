@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli import cli
-from ledger import bulk
+from ledger import bulk, export, line_files
 from ledger import commands as cmd
 from ledger.application import CertificationLedger
 from ledger.errors import LedgerError
@@ -62,7 +62,7 @@ def stored_digest(ledger: CertificationLedger) -> str:
 def answers(ledger: CertificationLedger) -> dict[tuple[str, str], dict[str, Any]]:
     """Every organization's status record on every event date (and the day before and after each)."""
     days: set[date] = set()
-    for line in bulk.export_lines(ledger):
+    for line in export.export_lines(ledger):
         for key in ("date", "valid_until", "until"):
             if key in line:
                 day = date.fromisoformat(line[key])
@@ -213,7 +213,7 @@ def test_an_export_imported_into_the_ledger_it_came_from_records_nothing(ledger:
     ledger.record({"command": "retract", "org": "oro-puno", "target": 5, "date": "2016-06-01", "reason": "error"})
     before = stored_digest(ledger)
     exported = tmp_path / "export.jsonl"
-    bulk.export_file(ledger, str(exported))
+    export.export_file(ledger, str(exported))
 
     summary = bulk.import_file(ledger, str(exported))
 
@@ -275,9 +275,9 @@ def test_a_bad_line_rejects_the_whole_file_and_names_the_line(db_url: str, tmp_p
 def test_a_line_validated_from_its_json_text_equals_the_same_line_parsed_as_a_mapping(
         ledger: CertificationLedger) -> None:
     import_lines(ledger, (json.loads(text) for text in (EXAMPLES / "fairmined-history.jsonl").open(encoding="utf-8")))
-    exported = [json.dumps(line, ensure_ascii=False) for line in bulk.export_lines(ledger)]
+    exported = [json.dumps(line, ensure_ascii=False) for line in export.export_lines(ledger)]
     for text in [*(EXAMPLES / "fairmined-history.jsonl").read_text(encoding="utf-8").splitlines(), *exported]:
-        fast = bulk._COMMAND_FROM_JSON.validate_json(text)
+        fast = line_files.LINE_MODEL.validate_json(text)
         slow = cmd.parse_command(json.loads(text))
         assert isinstance(fast, type(slow))
         assert fast.model_dump() == slow.model_dump()
@@ -402,7 +402,7 @@ def test_export_writes_every_event_in_position_order_with_resolved_values_and_me
     for line in HISTORY:
         ledger.record(line, by="ana")
 
-    lines = list(bulk.export_lines(ledger))
+    lines = list(export.export_lines(ledger))
 
     assert [line["position"] for line in lines] == list(range(1, len(HISTORY) + 1))
     certify = lines[3]
@@ -433,7 +433,7 @@ def test_an_export_imported_into_an_empty_ledger_answers_every_as_of_query_the_s
     bulk.import_file(original, str(EXAMPLES / "fairmined-history.jsonl"))
     original.record({"command": "retract", "org": "sotrami", "target": 2, "date": "2020-01-01", "reason": "error"})
     exported = tmp_path / "export.jsonl"
-    bulk.export_file(original, str(exported))
+    export.export_file(original, str(exported))
     copy = CertificationLedger(str(tmp_path / "copy.db"))
 
     summary = bulk.import_file(copy, str(exported))
@@ -449,12 +449,12 @@ def test_csv_export_and_import_round_trip(db_url: str, tmp_path: Path) -> None:
     import_lines(original, HISTORY + [{"command": "retract", "org": "oro-puno", "target": 5, "date": "2016-06-01",
                                        "reason": "recorded twice, \"by mistake\""}])
     exported = tmp_path / "export.csv"
-    bulk.export_file(original, str(exported))
+    export.export_file(original, str(exported))
     copy = CertificationLedger(str(tmp_path / "copy.db"))
 
     bulk.import_file(copy, str(exported))
 
-    assert exported.read_text(encoding="utf-8").splitlines()[0] == ",".join(bulk.EXPORT_COLUMNS)
+    assert exported.read_text(encoding="utf-8").splitlines()[0] == ",".join(line_files.EXPORT_COLUMNS)
     assert answers(copy) == answers(original)
     assert bulk.import_file(original, str(exported)).skipped == len(HISTORY) + 1
 
@@ -466,7 +466,7 @@ def test_csv_export_refuses_a_finding_that_contains_the_separator(ledger: Certif
                    "finding": ["minor:traceability:either|or"]})
 
     with pytest.raises(LedgerError, match="position 2: a finding contains '|'"):
-        bulk.export_file(ledger, str(tmp_path / "out.csv"))
+        export.export_file(ledger, str(tmp_path / "out.csv"))
 
     assert not (tmp_path / "out.csv").exists()
 
@@ -513,7 +513,7 @@ def test_round_trip_of_any_generated_ledger_gives_the_same_answers(steps: list[t
             except LedgerError:
                 continue
         exported = Path(scratch) / "export.jsonl"
-        bulk.export_file(original, str(exported))
+        export.export_file(original, str(exported))
         copy = CertificationLedger(str(Path(scratch) / "copy.db"))
 
         bulk.import_file(copy, str(exported))
