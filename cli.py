@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import os
 import sqlite3
 import sys
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version as package_version
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 from eventsourcing.persistence import PersistenceError
 
-from ledger import formats
+from ledger import bulk, export, formats, line_files
 from ledger.application import CertificationLedger, Recorded, history_entry
 from ledger.copying import copy_ledger
 from ledger.errors import LedgerError
@@ -533,6 +536,84 @@ def rebuild() -> None:
 
 
 # ---------------------------------------------------------------- data in and out (import, export)
+
+@cli.command("import")
+@click.argument("source", metavar="FILE|-", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(line_files.FORMATS),
+              help="jsonl or csv (default: csv for a .csv file, else jsonl).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@json_option
+def import_(source: str, fmt: str | None, quiet: bool, as_json: bool) -> None:
+    """Import a JSON Lines or CSV file of commands: all or nothing, never twice.
+
+    A bad line rejects the whole file (nothing is written); lines already in the
+    ledger are skipped, so importing a file twice records it once.
+
+    Example:
+
+        certledger import examples/fairmined-history.jsonl
+    """
+    s = session()
+    ledger = s.ledger()
+    with import_progress(source, quiet) as progress:
+        summary = bulk.import_file(ledger, source, fmt=fmt, by=s.by, progress=progress)
+    click.echo(formats.to_json(summary.as_dict()) if as_json else summary.describe())
+
+
+@contextmanager
+def import_progress(source: str, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over the bytes read, on a terminal only; None when piped, from stdin or quiet."""
+    if quiet or source == "-" or not sys.stderr.isatty():
+        yield None
+        return
+    try:
+        size = os.path.getsize(source)
+    except OSError:
+        yield None
+        return
+    with click.progressbar(length=size, label="Importing", file=sys.stderr) as bar:
+        done = 0
+
+        def advance(bytes_read: int) -> None:
+            nonlocal done
+            bar.update(bytes_read - done)
+            done = bytes_read
+
+        yield advance
+
+
+def stop_writing_to_closed_pipe() -> None:
+    """The reader of our output went away (``export | head``): drop what is still buffered, quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+@cli.command("export")
+@click.argument("target", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(line_files.FORMATS),
+              help="jsonl or csv (default: csv for a .csv file, else jsonl).")
+def export_(target: str, fmt: str | None) -> None:
+    """Export every event in position order, in the import format.
+
+    Each line also carries read-only metadata (position, version, recorded_at,
+    recorded_by). Importing the export into an empty ledger gives the same answer to every
+    --as-of query; importing it into the ledger it came from records nothing.
+
+    Example:
+
+        certledger export ledger-backup.jsonl
+    """
+    try:
+        count = export.export_file(session().ledger(must_exist=True), target, fmt=fmt)
+    except BrokenPipeError:
+        stop_writing_to_closed_pipe()
+        raise click.exceptions.Exit(1) from None
+    if target != "-":
+        click.echo(f"Exported {count} events to {target}")
+
 
 
 # ---------------------------------------------------------------- integrity (verify, head, keygen)

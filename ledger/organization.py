@@ -42,6 +42,7 @@ def organization_id(org: str) -> UUID:
 class Organization(BaseAggregate[UUID]):
     def __init__(self) -> None:
         self.events: list[OrganizationEvent] = []
+        self.folded = timeline.FoldedTimeline()
 
     def accept(self, event: OrganizationEvent) -> None:
         self.events.append(event)
@@ -98,7 +99,7 @@ class Organization(BaseAggregate[UUID]):
             return CertificationGranted, dict(standard=command.standard, certificate=command.certificate,
                                               valid_from=day, valid_until=until, audit=command.audit)
         if isinstance(command, cmd.Recertify):
-            state = timeline.state_on(self.events, day)
+            state = self.folded.state_on(self.events, day)
             covering = state.covering_period(day)
             if covering is None:
                 refusal = timeline.renewal_refusal(state, day) or f"no certificate covers {day}"
@@ -109,7 +110,7 @@ class Organization(BaseAggregate[UUID]):
                                      certificate=covering.certificate, valid_from=valid_from,
                                      valid_until=until, audit=command.audit)
         if isinstance(command, cmd.Deny):
-            state = timeline.state_on(self.events, day)
+            state = self.folded.state_on(self.events, day)
             stage = "recertification" if state.status_on(day) in timeline.COVERED else "initial"
             return CertificationDenied, dict(stage=stage, reason_category=command.reason_category,
                                              reason=command.reason)
@@ -134,8 +135,12 @@ class Organization(BaseAggregate[UUID]):
             action = f"retract of version {event.target} on {event.date}"
         else:
             action = f"{event.command} on {event.date}"
-        timeline.check(self.events + [event], new=event, action=action)
-        event.mutate(self)
+        self.folded.check_append(self.events, event, action=action)
+        try:
+            event.mutate(self)
+        except BaseException:
+            self.folded.forget()  # the cache already holds the event that was not accepted
+            raise
         self.pending_events.append(event)
         return event
 

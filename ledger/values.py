@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
@@ -12,6 +11,8 @@ from pydantic import AfterValidator, BeforeValidator
 ORG_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 MAX_TEXT = 500
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # every C0 control but tab, DEL, every C1 control
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # from a JSON "\\ud800" escape or undecodable bytes in argv
 
 Standard = Literal["fairmined", "ecological"]
 LegalForm = Literal["company", "cooperative", "central-cooperative", "association", "other"]
@@ -111,16 +112,11 @@ def check_text(value: str) -> str:
         raise ValueError("must not be empty")
     if len(trimmed) > MAX_TEXT:
         raise ValueError(f"must be at most {MAX_TEXT} characters (got {len(trimmed)})")
-    if any(unicodedata.category(ch) == "Cc" and ch != "\t" for ch in trimmed):
+    if CONTROL_CHARACTER.search(trimmed):
         raise ValueError("must not contain control characters")
-    if not is_valid_unicode(trimmed):
-        raise ValueError("is not valid UTF-8 text")
+    if LONE_SURROGATE.search(trimmed):
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)")
     return trimmed
-
-
-def is_valid_unicode(text: str) -> bool:
-    """False for the lone surrogates Python uses to carry undecodable bytes (invalid UTF-8 in argv or files)."""
-    return not any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def _str_only(value: object) -> object:

@@ -319,9 +319,9 @@ def test_a_hundred_thousand_character_argument_is_refused_by_the_real_program(tm
 
 # ---------------------------------------------------------------- findings, pinned
 
-def test_invalid_utf8_in_a_text_is_refused_as_such_rather_than_failing_to_encode(seeded: str) -> None:
+def test_invalid_utf8_in_a_text_is_refused_as_invalid_text_rather_than_failing_to_encode(seeded: str) -> None:
     result = invoke(seeded, ["suspend", "seed-00", "--date", "2018-02-01", "--reason", "caf\udce9"])
-    assert_clean_refusal(result.exit_code, result.stdout, result.stderr, mentions="UTF-8")
+    assert_clean_refusal(result.exit_code, result.stdout, result.stderr, mentions="valid Unicode")
 
 
 def test_a_c1_control_character_in_a_name_is_refused(seeded: str) -> None:
