@@ -89,28 +89,27 @@ def inspect_sqlite_file(path: str, *, must_exist: bool = False) -> None:
         raise StorageError(f"cannot open database {path}: it is not a regular file")
     if not os.access(path, os.R_OK):
         raise StorageError(f"cannot read database {path}: permission denied")
-    size = file.stat().st_size
-    if size == 0:
+    if file.stat().st_size == 0:
         return
-    logged = has_write_ahead_log(file)
     # Only SQLite opens the file: closing any other descriptor of it would drop the POSIX locks that
     # this process's SQLite connections hold on it (another ledger object on the same file, say).
     # Read-write, though it only reads: read-only connections to a WAL database that others are
     # writing fail now and then with "disk I/O error".
     try:
-        conn = sqlite3.connect(file.absolute().as_uri(), uri=True)
+        conn = sqlite3.connect(file.absolute().as_uri(), uri=True, isolation_level=None)
         try:
+            conn.execute("BEGIN")
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            pages = conn.execute("PRAGMA page_count").fetchone()[0]
-            promised = pages * conn.execute("PRAGMA page_size").fetchone()[0]
+            truncation = truncation_of(conn, file)
+            conn.execute("ROLLBACK")
         finally:
             conn.close()
     except sqlite3.DatabaseError as error:
         if "not a database" in str(error):
             raise StorageError(f"{path} is not a certledger database (not an SQLite file)") from None
         raise StorageError(failure_message(path, error)) from None
-    if promised > size and not logged:
-        raise StorageError(f"{path} is damaged: it is truncated ({size} of {promised} bytes)")
+    if truncation:
+        raise StorageError(f"{path} is damaged: it is truncated ({truncation})")
     if names and not LEDGER_TABLES <= names:
         raise StorageError(f"{path} is an SQLite database of another program, not a certledger ledger")
 
@@ -129,10 +128,21 @@ def failure_message(db: str, error: Exception, action: str = "use") -> str:
     return f"cannot {action} {name}: {text}"
 
 
-def has_write_ahead_log(file: Path) -> bool:
-    """A crash during a checkpoint can leave the file short; SQLite completes it from the log."""
+def truncation_of(conn: sqlite3.Connection, file: Path) -> str | None:
+    """How much of the file is missing, judged inside an open read transaction on ``conn``; None if none.
+
+    The page count includes pages still in the write-ahead log (a crash during a checkpoint can leave
+    the file short, and SQLite completes it from the log), so only a snapshot without a log is judged.
+    While this transaction reads, no other process can delete or truncate the log, nor copy into the
+    file pages this snapshot does not see: an empty log now means an empty log at the snapshot.
+    """
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    promised = pages * conn.execute("PRAGMA page_size").fetchone()[0]
     wal = file.with_name(file.name + "-wal")
-    return wal.exists() and wal.stat().st_size > 0
+    if wal.exists() and wal.stat().st_size > 0:
+        return None
+    size = file.stat().st_size
+    return f"{size} of {promised} bytes" if promised > size else None
 
 
 def postgres_environment(url: str) -> dict[str, str]:
