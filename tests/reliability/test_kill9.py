@@ -75,14 +75,14 @@ def events_with_views(events_without_views: Path) -> Path:
 
 # ---------------------------------------------------------------- running and killing
 
-def start(db: Path, *args: str) -> subprocess.Popen:
+def start(db: Path | str, *args: str) -> subprocess.Popen:
     env = {**os.environ, "CERTLEDGER_USER": "tester"}
     env.pop("CERTLEDGER_DB", None)
     return subprocess.Popen([CERTLEDGER, "--db", str(db), *args], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
 
 
-def running_time(db: Path, *args: str) -> float:
+def running_time(db: Path | str, *args: str) -> float:
     """How long the command takes, uninterrupted, on this copy (the copy is spent)."""
     began = time.perf_counter()
     process = start(db, *args)
@@ -91,7 +91,7 @@ def running_time(db: Path, *args: str) -> float:
     return time.perf_counter() - began
 
 
-def kill_after(db: Path, delay: float, *args: str) -> bool:
+def kill_after(db: Path | str, delay: float, *args: str) -> bool:
     """Run the command and SIGKILL it after ``delay`` seconds; True if it was killed, False if it finished."""
     process = start(db, *args)
     try:
@@ -119,7 +119,7 @@ def delays(duration: float, near_the_end: bool = False) -> Iterator[float]:
 
 # ---------------------------------------------------------------- what must hold afterwards
 
-def assert_views_are_a_replay_at_their_tracked_position(db: Path) -> int:
+def assert_views_are_a_replay_at_their_tracked_position(db: Path | str) -> int:
     """The views left by a killed process: exactly the log up to the position they track."""
     from projections import tables
     from projections.runner import replay
@@ -136,7 +136,7 @@ def assert_views_are_a_replay_at_their_tracked_position(db: Path) -> int:
         ledger.close()
 
 
-def assert_views_equal_a_rebuild(db: Path) -> None:
+def assert_views_equal_a_rebuild(db: Path | str) -> None:
     from projections.compare import compare_with_rebuild
 
     ledger = CertificationLedger(str(db), must_exist=True)
@@ -255,3 +255,56 @@ def test_kill_during_a_bulk_import_leaves_all_or_nothing_and_a_rerun_completes_w
         assert_verifies(db)
         assert killed or count == before + lines
     print(f"import trials: {outcomes}")
+
+
+# ---------------------------------------------------------------- the same on PostgreSQL
+
+POSTGRES_TRIALS = int(os.environ.get("CERTLEDGER_KILL_TRIALS_POSTGRES", "3"))
+
+
+def renamed(commands: list[dict], prefix: str) -> list[dict]:
+    """The same histories under other organization ids and certificate numbers (both unique in a ledger)."""
+    result = []
+    for command in commands:
+        command = {**command, "org": f"{prefix}-{command['org']}"}
+        if "certificate" in command:
+            command["certificate"] = f"{prefix.upper()}-{command['certificate']}"
+        result.append(command)
+    return result
+
+
+def write_import(path: Path, commands: list[dict]) -> int:
+    path.write_text("".join(json.dumps(c) + "\n" for c in commands), encoding="utf-8")
+    return len(commands)
+
+
+def test_kill_during_an_import_and_a_catch_up_on_postgresql(db_url: str, tmp_path: Path) -> None:
+    """Each trial imports fresh organizations into one shared schema, so no copy of the database is needed."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the SQLite trials above run on copies of a ledger file")
+    needs("import")
+    commands = generated_commands(30, 10)
+    calibration = tmp_path / "calibration.jsonl"
+    write_import(calibration, renamed(commands, "cal"))
+    import_time = running_time(db_url, "import", str(calibration))
+    catch_up_time = running_time(db_url, "registry")
+    rng = random.Random(SEED)
+
+    for trial in range(POSTGRES_TRIALS):
+        source = tmp_path / f"trial-{trial}.jsonl"
+        lines = write_import(source, renamed(commands, f"t{trial}"))
+        before = event_count(db_url)
+
+        kill_after(db_url, rng.uniform(0.1 * import_time, 1.05 * import_time), "import", str(source))
+
+        assert event_count(db_url) in (before, before + lines)
+        assert_verifies(db_url)
+        rerun = CliRunner().invoke(cli, ["--db", db_url, "import", str(source)])
+        assert rerun.exit_code == 0, rerun.output
+        assert event_count(db_url) == before + lines
+
+        kill_after(db_url, rng.uniform(0.1 * catch_up_time, catch_up_time), "registry")
+
+        assert_views_are_a_replay_at_their_tracked_position(db_url)
+        assert_views_equal_a_rebuild(db_url)
+        assert_verifies(db_url)
