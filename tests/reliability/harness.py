@@ -13,7 +13,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from ledger.application import CertificationLedger
 
@@ -156,5 +156,15 @@ def can_drop_capabilities() -> bool:
     return probe.returncode == 0
 
 
-def commands(*lines: Sequence[str]) -> list[list[str]]:
-    return [list(line) for line in lines]
+def hostile_examples(db: str | Path):
+    """Hypothesis settings for a hostile-input property on ``db``.
+
+    CI runs a fixed budget (60 examples on SQLite; 20 on PostgreSQL, where the same validation
+    runs before the same refusal); CERTLEDGER_HOSTILE_EXAMPLES=N hunts with N fresh examples.
+    """
+    from hypothesis import HealthCheck, settings
+
+    hunt = int(os.environ.get("CERTLEDGER_HOSTILE_EXAMPLES", "0"))
+    budget = hunt or (20 if str(db).startswith("postgresql") else 60)
+    return settings(max_examples=budget, deadline=None, derandomize=not hunt,
+                    suppress_health_check=[HealthCheck.too_slow])

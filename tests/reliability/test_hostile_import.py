@@ -9,21 +9,17 @@ control-character or lone-surrogate text, an unknown field or command, or a miss
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cli import cli
-from harness import assert_clean_refusal, error_lines, ledger_digest, run_certledger, seed_ledger
+from harness import assert_clean_refusal, error_lines, hostile_examples, ledger_digest, run_certledger, seed_ledger
 
-HUNT = int(os.environ.get("CERTLEDGER_HOSTILE_EXAMPLES", "0"))
-HOSTILE_EXAMPLES = settings(max_examples=HUNT or 60, deadline=None, derandomize=not HUNT,
-                            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 VALID_LINES = [
     {"command": "register", "org": "imp-org", "date": "2016-01-10", "name": "Imported Cooperative",
@@ -127,17 +123,20 @@ def test_the_unspoiled_file_imports(tmp_path) -> None:
     assert result.exit_code == 0, result.output
 
 
-@HOSTILE_EXAMPLES
-@given(case=spoiled_file())
-def test_a_file_with_one_hostile_line_is_refused_naming_the_line_and_nothing_is_written(seeded: str, case) -> None:
-    data, number = case
-    before = ledger_digest(seeded)
-    result = CliRunner().invoke(cli, ["--db", seeded, "import", "-"], input=data)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert_clean_refusal(result.exit_code, result.stdout, result.stderr)
-    named = re.search(r"line (\d+)", error_lines(result.stderr)[0])
-    assert named is not None and int(named.group(1)) >= number  # (a line that reads as blank fails a later one)
-    assert ledger_digest(seeded) == before
+def test_a_file_with_one_hostile_line_is_refused_naming_the_line_and_nothing_is_written(seeded: str) -> None:
+    @hostile_examples(seeded)
+    @given(case=spoiled_file())
+    def refused(case: tuple[bytes, int]) -> None:
+        data, number = case
+        before = ledger_digest(seeded)
+        result = CliRunner().invoke(cli, ["--db", seeded, "import", "-"], input=data)
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        assert_clean_refusal(result.exit_code, result.stdout, result.stderr)
+        named = re.search(r"line (\d+)", error_lines(result.stderr)[0])
+        assert named is not None and int(named.group(1)) >= number  # (a line that reads as blank fails a later one)
+        assert ledger_digest(seeded) == before
+
+    refused()
 
 
 @pytest.mark.parametrize("data", [

@@ -14,7 +14,6 @@ be stored verbatim instead.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,19 +24,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from cli import cli
-from harness import assert_clean_refusal, ledger_digest, run_certledger, seed_ledger
+from harness import assert_clean_refusal, hostile_examples, ledger_digest, run_certledger, seed_ledger
 
 # The contract's own patterns (SPEC section 2), not the product's code.
 ORG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
 DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CLICK_EAGER = {"-h", "--help", "--version"}
-
-# CI runs a fixed, modest budget; CERTLEDGER_HOSTILE_EXAMPLES=5000 (say) hunts further with fresh randomness.
-HUNT = int(os.environ.get("CERTLEDGER_HOSTILE_EXAMPLES", "0"))
-HOSTILE_EXAMPLES = settings(max_examples=HUNT or 60, deadline=None, derandomize=not HUNT,
-                            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
 
 @dataclass(frozen=True)
 class Slot:
@@ -235,39 +228,49 @@ def test_every_base_invocation_is_accepted_as_it_stands(tmp_path, name: str) -> 
     assert result.exit_code == 0, result.output
 
 
-@HOSTILE_EXAMPLES
-@given(args=spoiled(BASE_INVOCATIONS, INVALID))
-def test_a_recording_command_with_one_invalid_argument_is_refused_and_changes_nothing(seeded: str,
-                                                                                        args: list[str]) -> None:
-    assert_refused_without_trace(seeded, args, ledger_digest(seeded))
+def test_a_recording_command_with_one_invalid_argument_is_refused_and_changes_nothing(seeded: str) -> None:
+    @hostile_examples(seeded)
+    @given(args=spoiled(BASE_INVOCATIONS, INVALID))
+    def refused(args: list[str]) -> None:
+        assert_refused_without_trace(seeded, args, ledger_digest(seeded))
+
+    refused()
 
 
-@HOSTILE_EXAMPLES
-@given(args=misshapen())
-def test_unknown_options_missing_options_and_unknown_commands_are_refused(seeded: str, args: list[str]) -> None:
-    assert_refused_without_trace(seeded, args, ledger_digest(seeded))
+def test_unknown_options_missing_options_and_unknown_commands_are_refused(seeded: str) -> None:
+    @hostile_examples(seeded)
+    @given(args=misshapen())
+    def refused(args: list[str]) -> None:
+        assert_refused_without_trace(seeded, args, ledger_digest(seeded))
+
+    refused()
 
 
-@HOSTILE_EXAMPLES
-@given(by=INVALID_TEXT.filter(lambda text: text.strip() != ""), name=st.sampled_from(sorted(BASE_INVOCATIONS)))
-def test_an_invalid_recorder_name_is_refused_and_changes_nothing(seeded: str, by: str, name: str) -> None:
-    before = ledger_digest(seeded)
-    result = CliRunner().invoke(cli, ["--db", seeded, "--by", by, *plain(BASE_INVOCATIONS[name])])
-    assert_clean_refusal(result.exit_code, result.stdout, result.stderr, mentions="--by")
-    assert ledger_digest(seeded) == before
+def test_an_invalid_recorder_name_is_refused_and_changes_nothing(seeded: str) -> None:
+    @hostile_examples(seeded)
+    @given(by=INVALID_TEXT.filter(lambda text: text.strip() != ""), name=st.sampled_from(sorted(BASE_INVOCATIONS)))
+    def refused(by: str, name: str) -> None:
+        before = ledger_digest(seeded)
+        result = CliRunner().invoke(cli, ["--db", seeded, "--by", by, *plain(BASE_INVOCATIONS[name])])
+        assert_clean_refusal(result.exit_code, result.stdout, result.stderr, mentions="--by")
+        assert ledger_digest(seeded) == before
+
+    refused()
 
 
-@HOSTILE_EXAMPLES
-@given(args=spoiled(QUERY_INVOCATIONS, QUERY_VALUES))
-def test_a_query_with_hostile_arguments_answers_or_refuses_cleanly_and_changes_nothing(seeded: str,
-                                                                                        args: list[str]) -> None:
-    before = ledger_digest(seeded)
-    result = invoke(seeded, args)
-    assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
-    assert "Traceback" not in result.output
-    if result.exit_code != 0:
-        assert_clean_refusal(result.exit_code, result.stdout, result.stderr)
-    assert ledger_digest(seeded) == before
+def test_a_query_with_hostile_arguments_answers_or_refuses_cleanly_and_changes_nothing(seeded: str) -> None:
+    @hostile_examples(seeded)
+    @given(args=spoiled(QUERY_INVOCATIONS, QUERY_VALUES))
+    def answered_or_refused(args: list[str]) -> None:
+        before = ledger_digest(seeded)
+        result = invoke(seeded, args)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
+        assert "Traceback" not in result.output
+        if result.exit_code != 0:
+            assert_clean_refusal(result.exit_code, result.stdout, result.stderr)
+        assert ledger_digest(seeded) == before
+
+    answered_or_refused()
 
 
 VALID_TEXT = st.text(min_size=1, max_size=500).filter(
