@@ -547,6 +547,8 @@ def import_(source: str, fmt: str | None, quiet: bool, as_json: bool) -> None:
     with import_progress(source, quiet) as progress:
         summary = bulk.import_file(ledger, source, fmt=fmt, by=s.by, progress=progress)
     click.echo(formats.to_json(summary.as_dict()) if as_json else summary.describe())
+    if summary.recorded:
+        keep_views_up(s)
 
 
 @contextmanager
