@@ -361,7 +361,7 @@ def render_statuses(rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> 
     elif as_csv:
         click.echo(formats.to_csv(rows, formats.status_csv_columns()))
     else:
-        click.echo(formats.table(rows, formats.STATUS_COLUMNS, formats.STATUS_HEADINGS, max_width=30))
+        click.echo(formats.status_table(rows))
 
 
 @cli.command()
