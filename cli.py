@@ -372,7 +372,7 @@ def render_statuses(rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> 
     elif as_csv:
         click.echo(formats.to_csv(rows, formats.status_csv_columns()))
     else:
-        click.echo(formats.table(rows, formats.STATUS_COLUMNS, formats.STATUS_HEADINGS, max_width=30))
+        click.echo(formats.status_table(rows))
 
 
 @cli.command()
@@ -411,7 +411,9 @@ def _details(fields: dict[str, Any]) -> str:
 @json_option
 @csv_option
 def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool) -> None:
-    """Organizations with consecutive_years > 0, longest first (ties: certified_since, then org).
+    """Certified streaks, longest first (ties: certified_since, then org).
+
+    Lists the organizations with consecutive_years > 0 on the as-of date.
 
     Example:
 
@@ -431,7 +433,9 @@ def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool
 @csv_option
 def registry(statuses: tuple[str, ...], country: str | None, standard: str | None, as_of: str | None,
              known_at: str | None, as_json: bool, as_csv: bool) -> None:
-    """Every organization registered by the as-of date, with its status; filters combine.
+    """Every organization registered by the as-of date, with its status.
+
+    Filters combine: --status (repeatable), --country and --standard.
 
     Example:
 
@@ -448,7 +452,9 @@ def registry(statuses: tuple[str, ...], country: str | None, standard: str | Non
 @known_at_option
 @json_option
 def report(year: int | None, start: str | None, end: str | None, known_at: str | None, as_json: bool) -> None:
-    """What happened in a year or period: certified at the end, grants, renewals, denials, suspensions,
+    """What happened in a year or period, as the scheme's yearly news tells it.
+
+    Certified at the end, grants, renewals (with their streak), denials, suspensions,
     withdrawals and expiries.
 
     Example:
@@ -558,6 +564,8 @@ def import_(source: str, fmt: str | None, quiet: bool, as_json: bool) -> None:
     with import_progress(source, quiet) as progress:
         summary = bulk.import_file(ledger, source, fmt=fmt, by=s.by, progress=progress)
     click.echo(formats.to_json(summary.as_dict()) if as_json else summary.describe())
+    if summary.recorded:
+        keep_views_up(s)
 
 
 @contextmanager
@@ -650,7 +658,7 @@ def verify(head_file: str | None, public_key: str | None) -> None:
 @click.option("--out", metavar="FILE", help="Write the head to FILE instead of standard output.")
 @click.option("--sign-key", metavar="FILE", help="Sign the head with this Ed25519 PEM private key.")
 def head(out: str | None, sign_key: str | None) -> None:
-    """Print the current chain head (seq, hash, recorded_at) as JSON, optionally signed.
+    """Print the chain head (seq, hash, recorded_at) as JSON, optionally signed.
 
     The chain is verified first: a head is never written for a broken chain. Keep or publish
     the head; `verify --head` later proves the ledger still extends it.
@@ -704,7 +712,7 @@ def follow(interval: float, quiet: bool) -> None:
 
     Example:
 
-        certledger --db postgresql://ledger@db.example.org/certledger follow
+        certledger follow --interval 0.5
     """
     import signal
 
@@ -729,14 +737,14 @@ def follow(interval: float, quiet: bool) -> None:
 @click.option("--to", "target", required=True, metavar="URL",
               help="The empty ledger to fill: a SQLite file path or a postgresql:// URL.")
 def copy_command(target: str) -> None:
-    """Copy this ledger (--db) into an empty one, e.g. from SQLite up to PostgreSQL.
+    """Copy this ledger into an empty one, e.g. from SQLite up to PostgreSQL.
 
     Positions, versions, recorded times and recorders are kept, so every --as-of / --known-at
     answer stays the same. A non-empty target is refused.
 
     Example:
 
-        certledger --db certledger.db copy --to "postgresql://certledger@db.example.org/registry?schema=fairmined"
+        certledger copy --to "postgresql://certledger@db.example.org/registry?schema=fairmined"
     """
     source = session().ledger(must_exist=True)
     destination = CertificationLedger(target)

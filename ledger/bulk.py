@@ -100,7 +100,6 @@ class Importer:
         started = time.perf_counter()
         with fewer_collections():
             summary = self._run(lines, source, progress, started)
-        after_import(self.ledger, summary)
         return summary
 
     def _run(self, lines: Iterable[tuple[int, Any]], source: str, progress: Callable[[], None] | None,
@@ -335,13 +334,6 @@ def _count(occurrences: dict[bytes, int], canonical: str) -> int:
     occurrence = occurrences.get(digest, 0)
     occurrences[digest] = occurrence + 1
     return occurrence
-
-
-def after_import(ledger: CertificationLedger, summary: ImportSummary) -> None:
-    """Post-import hook, run once the import's transaction has committed (not after a rejected file).
-
-    The projections catch up with the newly recorded events here (wired by the read side).
-    """
 
 
 def import_file(ledger: CertificationLedger, path: str, *, fmt: str | None = None, by: str | None = None,
