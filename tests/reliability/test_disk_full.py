@@ -157,3 +157,39 @@ def test_recording_on_a_full_filesystem_succeeds_whole_or_changes_nothing(small_
     assert retried.returncode in (0, 1), retried.stderr
     assert event_count(db) == events + 1
     assert_verifies(db)
+
+
+# ---------------------------------------------------------------- an import that fills the disk
+
+def generated_import(path: Path, orgs: int, years: int) -> int:
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("generate", Path(__file__).resolve().parents[2] / "benchmarks"
+                                                  / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    commands = list(module.generate(orgs, years, 11, 2010))
+    path.write_text("".join(json.dumps(c) + "\n" for c in commands), encoding="utf-8")
+    return len(commands)
+
+
+@pytest.mark.parametrize("room", [64 * 1024, 256 * 1024])
+def test_an_import_that_fills_the_disk_writes_nothing_and_can_be_run_again(tmp_path: Path, room: int) -> None:
+    db = tmp_path / "ledger.db"
+    seed_ledger(db)
+    source = tmp_path / "import.jsonl"
+    lines = generated_import(source, 40, 10)
+    before, events = ledger_digest(db), event_count(db)
+
+    completed = run_certledger(db, "import", str(source),
+                               preexec_fn=file_size_limit(max(db.stat().st_size, SHARED_MEMORY_FILE) + room))
+
+    assert_clean_refusal(completed.returncode, completed.stdout, completed.stderr, mentions=str(db))
+    assert ledger_digest(db) == before
+    assert_verifies(db)
+    again = run_certledger(db, "import", str(source))
+    assert again.returncode == 0, again.stderr
+    assert event_count(db) == events + lines
+    assert_verifies(db)
