@@ -23,7 +23,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
 
-from ledger.errors import IntegrityFailure
+from ledger.errors import IntegrityFailure, StorageError
 from ledger.persistence import GENESIS_HASH, format_instant
 from ledger.storage import describe
 
@@ -389,6 +389,10 @@ def compare_projections(ledger: Any) -> list[str] | None:
         return [str(d) for d in compare(ledger)]
     except IntegrityFailure as error:
         return [str(error)]
+    except StorageError as error:
+        if "readonly" in str(error) or "permission denied" in str(error):
+            return None  # a read-only ledger whose views were never built: there is nothing to compare
+        raise
 
 
 def current_head(ledger: Any) -> Head:

@@ -68,13 +68,28 @@ def test_recording_into_a_read_only_file_is_refused_and_writes_nothing(ledger_fi
     assert_verifies(ledger_file)
 
 
-def test_a_read_only_file_still_answers_queries(ledger_file: Path) -> None:
+def test_a_read_only_file_still_answers_queries_even_with_its_views_behind(ledger_file: Path) -> None:
     with mode(ledger_file, 0o444):
         status = run_bound(ledger_file, "status", "seed-00", "--as-of", "2017-12-31", "--json")
         history = run_bound(ledger_file, "history", "seed-00")
+        registry = run_bound(ledger_file, "registry", "--as-of", "2017-12-31", "--json")
     assert status.returncode == 0, status.stderr
     assert '"status": "certified"' in status.stdout
     assert history.returncode == 0, history.stderr
+    assert registry.returncode == 0, registry.stderr
+    assert '"org": "seed-02"' in registry.stdout
+
+
+def test_an_import_into_a_read_only_file_is_refused_and_writes_nothing(ledger_file: Path, tmp_path: Path) -> None:
+    source = tmp_path / "import.jsonl"
+    source.write_text('{"command": "register", "org": "imported", "name": "Imported", "country": "BO", '
+                      '"date": "2018-01-10"}\n', encoding="utf-8")
+    before = ledger_digest(ledger_file)
+    with mode(ledger_file, 0o444):
+        completed = run_bound(ledger_file, "import", str(source))
+    assert_clean_refusal(completed.returncode, completed.stdout, completed.stderr, mentions=str(ledger_file))
+    assert ledger_digest(ledger_file) == before
+    assert_verifies(ledger_file)
 
 
 def test_recording_in_a_read_only_directory_is_refused_and_writes_nothing(ledger_file: Path) -> None:
@@ -124,3 +139,26 @@ def test_recording_into_an_immutable_file_is_refused_even_for_root(immutable: Pa
     assert os.path.getsize(immutable) > 0
     subprocess.run(["chattr", "-i", str(immutable)], check=True)
     assert_verifies(immutable)
+
+
+def test_every_registry_query_answers_from_a_read_only_file_whose_views_were_never_built(ledger_file: Path) -> None:
+    """Found here: the first query tried to create the view tables and failed on the read-only file."""
+    with mode(ledger_file, 0o444):
+        for args in (["streaks", "--as-of", "2017-12-31"], ["report", "--year", "2017"], ["changes", "--limit", "3"],
+                     ["registry", "--known-at", "3"]):
+            completed = run_bound(ledger_file, *args)
+            assert completed.returncode == 0, (args, completed.stderr)
+
+
+def test_verify_checks_a_read_only_file_whether_or_not_its_views_are_built_or_current(ledger_file: Path) -> None:
+    """Found here: verify tried to catch the views up first, and failed on the read-only file."""
+    with mode(ledger_file, 0o444):
+        never_built = run_bound(ledger_file, "verify")
+    assert never_built.returncode == 0, never_built.stderr
+    assert "no projections to compare" in never_built.stdout
+    assert run_certledger(ledger_file, "registry").returncode == 0
+    assert run_certledger(ledger_file, *REGISTER).returncode == 0
+    with mode(ledger_file, 0o444):
+        behind = run_bound(ledger_file, "verify")
+    assert behind.returncode == 0, behind.stderr
+    assert "projections match" in behind.stdout
