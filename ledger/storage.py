@@ -14,7 +14,6 @@ from ledger.errors import StorageError
 from ledger.persistence import SQLiteLedgerRecorder
 
 DEFAULT_DB = "certledger.db"
-SQLITE_HEADER = b"SQLite format 3\x00"
 SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -71,13 +70,11 @@ def check_sqlite_file(path: str, *, must_exist: bool = False) -> None:
         return
     if not os.access(path, os.R_OK):
         raise StorageError(f"cannot read database {path}: permission denied")
-    size = file.stat().st_size
-    if size == 0:
+    if file.stat().st_size == 0:
         return
-    with open(path, "rb") as handle:
-        header = handle.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise StorageError(f"{path} is not a certledger database (not an SQLite file)")
+    # Only SQLite itself may open the file: closing any other descriptor on it would drop this
+    # process's POSIX locks, and another process closing its connection would then take itself
+    # for the last one and delete the write-ahead log from under the open connections.
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -85,6 +82,8 @@ def check_sqlite_file(path: str, *, must_exist: bool = False) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as error:
+        if "not a database" in str(error):
+            raise StorageError(f"{path} is not a certledger database (not an SQLite file)") from None
         raise StorageError(f"{path} is damaged or not a certledger database: {error}") from None
     if names and "stored_events" not in names:
         raise StorageError(f"{path} is an SQLite database of another program, not a certledger ledger")
