@@ -235,10 +235,14 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     # Queries the ledger needs beyond the library's recorder interface.
 
-    def select_org_rows(self, originator_id: UUID, upto_position: int | None = None) -> list[StoredRow]:
+    def select_org_rows(self, originator_id: UUID, upto_position: int | None = None, *, after_version: int = 0
+                        ) -> list[StoredRow]:
         statement = (f"SELECT rowid, originator_version, topic, state FROM {self.events_table_name} "
                      "WHERE originator_id=?")
         params: list[Any] = [originator_id.hex]
+        if after_version:
+            statement += " AND originator_version>?"
+            params.append(after_version)
         if upto_position is not None:
             statement += " AND rowid<=?"
             params.append(upto_position)

@@ -339,6 +339,21 @@ def check(events: Sequence[OrganizationEvent], new: OrganizationEvent | None = N
     return state
 
 
+def check_appended(state: OrganizationState, new: OrganizationEvent, action: str | None = None
+                   ) -> OrganizationState:
+    """``check`` of a legal timeline whose final state is ``state``, with ``new`` added last in effective order.
+
+    Every earlier prefix is unchanged and already legal, so only ``new`` is folded: into a copy,
+    leaving ``state`` as it was. Refusals read exactly as ``check`` words them.
+    """
+    extended = state.copy()
+    try:
+        apply(extended, new)
+    except Illegal as illegal:
+        raise RuleViolation(_explain(illegal, new, action)) from None
+    return extended
+
+
 def _explain(illegal: Illegal, new: OrganizationEvent | None, action: str | None) -> str:
     if new is None:
         return f"the timeline is not legal at {describe_event(illegal.event)}: {illegal.reason}"
