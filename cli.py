@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import sys
-from importlib.metadata import PackageNotFoundError, version as package_version
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from ledger import formats
 from ledger.application import CertificationLedger, Recorded, history_entry
-from ledger.copying import copy_ledger
 from ledger.errors import LedgerError
 from ledger.storage import describe
 from ledger.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES, parse_date
-from projections import Views
 
-try:
-    VERSION = package_version("certledger")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    VERSION = "0.0.0"
+if TYPE_CHECKING:
+    from projections import Views
 
 
 class Session:
@@ -38,6 +33,8 @@ class Session:
 
     def views(self) -> Views:
         if self._views is None:
+            from projections import Views  # only the commands that read the projections pay for importing them
+
             self._views = Views(self.ledger(must_exist=True))
         return self._views
 
@@ -68,7 +65,7 @@ class LedgerGroup(click.Group):
 @click.option("--db", envvar="CERTLEDGER_DB", default="certledger.db", show_default=True,
               help="SQLite file path, or a postgresql:// URL (env CERTLEDGER_DB).")
 @click.option("--by", "by", default=None, help="Who records (default: $CERTLEDGER_USER, else the login name).")
-@click.version_option(VERSION, "--version", prog_name="certledger")
+@click.version_option(None, "--version", package_name="certledger", prog_name="certledger")
 @click.pass_context
 def cli(ctx: click.Context, db: str, by: str | None) -> None:
     """An event-sourced, bitemporal ledger of responsible-mining certifications.
@@ -575,6 +572,8 @@ def copy_command(target: str) -> None:
     source = session().ledger(must_exist=True)
     destination = CertificationLedger(target)
     try:
+        from ledger.copying import copy_ledger
+
         report = copy_ledger(source, destination, progress=copy_progress if sys.stderr.isatty() else None)
     finally:
         destination.close()

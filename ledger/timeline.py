@@ -11,7 +11,7 @@ Retracted events and the retractions themselves take no part in valid time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Iterable, Sequence
 
@@ -46,6 +46,10 @@ class Period:
     decided_on: date
     version: int
 
+    def copy(self) -> Period:
+        return Period(self.standard, self.certificate, self.valid_from, self.valid_until, self.decided_on,
+                      self.version)
+
 
 @dataclass
 class Chain:
@@ -64,7 +68,7 @@ class Chain:
         return self.periods[0].valid_from
 
     def copy(self) -> Chain:
-        return Chain([replace(p) for p in self.periods], self.suspended_since, self.withdrawn)
+        return Chain([p.copy() for p in self.periods], self.suspended_since, self.withdrawn)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BeforeValidator
 
 ORG_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every C0 control but the tab, and DEL
 MAX_TEXT = 500
 
 Standard = Literal["fairmined", "ecological"]
@@ -110,7 +111,7 @@ def _text(value: str) -> str:
         raise ValueError("must not be empty")
     if len(trimmed) > MAX_TEXT:
         raise ValueError(f"must be at most {MAX_TEXT} characters (got {len(trimmed)})")
-    if any(ord(ch) < 32 and ch not in "\t" for ch in trimmed) or "\x7f" in trimmed:
+    if CONTROL_CHARACTER.search(trimmed):
         raise ValueError("must not contain control characters")
     return trimmed
 
