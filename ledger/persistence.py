@@ -262,7 +262,10 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         params.append(limit)
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
-            return [StoredRow(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
+            rows = c.fetchall()
+        uuids: dict[str, UUID] = {}  # one UUID object per organization, not per row
+        return [StoredRow(r[0], uuids.get(r[1]) or uuids.setdefault(r[1], UUID(r[1])), r[2], r[3], r[4])
+                for r in rows]
 
     def recorded_at(self, positions: Sequence[int]) -> dict[int, str]:
         if not positions:

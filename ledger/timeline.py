@@ -377,6 +377,11 @@ def segments(events: Sequence[OrganizationEvent]) -> list[Segment]:
     Status changes only on event dates and on the first day after a chain's last period
     (expiry): time passing alone needs no event.
     """
+    return segments_and_state(events)[0]
+
+
+def segments_and_state(events: Sequence[OrganizationEvent]) -> tuple[list[Segment], OrganizationState]:
+    """``segments(events)`` and ``fold(events)`` from one pass over the timeline."""
     ordered = effective(events)
     state = OrganizationState()
     result: list[Segment] = []
@@ -398,7 +403,7 @@ def segments(events: Sequence[OrganizationEvent]) -> list[Segment]:
             expiry = chain.latest.valid_until + ONE_DAY
             if expiry > day and (next_day is None or expiry < next_day):
                 _append(result, expiry, state.describe(expiry))
-    return result
+    return result, state
 
 
 def _append(result: list[Segment], start: date, record: dict[str, Any]) -> None:

@@ -90,13 +90,15 @@ class Dialect:
         return f'"{self.schema}".{name}' if self.schema else name
 
     def create_statements(self) -> list[str]:
-        statements = []
-        for t in TABLES:
-            suffix = self.clustered_suffix if t.clustered else ""
-            statements.append(f"CREATE TABLE IF NOT EXISTS {self.table(t.name)} ({t.definition}){suffix}")
-            for index, column in t.indexes:
-                statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {self.table(t.name)} ({column})")
-        return statements
+        return self.table_statements() + self.index_statements()
+
+    def table_statements(self) -> list[str]:
+        return [f"CREATE TABLE IF NOT EXISTS {self.table(t.name)} ({t.definition})"
+                f"{self.clustered_suffix if t.clustered else ''}" for t in TABLES]
+
+    def index_statements(self) -> list[str]:
+        return [f"CREATE INDEX IF NOT EXISTS {index} ON {self.table(t.name)} ({column})"
+                for t in TABLES for index, column in t.indexes]
 
 
     def drop_statements(self) -> list[str]:
