@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
-from ledger import formats
+from ledger import bulk, export, formats, line_files
 from ledger.application import CertificationLedger, Recorded, history_entry
 from ledger.errors import LedgerError
 from ledger.storage import describe
@@ -355,7 +358,7 @@ def render_statuses(rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> 
     elif as_csv:
         click.echo(formats.to_csv(rows, formats.status_csv_columns()))
     else:
-        click.echo(formats.table(rows, formats.STATUS_COLUMNS, formats.STATUS_HEADINGS, max_width=30))
+        click.echo(formats.status_table(rows))
 
 
 @cli.command()
@@ -394,7 +397,9 @@ def _details(fields: dict[str, Any]) -> str:
 @json_option
 @csv_option
 def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool) -> None:
-    """Organizations with consecutive_years > 0, longest first (ties: certified_since, then org).
+    """Certified streaks, longest first (ties: certified_since, then org).
+
+    Lists the organizations with consecutive_years > 0 on the as-of date.
 
     Example:
 
@@ -414,7 +419,9 @@ def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool
 @csv_option
 def registry(statuses: tuple[str, ...], country: str | None, standard: str | None, as_of: str | None,
              known_at: str | None, as_json: bool, as_csv: bool) -> None:
-    """Every organization registered by the as-of date, with its status; filters combine.
+    """Every organization registered by the as-of date, with its status.
+
+    Filters combine: --status (repeatable), --country and --standard.
 
     Example:
 
@@ -431,7 +438,9 @@ def registry(statuses: tuple[str, ...], country: str | None, standard: str | Non
 @known_at_option
 @json_option
 def report(year: int | None, start: str | None, end: str | None, known_at: str | None, as_json: bool) -> None:
-    """What happened in a year or period: certified at the end, grants, renewals, denials, suspensions,
+    """What happened in a year or period, as the scheme's yearly news tells it.
+
+    Certified at the end, grants, renewals (with their streak), denials, suspensions,
     withdrawals and expiries.
 
     Example:
@@ -520,8 +529,162 @@ def rebuild() -> None:
 
 # ---------------------------------------------------------------- data in and out (import, export)
 
+@cli.command("import")
+@click.argument("source", metavar="FILE|-", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(line_files.FORMATS),
+              help="jsonl or csv (default: csv for a .csv file, else jsonl).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@json_option
+def import_(source: str, fmt: str | None, quiet: bool, as_json: bool) -> None:
+    """Import a JSON Lines or CSV file of commands: all or nothing, never twice.
+
+    A bad line rejects the whole file (nothing is written); lines already in the
+    ledger are skipped, so importing a file twice records it once.
+
+    Example:
+
+        certledger import examples/fairmined-history.jsonl
+    """
+    s = session()
+    ledger = s.ledger()
+    with import_progress(source, quiet) as progress:
+        summary = bulk.import_file(ledger, source, fmt=fmt, by=s.by, progress=progress)
+    click.echo(formats.to_json(summary.as_dict()) if as_json else summary.describe())
+    if summary.recorded:
+        keep_views_up(s)
+
+
+@contextmanager
+def import_progress(source: str, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over the bytes read, on a terminal only; None when piped, from stdin or quiet."""
+    if quiet or source == "-" or not sys.stderr.isatty():
+        yield None
+        return
+    try:
+        size = os.path.getsize(source)
+    except OSError:
+        yield None
+        return
+    with click.progressbar(length=size, label="Importing", file=sys.stderr) as bar:
+        done = 0
+
+        def advance(bytes_read: int) -> None:
+            nonlocal done
+            bar.update(bytes_read - done)
+            done = bytes_read
+
+        yield advance
+
+
+def stop_writing_to_closed_pipe() -> None:
+    """The reader of our output went away (``export | head``): drop what is still buffered, quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+@cli.command("export")
+@click.argument("target", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(line_files.FORMATS),
+              help="jsonl or csv (default: csv for a .csv file, else jsonl).")
+def export_(target: str, fmt: str | None) -> None:
+    """Export every event in position order, in the import format.
+
+    Each line also carries read-only metadata (position, version, recorded_at,
+    recorded_by). Importing the export into an empty ledger gives the same answer to every
+    --as-of query; importing it into the ledger it came from records nothing.
+
+    Example:
+
+        certledger export ledger-backup.jsonl
+    """
+    try:
+        count = export.export_file(session().ledger(must_exist=True), target, fmt=fmt)
+    except BrokenPipeError:
+        stop_writing_to_closed_pipe()
+        raise click.exceptions.Exit(1) from None
+    if target != "-":
+        click.echo(f"Exported {count} events to {target}")
+
+
 
 # ---------------------------------------------------------------- integrity (verify, head, keygen)
+
+@cli.command()
+@click.option("--head", "head_file", metavar="FILE", help="A head written earlier: prove the ledger still extends it.")
+@click.option("--public-key", metavar="FILE", help="Check the head's Ed25519 signature with this PEM public key.")
+def verify(head_file: str | None, public_key: str | None) -> None:
+    """Check the hash chain and the projections; exit 1 naming the first bad entry.
+
+    Recomputes every chain entry from the stored events, looks for events without a chain
+    entry, optionally proves that the ledger still extends a head written earlier, and compares
+    the projections with a scratch rebuild.
+
+    Example:
+
+        certledger verify --head head-2024-06-30.json --public-key scheme-public.pem
+    """
+    from ledger import heads, integrity
+    from ledger.errors import IntegrityFailure
+
+    if public_key and not head_file:
+        raise click.UsageError("--public-key checks the signature of a head: give --head FILE too")
+    published = heads.read_head(head_file, public_key) if head_file else None
+    result = integrity.verify_ledger(session().ledger(must_exist=True), published)
+    if not result.ok:
+        for line in result.problems:
+            click.echo(f"  {line}", err=True)
+        raise IntegrityFailure(result.failure())
+    click.echo(result.summary())
+
+
+@cli.command()
+@click.option("--out", metavar="FILE", help="Write the head to FILE instead of standard output.")
+@click.option("--sign-key", metavar="FILE", help="Sign the head with this Ed25519 PEM private key.")
+def head(out: str | None, sign_key: str | None) -> None:
+    """Print the chain head (seq, hash, recorded_at) as JSON, optionally signed.
+
+    The chain is verified first: a head is never written for a broken chain. Keep or publish
+    the head; `verify --head` later proves the ledger still extends it.
+
+    Example:
+
+        certledger head --out head-2024-06-30.json --sign-key scheme-private.pem
+    """
+    from ledger import heads, integrity
+    from ledger.errors import InvalidInput
+
+    key = heads.load_private_key(sign_key) if sign_key else None
+    current = integrity.current_head(session().ledger(must_exist=True))
+    text = heads.head_json(current, key)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise InvalidInput(f"cannot write head to {out}: {error.strerror or error}") from None
+    click.echo(f"Wrote head seq {current.seq} to {out}")
+
+
+@cli.command()
+@click.option("--out-private", required=True, metavar="FILE", help="Where to write the private key (PEM).")
+@click.option("--out-public", required=True, metavar="FILE", help="Where to write the public key (PEM).")
+def keygen(out_private: str, out_public: str) -> None:
+    """Make an Ed25519 key pair for signing heads; never overwrites a file.
+
+    Example:
+
+        certledger keygen --out-private scheme-private.pem --out-public scheme-public.pem
+    """
+    from ledger import heads
+
+    key = heads.generate_key_pair(out_private, out_public)
+    click.echo(f"Wrote Ed25519 key pair {key}: private key {out_private} (keep it secret), "
+               f"public key {out_public} (publish it)")
 
 
 # ---------------------------------------------------------------- scale-out (follow, copy)
@@ -535,7 +698,7 @@ def follow(interval: float, quiet: bool) -> None:
 
     Example:
 
-        certledger --db postgresql://ledger@db.example.org/certledger follow
+        certledger follow --interval 0.5
     """
     import signal
 
@@ -560,14 +723,14 @@ def follow(interval: float, quiet: bool) -> None:
 @click.option("--to", "target", required=True, metavar="URL",
               help="The empty ledger to fill: a SQLite file path or a postgresql:// URL.")
 def copy_command(target: str) -> None:
-    """Copy this ledger (--db) into an empty one, e.g. from SQLite up to PostgreSQL.
+    """Copy this ledger into an empty one, e.g. from SQLite up to PostgreSQL.
 
     Positions, versions, recorded times and recorders are kept, so every --as-of / --known-at
     answer stays the same. A non-empty target is refused.
 
     Example:
 
-        certledger --db certledger.db copy --to "postgresql://certledger@db.example.org/registry?schema=fairmined"
+        certledger copy --to "postgresql://certledger@db.example.org/registry?schema=fairmined"
     """
     source = session().ledger(must_exist=True)
     destination = CertificationLedger(target)

@@ -183,10 +183,18 @@ def parse_command(data: dict[str, Any]) -> Command:
         raise InvalidInput(describe_validation_error(error)) from None
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(fields)
 
 
 def command_key(fields: dict[str, Any], occurrence: int) -> str:
     """SHA-256 of the command's canonical JSON (resolved values) and its occurrence number."""
-    return hashlib.sha256(f"{canonical_json(fields)}\n{occurrence}".encode()).hexdigest()
+    return canonical_key(canonical_json(fields), occurrence)
+
+
+def canonical_key(canonical: str, occurrence: int) -> str:
+    """``command_key`` for fields already in canonical JSON."""
+    return hashlib.sha256(f"{canonical}\n{occurrence}".encode()).hexdigest()

@@ -12,6 +12,10 @@ STATUS_COLUMNS = (
     "certified_since", "consecutive_years", "recertifications", "standard_years", "suspended_since",
     "last_denial",
 )
+STATUS_TABLE_COLUMNS = (
+    "org", "name", "country", "status", "standard", "certificate", "valid_from", "valid_until",
+    "certified_since", "consecutive_years", "suspended_since", "last_denial",
+)
 STATUS_HEADINGS = {
     "consecutive_years": "years", "recertifications": "recerts", "standard_years": "std_years",
     "certified_since": "since", "suspended_since": "suspended",
@@ -32,6 +36,16 @@ def cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "; ".join(cell(v) for v in value)
     return str(value)
+
+
+def status_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Statuses as a table narrow enough to read: the full record is in --json and --csv."""
+    shown = [{**r, "last_denial": _denial(r.get("last_denial"))} for r in rows]
+    return table(shown, STATUS_TABLE_COLUMNS, STATUS_HEADINGS, max_width=28)
+
+
+def _denial(denial: dict[str, Any] | None) -> str | None:
+    return f"{denial['date']} {denial['reason_category']}" if denial else None
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], headings: dict[str, str] | None = None,

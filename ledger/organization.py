@@ -43,21 +43,16 @@ def organization_id(org: str) -> UUID:
 class Organization(BaseAggregate[UUID]):
     def __init__(self) -> None:
         self.events: list[OrganizationEvent] = []
-        # The latest date of any event except retractions: a new event dated on or after it
-        # comes last in effective-date order.
-        self._latest_date: date | None = None
-        # (version, final state) of the timeline as last checked legal by ``record``.
-        self._checked: tuple[int, timeline.OrganizationState] | None = None
+        self.folded = timeline.FoldedTimeline()
 
     def accept(self, event: OrganizationEvent) -> None:
         self.events.append(event)
-        if not isinstance(event, EntryRetracted) and (self._latest_date is None or event.date > self._latest_date):
-            self._latest_date = event.date
 
     def copy(self) -> Organization:
-        """A working copy for one command: it shares the (immutable) events, not their list."""
+        """A working copy for one command: it shares the (immutable) events, not their list or fold."""
         twin = copy.copy(self)
         twin.events = list(self.events)
+        twin.folded = self.folded.copy()
         twin._pending_events = []
         return twin
 
@@ -113,7 +108,7 @@ class Organization(BaseAggregate[UUID]):
             return CertificationGranted, dict(standard=command.standard, certificate=command.certificate,
                                               valid_from=day, valid_until=until, audit=command.audit)
         if isinstance(command, cmd.Recertify):
-            state = self._state_on(day)
+            state = self.folded.state_on(self.events, day)
             covering = state.covering_period(day)
             if covering is None:
                 refusal = timeline.renewal_refusal(state, day) or f"no certificate covers {day}"
@@ -124,7 +119,7 @@ class Organization(BaseAggregate[UUID]):
                                      certificate=covering.certificate, valid_from=valid_from,
                                      valid_until=until, audit=command.audit)
         if isinstance(command, cmd.Deny):
-            state = self._state_on(day)
+            state = self.folded.state_on(self.events, day)
             stage = "recertification" if state.status_on(day) in timeline.COVERED else "initial"
             return CertificationDenied, dict(stage=stage, reason_category=command.reason_category,
                                              reason=command.reason)
@@ -149,33 +144,14 @@ class Organization(BaseAggregate[UUID]):
             action = f"retract of version {event.target} on {event.date}"
         else:
             action = f"{event.command} on {event.date}"
-        state = self._checked_with(event, action)
-        event.mutate(self)
+        self.folded.check_append(self.events, event, action=action)
+        try:
+            event.mutate(self)
+        except BaseException:
+            self.folded.forget()  # the cache already holds the event that was not accepted
+            raise
         self.pending_events.append(event)
-        self._checked = (self.version, state)
         return event
-
-    def _comes_last(self, day: date) -> bool:
-        """Whether the timeline as last checked is current and no event in it is dated after ``day``."""
-        return (self._checked is not None and self._checked[0] == self.version and self._latest_date is not None
-                and day >= self._latest_date)
-
-    def _state_on(self, day: date) -> timeline.OrganizationState:
-        if self._comes_last(day):
-            assert self._checked is not None
-            return self._checked[1]
-        return timeline.state_on(self.events, day)
-
-    def _checked_with(self, event: OrganizationEvent, action: str) -> timeline.OrganizationState:
-        """The final state of the timeline with ``event`` inserted, checked legal in every prefix.
-
-        When ``event`` comes last in effective-date order, every earlier prefix is the one already
-        checked, so only ``event`` itself is folded into the checked state.
-        """
-        if not isinstance(event, EntryRetracted) and self._comes_last(event.date):
-            assert self._checked is not None
-            return timeline.check_appended(self._checked[1], event, action)
-        return timeline.check(self.events + [event], new=event, action=action)
 
     def _check_retraction(self, event: EntryRetracted) -> None:
         what = f"retract of version {event.target} on {event.date} refused"
@@ -199,9 +175,14 @@ class Organization(BaseAggregate[UUID]):
 
 
 def project_organization(aggregate: Organization | None, events: Iterable[OrganizationEvent]) -> Organization | None:
-    """Fold stored events into an aggregate (the library's projector, without its per-event protocol check)."""
+    """Fold stored events into an aggregate (the library's projector, without its per-event protocol check).
+
+    Events folded in this way were not checked by this aggregate, so its next command checks the whole timeline.
+    """
     for event in events:
         aggregate = event.mutate(aggregate)
+        assert aggregate is not None
+        aggregate.folded.forget()
     return aggregate
 
 

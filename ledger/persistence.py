@@ -98,6 +98,24 @@ class EventExtras:
     certificate_release: str | None = None
 
 
+class ExtrasForForeignEvents:
+    """Lets a ledger recorder store events saved without ledger extras (the library's recorder tests do).
+
+    The ledger always passes extras. Any other caller's rows still get a chain entry, a unique key
+    (derived from the event's id and version) and the instant of saving, so the recorder stays a
+    correct library recorder and its chain stays verifiable.
+    """
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        extras: dict[tuple[UUID, int], EventExtras] = dict(kwargs.get("extras") or {})
+        now = format_instant(datetime.now(timezone.utc))
+        for stored in stored_events:
+            event_id = (UUID(str(stored.originator_id)), stored.originator_version)
+            if event_id not in extras:
+                extras[event_id] = EventExtras(key=f"event:{event_id[0]}:{event_id[1]}", recorded_at=now)
+        return super().insert_events(stored_events, **{**kwargs, "extras": extras})  # type: ignore[misc]
+
+
 @dataclass(frozen=True)
 class StoredRow:
     """An event row with its ledger position (the notification id)."""
@@ -171,7 +189,7 @@ def ledger_rows(ids: Sequence[int], stored_events: Sequence[StoredEvent],
     return rows
 
 
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+class SQLiteLedgerRecorder(ExtrasForForeignEvents, SQLiteApplicationRecorder):
     """The library's SQLite application recorder plus chain, keys and certificate claims."""
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
@@ -284,6 +302,42 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     def max_position(self) -> int:
         return self.max_notification_id() or 0
+
+    # Integrity queries: ledger/integrity.py reads the chain only through these three methods, so a
+    # backend whose recorder has them (same row shapes) can be verified. Originator ids may come in
+    # any form ``UUID(str(x))`` accepts; state as bytes.
+
+    def select_chain_and_events(self, after_seq: int, limit: int) -> list[Sequence[Any]]:
+        """Chain entries with seq > ``after_seq``, in seq order, at most ``limit``, each with its event row.
+
+        Row: (seq, notification_id, originator_id, originator_version, recorded_at, entry_hash, same_event,
+        topic, state), the first six from the chain entry; ``same_event`` is 1 when an event row has that
+        notification id and the entry's originator id and version, 0 when that row is another event, None
+        when there is no such row; topic and state are the event row's (None without one).
+        """
+        with self.datastore.transaction(commit=False) as c:
+            c.sqlite_cursor.row_factory = None  # plain tuples: `verify` reads every row of the ledger
+            c.execute("SELECT c.seq, c.notification_id, c.originator_id, c.originator_version, c.recorded_at, "
+                      "c.entry_hash, CASE WHEN e.rowid IS NULL THEN NULL WHEN e.originator_id = c.originator_id "
+                      "AND e.originator_version = c.originator_version THEN 1 ELSE 0 END, e.topic, e.state "
+                      f"FROM ledger_chain c LEFT JOIN {self.events_table_name} e ON e.rowid = c.notification_id "
+                      "WHERE c.seq > ? ORDER BY c.seq LIMIT ?", (after_seq, limit))
+            return c.fetchall()
+
+    def select_unchained_events(self, limit: int) -> list[Sequence[Any]]:
+        """Event rows no chain entry points at, by position: (notification_id, originator_id, originator_version)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT e.rowid, e.originator_id, e.originator_version FROM {self.events_table_name} e "
+                      "WHERE NOT EXISTS (SELECT 1 FROM ledger_chain c WHERE c.notification_id = e.rowid) "
+                      "ORDER BY e.rowid LIMIT ?", (limit,))
+            return c.fetchall()
+
+    def chain_seq_before(self, position: int) -> int:
+        """The largest seq whose entry points below ``position`` (0 if none): where an unchained row sits."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT MAX(seq) FROM ledger_chain WHERE notification_id < ?", (position,))
+            row = c.fetchone()
+            return row[0] or 0
 
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
         found: set[str] = set()

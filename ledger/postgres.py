@@ -21,14 +21,22 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.errors import StorageError
-from ledger.persistence import ChainEntry, EventExtras, StoredRow, ledger_rows, stored_event_of
+from ledger.persistence import (
+    ChainEntry,
+    EventExtras,
+    ExtrasForForeignEvents,
+    StoredRow,
+    ledger_rows,
+    stored_event_of,
+)
+from ledger.postgres_integrity import PostgresIntegrityQueries
 
 LEDGER_TABLES = ("ledger_chain", "ledger_keys", "ledger_certificates")
 KEY_CHUNK = 1000
 transient_reads = retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
 
 
-class PostgresLedgerRecorder(PostgresApplicationRecorder):
+class PostgresLedgerRecorder(ExtrasForForeignEvents, PostgresIntegrityQueries, PostgresApplicationRecorder):
     """The library's PostgreSQL application recorder plus chain, keys and certificate claims."""
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):

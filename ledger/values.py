@@ -12,6 +12,8 @@ ORG_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every C0 control but the tab, and DEL
 MAX_TEXT = 500
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # every C0 control but tab, and DEL
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # from a JSON "\\ud800" escape or undecodable bytes in argv
 
 Standard = Literal["fairmined", "ecological"]
 LegalForm = Literal["company", "cooperative", "central-cooperative", "association", "other"]
@@ -113,6 +115,8 @@ def _text(value: str) -> str:
         raise ValueError(f"must be at most {MAX_TEXT} characters (got {len(trimmed)})")
     if CONTROL_CHARACTER.search(trimmed):
         raise ValueError("must not contain control characters")
+    if LONE_SURROGATE.search(trimmed):
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)")
     return trimmed
 
 

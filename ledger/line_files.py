@@ -1,0 +1,175 @@
+"""Import lines on disk: JSON Lines and CSV, read line by line and written back by ``export``.
+
+Keys (CSV: header names) are the recording commands' option names with underscores
+(SPEC "Import lines"); an export adds the read-only ``position``, ``version``,
+``recorded_at`` and ``recorded_by``, which an import ignores.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import IO, Annotated, Any, Iterable, Iterator, Union
+
+from pydantic import Field, TypeAdapter, ValidationError, create_model
+
+from ledger import commands as cmd
+from ledger.errors import InvalidInput
+
+FORMATS = ("jsonl", "csv")
+MAX_LINE_BYTES = 1 << 20
+FINDING_SEPARATOR = "|"
+METADATA_KEYS = cmd.READ_ONLY_KEYS
+
+
+def _line_model(command: type[cmd.Command]) -> type[cmd.Command]:
+    """The command as an import line: the read-only keys an export writes are accepted and ignored."""
+    return create_model(f"{command.__name__}Line", __base__=command,
+                        **{key: (Any, Field(default=None, exclude=True)) for key in METADATA_KEYS})
+
+
+LINE_MODEL: TypeAdapter[cmd.Command] = TypeAdapter(
+    Annotated[Union[tuple(_line_model(command) for command in cmd.COMMANDS.values())],  # type: ignore[misc]
+              Field(discriminator="command")])
+
+
+def _import_columns() -> list[str]:
+    columns: list[str] = []
+    for model in cmd.COMMANDS.values():
+        for name in model.model_fields:
+            if name not in columns:
+                columns.append(name)
+    return columns
+
+
+IMPORT_COLUMNS: tuple[str, ...] = tuple(_import_columns())
+EXPORT_COLUMNS: tuple[str, ...] = IMPORT_COLUMNS + METADATA_KEYS
+
+
+def format_of(path: str, explicit: str | None = None) -> str:
+    """The file format: as given, else by the file's extension (``.csv``), else JSON Lines."""
+    if explicit:
+        return explicit
+    return "csv" if path != "-" and path.lower().endswith(".csv") else "jsonl"
+
+
+# ---------------------------------------------------------------- reading
+
+class LineReader:
+    """Physical lines of a byte stream, decoded as UTF-8, counting bytes for the progress bar."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream = stream
+        self.bytes_read = 0
+        self.number = 0
+
+    def __iter__(self) -> Iterator[str]:
+        readline = self.stream.readline
+        while True:
+            raw = readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            self.number += 1
+            self.bytes_read += len(raw)
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                raise InvalidInput(f"line {self.number}: longer than {MAX_LINE_BYTES} bytes")
+            if self.number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise InvalidInput(f"line {self.number}: not valid UTF-8 (byte {error.start + 1})") from None
+
+
+def decode_json(text: str, number: int) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InvalidInput(f"line {number}: not valid JSON: nested too deeply") from None
+    except ValueError as error:
+        raise InvalidInput(f"line {number}: not valid JSON: {error}") from None
+
+
+def jsonl_commands(reader: LineReader) -> Iterator[tuple[int, Any]]:
+    """(line number, command) for every non-blank line: a validated Command, or the decoded value.
+
+    A well-formed line (with or without an export's read-only keys) is validated straight
+    from its JSON text, in one pass of pydantic's parser. Any other line is decoded with
+    ``json.loads`` and left to ``parse_command``, which words the errors.
+    """
+    for text in reader:
+        if not text.strip():
+            continue
+        try:
+            yield reader.number, LINE_MODEL.validate_json(text)
+        except ValidationError:
+            yield reader.number, decode_json(text, reader.number)
+
+
+def csv_lines(reader: LineReader) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, fields) for every data row; empty cells are absent, ``finding`` splits on ``|``."""
+    rows = csv.reader(reader, strict=True)
+    header: list[str] | None = None
+    ended = 0
+    try:
+        for row in rows:
+            number, ended = ended + 1, rows.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [name.strip() for name in row]
+                duplicates = sorted({name for name in header if header.count(name) > 1})
+                if duplicates:
+                    raise InvalidInput(f"line {number}: duplicate column {', '.join(duplicates)}")
+                continue
+            if len(row) > len(header):
+                raise InvalidInput(f"line {number}: {len(row)} cells, but the header names {len(header)} columns")
+            yield number, {name: _csv_value(name, cell) for name, cell in zip(header, row) if cell != ""}
+    except csv.Error as error:
+        raise InvalidInput(f"line {rows.line_num}: not valid CSV: {error}") from None
+
+
+def _csv_value(name: str, cell: str) -> Any:
+    if name == "finding":
+        return cell.split(FINDING_SEPARATOR)
+    return cell
+
+
+def read_lines(stream: IO[bytes], fmt: str) -> tuple[LineReader, Iterator[tuple[int, Any]]]:
+    reader = LineReader(stream)
+    lines = csv_lines(reader) if fmt == "csv" else jsonl_commands(reader)
+    return reader, lines
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_jsonl(lines: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    count = 0
+    for line in lines:
+        out.write(json.dumps(line, ensure_ascii=False))
+        out.write("\n")
+        count += 1
+    return count
+
+
+def write_csv(lines: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for line in lines:
+        writer.writerow([_csv_cell(line, name) for name in EXPORT_COLUMNS])
+        count += 1
+    return count
+
+
+def _csv_cell(line: dict[str, Any], name: str) -> Any:
+    value = line.get(name)
+    if value is None:
+        return ""
+    if name == "finding":
+        if any(FINDING_SEPARATOR in finding for finding in value):
+            raise InvalidInput(f"position {line.get('position')}: a finding contains '{FINDING_SEPARATOR}', "
+                               "which a CSV cell cannot carry; export as JSON Lines instead")
+        return FINDING_SEPARATOR.join(value)
+    return value
