@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
-from ledger import bulk, export, formats, line_files
+from ledger import formats, line_files
 from ledger.application import CertificationLedger, Recorded, history_entry
 from ledger.errors import LedgerError
 from ledger.storage import describe
@@ -548,6 +548,8 @@ def import_(source: str, fmt: str | None, quiet: bool, as_json: bool) -> None:
     s = session()
     ledger = s.ledger()
     with import_progress(source, quiet) as progress:
+        from ledger import bulk
+
         summary = bulk.import_file(ledger, source, fmt=fmt, by=s.by, progress=progress)
     click.echo(formats.to_json(summary.as_dict()) if as_json else summary.describe())
     if summary.recorded:
@@ -600,6 +602,8 @@ def export_(target: str, fmt: str | None) -> None:
 
         certledger export ledger-backup.jsonl
     """
+    from ledger import export
+
     try:
         count = export.export_file(session().ledger(must_exist=True), target, fmt=fmt)
     except BrokenPipeError:

@@ -28,7 +28,6 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 import workloads as w  # noqa: E402
 from baselines import synchronous_of  # noqa: E402
 from fixtures import ledger_commands, organizations_for  # noqa: E402
-from loader import load  # noqa: E402
 from measure import Result  # noqa: E402
 
 from ledger.application import CertificationLedger  # noqa: E402
@@ -95,7 +94,7 @@ def run(sizes: Sizes, scratch: Path) -> list[Result]:
     progress(f"small ledger: about {sizes.small_events:,} events")
     small_file = scratch / "small.db"
     small = CertificationLedger(str(small_file))
-    load(small, ledger_commands(organizations_for(sizes.small_events - sizes.busy_events, 20), 20,
+    w.import_commands(small, ledger_commands(organizations_for(sizes.small_events - sizes.busy_events, 20), 20,
                                 busy_events=sizes.busy_events))
     small_events = small.recorder.max_position()
 
@@ -114,7 +113,7 @@ def run(sizes: Sizes, scratch: Path) -> list[Result]:
                                 lambda: w.raw.scan_and_decode(big_file), "SQLite"))
 
     progress("B5 verify")
-    results.append(w.b5_verify(big, big_file, big_events, sizes.repeats))
+    results += w.b5_verify(big, str(big_file), big_file, big_events, sizes.repeats)
 
     progress("B4 state_at and registry")
     state_small = w.state_times(CertificationLedger(str(small_file)), small_file, sizes.state_queries)
@@ -139,7 +138,7 @@ def run(sizes: Sizes, scratch: Path) -> list[Result]:
     progress("B7 degradation")
     one_year_file = scratch / "one-year.db"
     one_year = CertificationLedger(str(one_year_file))
-    load(one_year, ledger_commands(sizes.big_orgs, 1, busy_events=sizes.busy_events))
+    w.import_commands(one_year, ledger_commands(sizes.big_orgs, 1, busy_events=sizes.busy_events))
     registry_young, _ = w.registry_times(one_year, one_year_file, date(LAST_YEAR, 1, 1), sizes.registry_queries)
     young_label = f"{one_year.recorder.max_position():,} events"
     results += [
