@@ -131,22 +131,21 @@ def rehash_chain(ledger_file: Path) -> int:
 
 
 # ---------------------------------------------------------------------- PostgreSQL
+# ``events`` is the ledger's events table, schema-qualified.
 
-def raw_postgres_table(conn: Any, ledger_schema: str, raw_schema: str) -> str:
-    """A table in ``raw_schema`` with the ledger's events table definition (indexes included)."""
+def raw_postgres_table(conn: Any, events: str, raw_schema: str) -> str:
+    """A table in ``raw_schema`` with the definition of the ledger's events table (indexes included)."""
     conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{raw_schema}"')
-    conn.execute(f'CREATE TABLE "{raw_schema}".stored_events '
-                 f'(LIKE "{ledger_schema}".stored_events INCLUDING ALL)')
+    conn.execute(f'CREATE TABLE "{raw_schema}".stored_events (LIKE {events} INCLUDING ALL)')
     conn.commit()
     return f'"{raw_schema}".stored_events'
 
 
-def postgres_rows(conn: Any, schema: str, after: int = 0, upto: int | None = None) -> list[Row]:
-    query = (f'SELECT {EVENT_COLUMNS} FROM "{schema}".stored_events WHERE notification_id > %s'
-             + (" AND notification_id <= %s" if upto is not None else "") + " ORDER BY notification_id")
+def postgres_rows(conn: Any, events: str, after: int = 0) -> list[Row]:
     with conn.cursor() as cur:
-        cur.execute(query, (after, upto) if upto is not None else (after,))
-        rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cur.fetchall()]
+        cur.execute(f"SELECT {EVENT_COLUMNS} FROM {events} WHERE notification_id > %s ORDER BY notification_id",
+                    (after,))
+        rows = [tuple(r) for r in cur.fetchall()]
     conn.commit()
     return rows
 
@@ -172,15 +171,14 @@ def postgres_copy(conn: Any, table: str, rows: Sequence[Row]) -> None:
     conn.commit()
 
 
-def postgres_scan_and_decode(conn: Any, schema: str) -> int:
+def postgres_scan_and_decode(conn: Any, events: str) -> int:
+    """Read every event row in position order (a server-side cursor) and json.loads its state."""
     count = 0
     with conn.cursor(name="raw_scan") as cur:
         cur.itersize = 10_000
-        cur.execute(f'SELECT notification_id, {EVENT_COLUMNS} FROM "{schema}".stored_events '
-                    "ORDER BY notification_id")
+        cur.execute(f"SELECT notification_id, {EVENT_COLUMNS} FROM {events} ORDER BY notification_id")
         for row in cur:
-            state = row["state"] if isinstance(row, dict) else row[4]
-            json.loads(bytes(state))
+            json.loads(bytes(row[4]))
             count += 1
     conn.commit()
     return count

@@ -25,6 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
+import on_postgres as op  # noqa: E402
 import workloads as w  # noqa: E402
 from baselines import synchronous_of  # noqa: E402
 from fixtures import ledger_commands, organizations_for  # noqa: E402
@@ -46,12 +47,13 @@ class Sizes:
     registry_queries: int
     process_runs: int
     repeats: int
+    postgres_orgs: int      # organizations of the PostgreSQL ledger (same years as the big one)
 
 
 SIZES = {
-    "tiny": Sizes("tiny", 300, 100, 60, 2, 24, 2, 30, 3, 2, 1),
-    "default": Sizes("default", 10_000, 1_000, 10_000, 3, 400, 5, 1_000, 30, 10, 3),
-    "scale": Sizes("scale", 10_000, 1_000, 10_000, 29, 600, 5, 2_000, 50, 15, 3),
+    "tiny": Sizes("tiny", 300, 100, 60, 2, 24, 2, 30, 3, 2, 1, 20),
+    "default": Sizes("default", 10_000, 1_000, 10_000, 3, 400, 5, 1_000, 30, 10, 3, 2_000),
+    "scale": Sizes("scale", 10_000, 1_000, 10_000, 29, 600, 5, 2_000, 50, 15, 3, 10_000),
 }
 
 
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--tiny", action="store_const", dest="size", const="tiny", help="a smoke run")
     parser.add_argument("--orgs", type=int, help="organizations of the big ledger (overrides the size)")
     parser.add_argument("--years", type=int, help="years per organization of the big ledger (overrides the size)")
+    parser.add_argument("--postgres-orgs", type=int, help="organizations of the PostgreSQL ledger")
+    parser.add_argument("--no-postgres", action="store_true", help="leave the PostgreSQL variants out")
     parser.add_argument("--keep", metavar="DIR", help="write the ledgers here and keep them")
     parser.set_defaults(size="default")
     args = parser.parse_args(argv)
@@ -70,12 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         sizes = replace(sizes, big_orgs=args.orgs)
     if args.years:
         sizes = replace(sizes, big_years=args.years)
+    if args.postgres_orgs:
+        sizes = replace(sizes, postgres_orgs=args.postgres_orgs)
 
     scratch = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="certledger-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
         results = run(sizes, scratch)
+        results += run_postgres(sizes, scratch) if not args.no_postgres else []
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -118,7 +125,8 @@ def run(sizes: Sizes, scratch: Path) -> list[Result]:
     progress("B4 state_at and registry")
     state_small = w.state_times(CertificationLedger(str(small_file)), small_file, sizes.state_queries)
     state_big = w.state_times(CertificationLedger(str(big_file)), big_file, sizes.state_queries)
-    results += [w.b4_state_result(state_small, small_label), w.b4_state_result(state_big, big_label)]
+    results += [w.b4_state_result(state_small, sizes.busy_events, small_label),
+                w.b4_state_result(state_big, sizes.busy_events, big_label)]
     first_day = date(LAST_YEAR - sizes.big_years + 1, 1, 1)
     registry_big, registry_big_raw = w.registry_times(big, big_file, first_day, sizes.registry_queries)
     results.append(w.b4_registry_result(registry_big, registry_big_raw, sizes.big_orgs + 1, big_label))
@@ -128,7 +136,7 @@ def run(sizes: Sizes, scratch: Path) -> list[Result]:
 
     progress("B1 record")
     commands = w.command_stream(sizes.record_commands, "rec")
-    sync = synchronous_of(small_file)
+    sync = f"WAL, synchronous={synchronous_of(small_file)}"
     record_small = w.record_rates(small, small_file, commands[:sizes.record_commands], sizes.rounds,
                                   scratch / "raw-record-small.db")
     record_big = w.record_rates(big, big_file, commands[:sizes.record_commands], sizes.rounds,
@@ -143,9 +151,9 @@ def run(sizes: Sizes, scratch: Path) -> list[Result]:
     young_label = f"{one_year.recorder.max_position():,} events"
     results += [
         w.b7_result("B1 ratio to raw", record_small.ratio, record_big.ratio, small_label, big_label),
-        w.b7_result("B4 state_at p99", 1 / w.percentile(state_small.warm, 99), 1 / w.percentile(state_big.warm, 99),
+        w.b7_result("B4 state_at median", 1 / w.median(state_small.warm), 1 / w.median(state_big.warm),
                     small_label, big_label),
-        w.b7_result(f"B4 registry, {sizes.big_orgs + 1:,} orgs", 1 / w.median(registry_young),
+        w.b7_result(f"B4 registry median, {sizes.big_orgs + 1:,} orgs", 1 / w.median(registry_young),
                     1 / w.median(registry_big), young_label, big_label),
     ]
     for ledger in (small, big, one_year):
@@ -154,6 +162,27 @@ def run(sizes: Sizes, scratch: Path) -> list[Result]:
 
 
 LAST_YEAR = w.LAST_DATE.year
+
+
+def run_postgres(sizes: Sizes, scratch: Path) -> list[Result]:
+    reason = op.unavailable()
+    if reason:
+        return [Result("B1-B3 on PostgreSQL", "-", "-", None, "-", None, [reason])]
+    results: list[Result] = []
+    with op.schemas() as (url, raw_schema, conn):
+        progress(f"PostgreSQL B2 import: {sizes.postgres_orgs:,} organizations x {sizes.big_years} years")
+        b2, events = op.import_and_baselines(url, conn, raw_schema, lambda: ledger_commands(
+            sizes.postgres_orgs, sizes.big_years, busy_events=sizes.busy_events), scratch, sizes.repeats)
+        label = f"{events:,} events, PostgreSQL"
+        progress("PostgreSQL B3 rebuild")
+        results += [b2, op.rebuild_result(url, conn, events, sizes.repeats)]
+        progress("PostgreSQL B1 record")
+        ledger = CertificationLedger(url)
+        rates = op.record_rates(ledger, url, conn, raw_schema, w.command_stream(sizes.record_commands, "rec"),
+                                sizes.rounds)
+        ledger.close()
+        results += w.b1_results(rates, label, f"synchronous_commit={op.synchronous_commit(conn)}")
+    return results
 
 
 def report(results: list[Result], sizes: Sizes, seconds: float) -> str:
