@@ -38,7 +38,8 @@ SEGMENTS = Table(
     "org TEXT NOT NULL, seq INTEGER NOT NULL, start_day TEXT NOT NULL, end_day TEXT, status TEXT NOT NULL, "
     "country TEXT NOT NULL, standard TEXT, certified_since TEXT, consecutive_years INTEGER NOT NULL, "
     "record TEXT NOT NULL, PRIMARY KEY (start_day, org, seq)",
-    (("status_segments_org", "org"), ("status_segments_end", "end_day")),
+    (("status_segments_org_start", "org, start_day"), ("status_segments_first", "seq, org"),
+     ("status_segments_end", "end_day")),
     clustered=True,
 )
 
