@@ -48,12 +48,13 @@ class Sizes:
     process_runs: int
     repeats: int
     postgres_orgs: int      # organizations of the PostgreSQL ledger (same years as the big one)
+    wide_orgs: int = 0      # the acceptance checks' ledger: this many organizations x 4 years (0: none)
 
 
 SIZES = {
-    "tiny": Sizes("tiny", 300, 100, 60, 2, 24, 2, 30, 3, 2, 1, 20),
+    "tiny": Sizes("tiny", 300, 100, 60, 2, 24, 2, 30, 3, 2, 1, 20, 40),
     "default": Sizes("default", 10_000, 1_000, 10_000, 3, 400, 5, 1_000, 30, 10, 3, 2_000),
-    "scale": Sizes("scale", 10_000, 1_000, 10_000, 29, 600, 5, 2_000, 50, 15, 3, 10_000),
+    "scale": Sizes("scale", 10_000, 1_000, 10_000, 29, 600, 5, 2_000, 50, 15, 3, 3_000, 20_000),
 }
 
 
@@ -158,7 +159,21 @@ def run(sizes: Sizes, scratch: Path) -> list[Result]:
     ]
     for ledger in (small, big, one_year):
         ledger.close()
+    if sizes.wide_orgs:
+        results += acceptance_checks(sizes, scratch)
     return results
+
+
+def acceptance_checks(sizes: Sizes, scratch: Path) -> list[Result]:
+    """The independent CLI measurements: an import of about 300,000 events, and the registry over
+    20,000 organizations, each as a whole process."""
+    progress(f"acceptance checks: {sizes.wide_orgs:,} organizations x 4 years through the CLI")
+    wide_file = scratch / "wide.db"
+    imported, _ = w.b2_import(wide_file, lambda: ledger_commands(sizes.wide_orgs, 4), scratch, sizes.repeats,
+                              target=0.12)
+    imported.workload = imported.workload.replace("B2 import", "CLI import")
+    seconds = w.registry_process(str(wide_file), date(LAST_YEAR - 3, 1, 1), max(3, sizes.process_runs // 3))
+    return [imported, w.registry_process_result(seconds, sizes.wide_orgs, "CLI")]
 
 
 LAST_YEAR = w.LAST_DATE.year
