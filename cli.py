@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
+from eventsourcing.persistence import PersistenceError
 
 from ledger import formats, line_files
 from ledger.application import CertificationLedger, Recorded, history_entry
 from ledger.errors import LedgerError
-from ledger.storage import describe
+from ledger.storage import describe, failure_message
 from ledger.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES, parse_date
 
 if TYPE_CHECKING:
@@ -55,13 +57,22 @@ class LedgerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LedgerError as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(one_line(str(error))) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
             raise click.exceptions.Abort() from None
+        except (PersistenceError, sqlite3.Error) as error:
+            db = getattr(ctx.obj, "db", None) or "the database"
+            raise click.ClickException(one_line(failure_message(db, error))) from None
         except Exception as error:  # noqa: BLE001 - the promise is: no traceback, ever
-            raise click.ClickException(f"unexpected failure ({type(error).__name__}): {error}") from None
+            raise click.ClickException(one_line(f"unexpected failure ({type(error).__name__}): {error}")) from None
+
+
+def one_line(message: str) -> str:
+    """Messages quote user input (paths, values): keep them on the one ``Error:`` line scripts read."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape", "backslashreplace").decode()
+                   for ch in message)
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

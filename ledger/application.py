@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import random
+import sqlite3
 import threading
 import time
 from bisect import bisect_right
@@ -37,8 +38,8 @@ from ledger.errors import (
 from ledger.events import CertificationGranted, EntryRetracted, OrganizationEvent, OrganizationRegistered
 from ledger.organization import Organization, organization_id, project_organization
 from ledger.persistence import EventExtras, PlainJSONTranscoder, PydanticMapper, StoredRow, format_instant
-from ledger.storage import DEFAULT_DB, describe, environment, is_transient
-from ledger.values import parse_date, today_utc
+from ledger.storage import DEFAULT_DB, describe, environment, failure_message, is_transient
+from ledger.values import check_text, parse_date, today_utc
 
 MAX_ATTEMPTS = 25
 # How many events of recently used organizations a ledger object keeps decoded in memory.
@@ -72,9 +73,12 @@ class KnownAt:
 
 
 def current_user(by: str | None = None) -> str:
-    for candidate in (by, os.environ.get("CERTLEDGER_USER")):
+    for source, candidate in (("--by", by), ("CERTLEDGER_USER", os.environ.get("CERTLEDGER_USER"))):
         if candidate is not None and candidate.strip():
-            return candidate.strip()
+            try:
+                return check_text(candidate)
+            except ValueError as error:
+                raise InvalidInput(f"{source}: {error}") from None
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
@@ -157,7 +161,7 @@ class CertificationLedger(Application):
             super().__init__()
         except LedgerError:
             raise
-        except (PersistenceError, OSError, ImportError) as error:
+        except (PersistenceError, sqlite3.Error, OSError, ImportError) as error:
             raise StorageError(f"cannot open database {describe(self.db)}: {error}") from None
         self._recent_aggregates = Recent()
         self._recent_timelines = Recent()
@@ -193,7 +197,7 @@ class CertificationLedger(Application):
                 pass  # another writer got there first: reload, re-validate, try again
             except PersistenceError as error:
                 if not is_transient(error):
-                    raise StorageError(f"cannot write to {describe(self.db)}: {error}") from None
+                    raise StorageError(failure_message(self.db, error, "write to")) from None
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.25)
         raise ConcurrencyConflict(
@@ -318,11 +322,18 @@ class CertificationLedger(Application):
         text = str(value).strip()
         if text.isdigit():
             return self._known_at_position(int(text))
-        instant = format_instant(parse_instant(text))
+        try:
+            instant = format_instant(parse_instant(text))
+        except OverflowError:
+            raise InvalidInput(f"--known-at: {text!r} is out of range") from None
         return KnownAt(self.recorder.position_at(instant), instant)
 
     def _known_at_position(self, position: int) -> KnownAt:
         """Position 0 is the empty ledger; a position beyond the last one is the ledger as it is now."""
+        latest = self.recorder.max_position()
+        if position > latest:
+            # Clamped, which also keeps numbers too big for SQL out of the queries.
+            return KnownAt(latest, format_instant(datetime.now(timezone.utc)))
         stamp = self.recorder.recorded_at([position]).get(position) if position > 0 else BEFORE_ANYTHING
         if stamp is None:
             if position < self.recorder.max_position():

@@ -43,7 +43,7 @@ from ledger.import_stores import ImportStore, import_transaction
 from ledger.line_files import format_of, read_lines
 from ledger.organization import Organization, organization_id
 from ledger.persistence import EventExtras, format_instant
-from ledger.storage import describe
+from ledger.storage import failure_message
 
 if TYPE_CHECKING:
     from ledger.application import CertificationLedger
@@ -120,7 +120,7 @@ class Importer:
                     self._import_line(number, value)
                 self._flush()
         except (PersistenceError, sqlite3.Error, *_driver_errors()) as error:
-            raise StorageError(f"cannot import into {describe(self.ledger.db)}: {error}") from None
+            raise StorageError(failure_message(self.ledger.db, error, "import into")) from None
         finally:
             self._members.clear()
         return ImportSummary(source, self.recorded, self.skipped, time.perf_counter() - started,

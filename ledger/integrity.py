@@ -23,8 +23,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
 
-from ledger.errors import IntegrityFailure
+from ledger.errors import IntegrityFailure, StorageError
 from ledger.persistence import GENESIS_HASH, format_instant
+from ledger.storage import describe
 
 BATCH_SIZE = 10_000
 BEFORE_ANY_SEQ = -(2**63)  # seqs start at 1, but a forged entry may have any seq: read them all
@@ -81,11 +82,12 @@ class ChainReport:
         return self.problem_count == 0
 
 
-def verify_chain(recorder: Any, *, head: Head | None = None, batch_size: int = BATCH_SIZE) -> ChainReport:
+def verify_chain(recorder: Any, *, head: Head | None = None, batch_size: int = BATCH_SIZE,
+                 database: str = "the database") -> ChainReport:
     """Recompute the whole chain from the stored events; report what does not match.
 
     With ``head``, also prove that the chain still extends it: the entry at ``head.seq`` exists and
-    has exactly ``head.entry_hash``.
+    has exactly ``head.entry_hash``. ``database`` names the database in a storage failure.
     """
     missing = [name for name in INTEGRITY_QUERIES if not hasattr(recorder, name)]
     if missing:
@@ -94,7 +96,7 @@ def verify_chain(recorder: Any, *, head: Head | None = None, batch_size: int = B
     try:
         report = _verify(recorder, head, batch_size)
     except PersistenceError as error:
-        raise IntegrityFailure(f"cannot read the hash chain: {error}") from None
+        raise IntegrityFailure(f"cannot read the hash chain of {database}: {error}") from None
     report.seconds = time.perf_counter() - started
     return report
 
@@ -355,7 +357,8 @@ class Verification:
 def verify_ledger(ledger: Any, published: Any = None) -> Verification:
     """Check the chain (and that it extends ``published``, a PublishedHead), then the projections."""
     started = time.perf_counter()
-    chain = verify_chain(ledger.recorder, head=published.head if published is not None else None)
+    chain = verify_chain(ledger.recorder, head=published.head if published is not None else None,
+                         database=describe(ledger.db))
     problems = describe_problems(ledger.recorder, chain.problems)
     count = chain.problem_count
     if count > len(chain.problems):
@@ -386,11 +389,15 @@ def compare_projections(ledger: Any) -> list[str] | None:
         return [str(d) for d in compare(ledger)]
     except IntegrityFailure as error:
         return [str(error)]
+    except StorageError as error:
+        if "readonly" in str(error) or "permission denied" in str(error):
+            return None  # a read-only ledger whose views were never built: there is nothing to compare
+        raise
 
 
 def current_head(ledger: Any) -> Head:
     """The chain's last entry, once the chain up to it has verified: a head must never bless tampering."""
-    chain = verify_chain(ledger.recorder)
+    chain = verify_chain(ledger.recorder, database=describe(ledger.db))
     if not chain.intact:
         first = describe_problems(ledger.recorder, chain.problems[:1])[0]
         raise IntegrityFailure(f"refusing to write a head: the chain is broken at {first} (run certledger verify)")

@@ -58,6 +58,10 @@ def format_of(path: str, explicit: str | None = None) -> str:
 
 # ---------------------------------------------------------------- reading
 
+# What a blank line may hold: JSON's whitespace. (str.strip() would also take a line of control
+# characters such as U+001C, or of Unicode spaces, for blank, and silently skip it.)
+BLANK = " \t\r\n"
+
 class LineReader:
     """Physical lines of a byte stream, decoded as UTF-8, counting bytes for the progress bar."""
 
@@ -101,7 +105,7 @@ def jsonl_commands(reader: LineReader) -> Iterator[tuple[int, Any]]:
     ``json.loads`` and left to ``parse_command``, which words the errors.
     """
     for text in reader:
-        if not text.strip():
+        if not text.strip(BLANK):
             continue
         try:
             yield reader.number, line_model().validate_json(text)
@@ -117,7 +121,7 @@ def csv_lines(reader: LineReader) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         for row in rows:
             number, ended = ended + 1, rows.line_num
-            if not any(cell.strip() for cell in row):
+            if not any(cell.strip(BLANK) for cell in row):
                 continue
             if header is None:
                 header = [name.strip() for name in row]

@@ -14,6 +14,10 @@ from ledger.errors import StorageError
 from ledger.persistence import SQLiteLedgerRecorder
 
 DEFAULT_DB = "certledger.db"
+# Created together, in one transaction, when a ledger file is first opened.
+LEDGER_TABLES = frozenset({"stored_events", "ledger_chain", "ledger_keys", "ledger_certificates"})
+# Names that SQLite, or the library, would treat as a database living only in memory.
+IN_MEMORY = re.compile(r":memory:|mode=memory")
 SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -33,7 +37,7 @@ def describe(db: str) -> str:
         schema = parse_qs(parsed.query).get("schema", [""])[0]
         named = f"postgresql://{parsed.username or ''}@{host}{port}{parsed.path}"
         return f"{named}?schema={schema}" if schema else named
-    return db
+    return db if len(db) <= 200 else f"{db[:120]}...{db[-60:]}"
 
 
 def environment(db: str, *, must_exist: bool = False) -> dict[str, str]:
@@ -49,16 +53,29 @@ def environment(db: str, *, must_exist: bool = False) -> dict[str, str]:
 
 
 def sqlite_environment(path: str, *, must_exist: bool = False) -> dict[str, str]:
+    if IN_MEMORY.search(path):
+        raise StorageError(f"--db {path}: an in-memory database keeps nothing; give a file path")
     check_sqlite_file(path, must_exist=must_exist)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": path,
+        # Absolute, so that SQLite never reads a name like "file:..." as a URI with its own options.
+        "SQLITE_DBNAME": os.path.abspath(path),
         "SQLITE_LOCK_TIMEOUT": "30",
         "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteLedgerRecorder),
     }
 
 
 def check_sqlite_file(path: str, *, must_exist: bool = False) -> None:
+    try:
+        inspect_sqlite_file(path, must_exist=must_exist)
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte, a loop of links...
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise StorageError(f"cannot open database {describe(path)}: {reason}") from None
+
+
+def inspect_sqlite_file(path: str, *, must_exist: bool = False) -> None:
+    if "\x00" in path:
+        raise ValueError("the name contains a NUL character")
     file = Path(path)
     if file.is_dir():
         raise StorageError(f"cannot open database {path}: it is a directory")
@@ -68,25 +85,64 @@ def check_sqlite_file(path: str, *, must_exist: bool = False) -> None:
         if not file.parent.exists():
             raise StorageError(f"cannot create database {path}: directory {file.parent} does not exist")
         return
+    if not file.is_file():
+        raise StorageError(f"cannot open database {path}: it is not a regular file")
     if not os.access(path, os.R_OK):
         raise StorageError(f"cannot read database {path}: permission denied")
     if file.stat().st_size == 0:
         return
-    # Only SQLite itself may open the file: closing any other descriptor on it would drop this
-    # process's POSIX locks, and another process closing its connection would then take itself
-    # for the last one and delete the write-ahead log from under the open connections.
+    # Only SQLite opens the file: closing any other descriptor of it would drop the POSIX locks that
+    # this process's SQLite connections hold on it (another ledger object on the same file, say).
+    # Read-write, though it only reads: read-only connections to a WAL database that others are
+    # writing fail now and then with "disk I/O error".
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(file.absolute().as_uri(), uri=True, isolation_level=None)
         try:
+            conn.execute("BEGIN")
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            truncation = truncation_of(conn, file)
+            conn.execute("ROLLBACK")
         finally:
             conn.close()
     except sqlite3.DatabaseError as error:
         if "not a database" in str(error):
             raise StorageError(f"{path} is not a certledger database (not an SQLite file)") from None
-        raise StorageError(f"{path} is damaged or not a certledger database: {error}") from None
-    if names and "stored_events" not in names:
+        raise StorageError(failure_message(path, error)) from None
+    if truncation:
+        raise StorageError(f"{path} is damaged: it is truncated ({truncation})")
+    if names and not LEDGER_TABLES <= names:
         raise StorageError(f"{path} is an SQLite database of another program, not a certledger ledger")
+
+
+def failure_message(db: str, error: Exception, action: str = "use") -> str:
+    """What a database error means for the user, naming the database (``action``: "use", "write to")."""
+    text = str(error)
+    name = describe(db)
+    if "malformed" in text or "not a database" in text:
+        return f"{name} is damaged ({text}); restore it from a backup"
+    if "full" in text or "I/O" in text:
+        return f"cannot {action} {name}: {text} (is the disk full, or a file-size limit reached?)"
+    if "readonly" in text or "unable to open" in text:
+        return (f"cannot {action} {name}: {text} (is the file or its directory read-only? SQLite keeps "
+                f"{Path(name).name}-wal and {Path(name).name}-shm beside it)")
+    return f"cannot {action} {name}: {text}"
+
+
+def truncation_of(conn: sqlite3.Connection, file: Path) -> str | None:
+    """How much of the file is missing, judged inside an open read transaction on ``conn``; None if none.
+
+    The page count includes pages still in the write-ahead log (a crash during a checkpoint can leave
+    the file short, and SQLite completes it from the log), so only a snapshot without a log is judged.
+    While this transaction reads, no other process can delete or truncate the log, nor copy into the
+    file pages this snapshot does not see: an empty log now means an empty log at the snapshot.
+    """
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    promised = pages * conn.execute("PRAGMA page_size").fetchone()[0]
+    wal = file.with_name(file.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return None
+    size = file.stat().st_size
+    return f"{size} of {promised} bytes" if promised > size else None
 
 
 def postgres_environment(url: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ ORG_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every C0 control but the tab, and DEL
 MAX_TEXT = 500
-CONTROL_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # every C0 control but tab, and DEL
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # every C0 control but tab, DEL, every C1 control
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # from a JSON "\\ud800" escape or undecodable bytes in argv
 
 Standard = Literal["fairmined", "ecological"]
@@ -107,7 +107,7 @@ def _country(value: str) -> str:
     return value
 
 
-def _text(value: str) -> str:
+def check_text(value: str) -> str:
     trimmed = value.strip()
     if not trimmed:
         raise ValueError("must not be empty")
@@ -131,4 +131,4 @@ EndDate = Annotated[date, BeforeValidator(parse_date), AfterValidator(_end_date)
 EffectiveDate = Annotated[date, BeforeValidator(parse_date), AfterValidator(_not_in_future)]
 OrgId = Annotated[str, BeforeValidator(_str_only), AfterValidator(_org_id)]
 Country = Annotated[str, BeforeValidator(_str_only), AfterValidator(_country)]
-Text = Annotated[str, BeforeValidator(_str_only), AfterValidator(_text)]
+Text = Annotated[str, BeforeValidator(_str_only), AfterValidator(check_text)]

@@ -137,7 +137,13 @@ class Views:
         if limit < 0:
             raise InvalidInput(f"--limit: {limit} is negative")
         seen = self._resolve(known_at)
-        self.catch_up()
+        try:
+            self.catch_up()
+        except StorageError as error:
+            if not cannot_write(error):
+                raise
+            with self._reading(seen, with_feed=True) as (c, dialect, _):  # the views as they stand, or a replay
+                return feed.changes(c, dialect, since, limit, seen.position)
         with self.store.reading() as c:
             return feed.changes(c, self.store.dialect, since, limit, seen.position)
 
@@ -156,17 +162,20 @@ class Views:
         try:
             self.catch_up()
         except StorageError as error:
-            if "permission denied" not in str(error):
+            if not cannot_write(error):
                 raise
-            # A read-only role cannot move the views on: use them only if a follower keeps them current.
+            # A read-only role (or a read-only SQLite file) cannot move the views on: use them only if
+            # they exist and a follower keeps them current.
             current = False
             latest = self.ledger.recorder.max_position()
             wanted = latest if wanted is None else min(wanted, latest)
-        with self.store.reading() as c:
-            tracked = self.store.tracked_in(c)
-            live = (wanted is None or wanted >= tracked) if current else wanted == tracked
-            if live:
-                yield c, self.store.dialect, seen
+        live = False
+        if self._store is not None:
+            with self.store.reading() as c:
+                tracked = self.store.tracked_in(c)
+                live = (wanted is None or wanted >= tracked) if current else wanted == tracked
+                if live:
+                    yield c, self.store.dialect, seen
         if not live:
             with scratch(replay(self.ledger, wanted or 0, with_feed)) as c:
                 yield c, tables.SQLITE, seen
@@ -177,6 +186,11 @@ class Views:
             yield
         except PersistenceError as error:
             raise StorageError(f"cannot {doing} the projections in {describe(self.ledger.db)}: {error}") from None
+
+
+def cannot_write(error: StorageError) -> bool:
+    """A read-only role, or a read-only SQLite file: the views cannot be moved on, but can be read or replayed."""
+    return "permission denied" in str(error) or "readonly" in str(error)
 
 
 @contextmanager
