@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, replace
+from typing import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, help="years per organization of the big ledger (overrides the size)")
     parser.add_argument("--postgres-orgs", type=int, help="organizations of the PostgreSQL ledger")
     parser.add_argument("--no-postgres", action="store_true", help="leave the PostgreSQL variants out")
+    parser.add_argument("--no-sqlite", action="store_true", help="run only the PostgreSQL variants")
     parser.add_argument("--keep", metavar="DIR", help="write the ledgers here and keep them")
     parser.set_defaults(size="default")
     args = parser.parse_args(argv)
@@ -82,8 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     scratch.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        results = run(sizes, scratch)
-        results += run_postgres(sizes, scratch) if not args.no_postgres else []
+        results: list[Result] = []
+        if not args.no_sqlite:
+            results += part("SQLite", run, sizes, scratch)
+        if not args.no_postgres:
+            results += part("PostgreSQL", run_postgres, sizes, scratch)
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -91,12 +96,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def part(name: str, measure: Callable[[Sizes, Path, list[Result]], None], sizes: Sizes, scratch: Path
+         ) -> list[Result]:
+    """The rows of one part of the run; a part that fails keeps the rows it has and adds one saying why."""
+    results: list[Result] = []
+    try:
+        measure(sizes, scratch, results)
+    except Exception as error:  # noqa: BLE001 - report it in the table rather than lose the other rows
+        progress(f"{name} part failed: {error}")
+        results.append(Result(f"{name} part", "-", "-", None, "-", False, [f"failed: {' '.join(str(error).split())}"]))
+    return results
+
+
 def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def run(sizes: Sizes, scratch: Path) -> list[Result]:
-    results: list[Result] = []
+def run(sizes: Sizes, scratch: Path, results: list[Result]) -> None:
     os.environ["CERTLEDGER_USER"] = w.RECORDED_BY
 
     progress(f"small ledger: about {sizes.small_events:,} events")
@@ -161,7 +177,6 @@ def run(sizes: Sizes, scratch: Path) -> list[Result]:
         ledger.close()
     if sizes.wide_orgs:
         results += acceptance_checks(sizes, scratch)
-    return results
 
 
 def acceptance_checks(sizes: Sizes, scratch: Path) -> list[Result]:
@@ -179,11 +194,11 @@ def acceptance_checks(sizes: Sizes, scratch: Path) -> list[Result]:
 LAST_YEAR = w.LAST_DATE.year
 
 
-def run_postgres(sizes: Sizes, scratch: Path) -> list[Result]:
+def run_postgres(sizes: Sizes, scratch: Path, results: list[Result]) -> None:
     reason = op.unavailable()
     if reason:
-        return [Result("B1-B3 on PostgreSQL", "-", "-", None, "-", None, [reason])]
-    results: list[Result] = []
+        results.append(Result("B1-B3 on PostgreSQL", "-", "-", None, "-", None, [reason]))
+        return
     with op.schemas() as (url, raw_schema, conn):
         progress(f"PostgreSQL B2 import: {sizes.postgres_orgs:,} organizations x {sizes.big_years} years")
         b2, events = op.import_and_baselines(url, conn, raw_schema, lambda: ledger_commands(
@@ -197,7 +212,6 @@ def run_postgres(sizes: Sizes, scratch: Path) -> list[Result]:
                                 sizes.rounds)
         ledger.close()
         results += w.b1_results(rates, label, f"synchronous_commit={op.synchronous_commit(conn)}")
-    return results
 
 
 def report(results: list[Result], sizes: Sizes, seconds: float) -> str:
