@@ -7,24 +7,19 @@ import os
 import sqlite3
 import sys
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version as package_version
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 from eventsourcing.persistence import PersistenceError
 
-from ledger import bulk, export, formats, line_files
+from ledger import formats, line_files
 from ledger.application import CertificationLedger, Recorded, history_entry
-from ledger.copying import copy_ledger
 from ledger.errors import LedgerError
 from ledger.storage import describe, failure_message
 from ledger.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES, parse_date
-from projections import Views
 
-try:
-    VERSION = package_version("certledger")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    VERSION = "0.0.0"
+if TYPE_CHECKING:
+    from projections import Views
 
 
 class Session:
@@ -43,6 +38,8 @@ class Session:
 
     def views(self) -> Views:
         if self._views is None:
+            from projections import Views  # only the commands that read the projections pay for importing them
+
             self._views = Views(self.ledger(must_exist=True))
         return self._views
 
@@ -82,7 +79,7 @@ def one_line(message: str) -> str:
 @click.option("--db", envvar="CERTLEDGER_DB", default="certledger.db", show_default=True,
               help="SQLite file path, or a postgresql:// URL (env CERTLEDGER_DB).")
 @click.option("--by", "by", default=None, help="Who records (default: $CERTLEDGER_USER, else the login name).")
-@click.version_option(VERSION, "--version", prog_name="certledger")
+@click.version_option(None, "--version", package_name="certledger", prog_name="certledger")
 @click.pass_context
 def cli(ctx: click.Context, db: str, by: str | None) -> None:
     """An event-sourced, bitemporal ledger of responsible-mining certifications.
@@ -562,6 +559,8 @@ def import_(source: str, fmt: str | None, quiet: bool, as_json: bool) -> None:
     s = session()
     ledger = s.ledger()
     with import_progress(source, quiet) as progress:
+        from ledger import bulk
+
         summary = bulk.import_file(ledger, source, fmt=fmt, by=s.by, progress=progress)
     click.echo(formats.to_json(summary.as_dict()) if as_json else summary.describe())
     if summary.recorded:
@@ -614,6 +613,8 @@ def export_(target: str, fmt: str | None) -> None:
 
         certledger export ledger-backup.jsonl
     """
+    from ledger import export
+
     try:
         count = export.export_file(session().ledger(must_exist=True), target, fmt=fmt)
     except BrokenPipeError:
@@ -749,6 +750,8 @@ def copy_command(target: str) -> None:
     source = session().ledger(must_exist=True)
     destination = CertificationLedger(target)
     try:
+        from ledger.copying import copy_ledger
+
         report = copy_ledger(source, destination, progress=copy_progress if sys.stderr.isatty() else None)
     finally:
         destination.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
@@ -51,7 +52,8 @@ FindingOption = Annotated[Text, BeforeValidator(_finding)]
 
 
 class Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+    # Validators are built on first use: queries never parse a command, and start faster without them.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False, defer_build=True)
 
     verb: ClassVar[str]
     command: str
@@ -144,7 +146,11 @@ AnyCommand = Annotated[
     Union[Register, Audit, Certify, Recertify, Deny, Suspend, Reinstate, Extend, Withdraw, Retract],
     Field(discriminator="command"),
 ]
-_ANY = TypeAdapter(AnyCommand)
+
+
+@cache
+def any_command() -> TypeAdapter[Command]:
+    return TypeAdapter(AnyCommand)
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -172,7 +178,7 @@ def parse_command(data: dict[str, Any]) -> Command:
         raise InvalidInput("a command must be a JSON object")
     cleaned = {k: v for k, v in data.items() if k not in READ_ONLY_KEYS}
     try:
-        return _ANY.validate_python(cleaned)
+        return any_command().validate_python(cleaned)
     except ValidationError as error:
         raise InvalidInput(describe_validation_error(error)) from None
 

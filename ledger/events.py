@@ -33,7 +33,8 @@ class OrganizationEvent(BaseModel, CanMutateAggregate[UUID]):
     ``timestamp`` is the library's recorded time (system time), set by the ledger.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Validators are built when an event type is first used: a query builds only the types it reads.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     class_version: ClassVar[int] = 1
     command: ClassVar[str] = ""
@@ -59,7 +60,7 @@ class OrganizationEvent(BaseModel, CanMutateAggregate[UUID]):
 
 
 class Finding(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     severity: Severity
     category: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from functools import cache
 from typing import IO, Annotated, Any, Iterable, Iterator, Union
 
 from pydantic import Field, TypeAdapter, ValidationError, create_model
@@ -28,9 +29,11 @@ def _line_model(command: type[cmd.Command]) -> type[cmd.Command]:
                         **{key: (Any, Field(default=None, exclude=True)) for key in METADATA_KEYS})
 
 
-LINE_MODEL: TypeAdapter[cmd.Command] = TypeAdapter(
-    Annotated[Union[tuple(_line_model(command) for command in cmd.COMMANDS.values())],  # type: ignore[misc]
-              Field(discriminator="command")])
+@cache
+def line_model() -> TypeAdapter[cmd.Command]:
+    """Built on first use: commands that read no import lines start faster without it."""
+    return TypeAdapter(Annotated[Union[tuple(_line_model(command) for command in cmd.COMMANDS.values())],  # type: ignore[misc]
+                                 Field(discriminator="command")])
 
 
 def _import_columns() -> list[str]:
@@ -105,7 +108,7 @@ def jsonl_commands(reader: LineReader) -> Iterator[tuple[int, Any]]:
         if not text.strip(BLANK):
             continue
         try:
-            yield reader.number, LINE_MODEL.validate_json(text)
+            yield reader.number, line_model().validate_json(text)
         except ValidationError:
             yield reader.number, decode_json(text, reader.number)
 

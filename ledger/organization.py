@@ -6,8 +6,9 @@ new event at its effective date and accept it only if every prefix of the timeli
 
 from __future__ import annotations
 
+import copy
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Iterable
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import BaseAggregate, datetime_now_with_tzinfo
@@ -46,6 +47,14 @@ class Organization(BaseAggregate[UUID]):
 
     def accept(self, event: OrganizationEvent) -> None:
         self.events.append(event)
+
+    def copy(self) -> Organization:
+        """A working copy for one command: it shares the (immutable) events, not their list or fold."""
+        twin = copy.copy(self)
+        twin.events = list(self.events)
+        twin.folded = self.folded.copy()
+        twin._pending_events = []
+        return twin
 
     @property
     def registration(self) -> OrganizationRegistered:
@@ -163,6 +172,18 @@ class Organization(BaseAggregate[UUID]):
         if 1 <= version <= len(self.events):
             return self.events[version - 1]
         return None
+
+
+def project_organization(aggregate: Organization | None, events: Iterable[OrganizationEvent]) -> Organization | None:
+    """Fold stored events into an aggregate (the library's projector, without its per-event protocol check).
+
+    Events folded in this way were not checked by this aggregate, so its next command checks the whole timeline.
+    """
+    for event in events:
+        aggregate = event.mutate(aggregate)
+        assert aggregate is not None
+        aggregate.folded.forget()
+    return aggregate
 
 
 def certificate_in(event: OrganizationEvent) -> str | None:

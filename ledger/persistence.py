@@ -253,10 +253,14 @@ class SQLiteLedgerRecorder(ExtrasForForeignEvents, SQLiteApplicationRecorder):
 
     # Queries the ledger needs beyond the library's recorder interface.
 
-    def select_org_rows(self, originator_id: UUID, upto_position: int | None = None) -> list[StoredRow]:
+    def select_org_rows(self, originator_id: UUID, upto_position: int | None = None, *, after_version: int = 0
+                        ) -> list[StoredRow]:
         statement = (f"SELECT rowid, originator_version, topic, state FROM {self.events_table_name} "
                      "WHERE originator_id=?")
         params: list[Any] = [originator_id.hex]
+        if after_version:
+            statement += " AND originator_version>?"
+            params.append(after_version)
         if upto_position is not None:
             statement += " AND rowid<=?"
             params.append(upto_position)
@@ -276,7 +280,10 @@ class SQLiteLedgerRecorder(ExtrasForForeignEvents, SQLiteApplicationRecorder):
         params.append(limit)
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
-            return [StoredRow(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
+            rows = c.fetchall()
+        uuids: dict[str, UUID] = {}  # one UUID object per organization, not per row
+        return [StoredRow(r[0], uuids.get(r[1]) or uuids.setdefault(r[1], UUID(r[1])), r[2], r[3], r[4])
+                for r in rows]
 
     def recorded_at(self, positions: Sequence[int]) -> dict[int, str]:
         if not positions:

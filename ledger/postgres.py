@@ -161,10 +161,14 @@ class PostgresLedgerRecorder(ExtrasForForeignEvents, PostgresIntegrityQueries, P
             return self._chain_head(curs)
 
     @transient_reads
-    def select_org_rows(self, originator_id: UUID, upto_position: int | None = None) -> list[StoredRow]:
+    def select_org_rows(self, originator_id: UUID, upto_position: int | None = None, *, after_version: int = 0
+                        ) -> list[StoredRow]:
         text = ("SELECT notification_id, originator_version, topic, state FROM {schema}.{table} "
                 "WHERE originator_id=%s")
         params: list[Any] = [originator_id]
+        if after_version:
+            text += " AND originator_version>%s"
+            params.append(after_version)
         if upto_position is not None:
             text += " AND notification_id<=%s"
             params.append(upto_position)

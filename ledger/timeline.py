@@ -11,7 +11,7 @@ Retracted events and the retractions themselves take no part in valid time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Iterable, Sequence
 
@@ -46,6 +46,10 @@ class Period:
     decided_on: date
     version: int
 
+    def copy(self) -> Period:
+        return Period(self.standard, self.certificate, self.valid_from, self.valid_until, self.decided_on,
+                      self.version)
+
 
 @dataclass
 class Chain:
@@ -64,7 +68,7 @@ class Chain:
         return self.periods[0].valid_from
 
     def copy(self) -> Chain:
-        return Chain([replace(p) for p in self.periods], self.suspended_since, self.withdrawn)
+        return Chain([p.copy() for p in self.periods], self.suspended_since, self.withdrawn)
 
 
 @dataclass
@@ -358,6 +362,11 @@ def segments(events: Sequence[OrganizationEvent]) -> list[Segment]:
     Status changes only on event dates and on the first day after a chain's last period
     (expiry): time passing alone needs no event.
     """
+    return segments_and_state(events)[0]
+
+
+def segments_and_state(events: Sequence[OrganizationEvent]) -> tuple[list[Segment], OrganizationState]:
+    """``segments(events)`` and ``fold(events)`` from one pass over the timeline."""
     ordered = effective(events)
     state = OrganizationState()
     result: list[Segment] = []
@@ -379,7 +388,7 @@ def segments(events: Sequence[OrganizationEvent]) -> list[Segment]:
             expiry = chain.latest.valid_until + ONE_DAY
             if expiry > day and (next_day is None or expiry < next_day):
                 _append(result, expiry, state.describe(expiry))
-    return result
+    return result, state
 
 
 def _append(result: list[Segment], start: date, record: dict[str, Any]) -> None:
@@ -440,6 +449,14 @@ class FoldedTimeline:
         if self._state is not None and (self._last_date is None or day >= self._last_date):
             return self._state
         return state_on(events, day)
+
+    def copy(self) -> FoldedTimeline:
+        """An independent copy: appending to it leaves this one as it was."""
+        twin = FoldedTimeline()
+        twin._state = self._state.copy() if self._state is not None else None
+        twin._last_date = self._last_date
+        twin._retracted = set(self._retracted)
+        return twin
 
     def forget(self) -> None:
         self._state = None

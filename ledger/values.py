@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BeforeValidator
 
 ORG_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every C0 control but the tab, and DEL
 MAX_TEXT = 500
 CONTROL_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # every C0 control but tab, DEL, every C1 control
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # from a JSON "\\ud800" escape or undecodable bytes in argv

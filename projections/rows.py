@@ -48,8 +48,11 @@ class OrganizationRows:
     feed: list[tuple[Any, ...]] = field(default_factory=list)
 
 
+COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def to_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return COMPACT_JSON.encode(data)
 
 
 def organization_rows(entries: Sequence[Entry], with_feed: bool = True) -> OrganizationRows:
@@ -61,11 +64,11 @@ def organization_rows(entries: Sequence[Entry], with_feed: bool = True) -> Organ
     registration = next((e for e in events if isinstance(e, OrganizationRegistered)), None)
     if registration is None:
         raise ValueError("an organization's events start with its registration")
-    segs = timeline.segments(events)
+    segs, state = timeline.segments_and_state(events)
     return OrganizationRows(
         org=registration.org,
         segments=segment_rows(registration.org, segs),
-        periods=period_rows(registration.org, timeline.fold(events)),
+        periods=period_rows(registration.org, state),
         feed=feed_rows(registration.org, entries, segs) if with_feed else [],
     )
 

@@ -1,16 +1,19 @@
-"""Keeping the views up: incremental catch-up after the tracked position, and one-pass replay.
+"""Keeping the views up: incremental catch-up after the tracked position, and replay.
 
 Catch-up reads only the notifications after the tracked position, in batches. Each batch's
 organizations are recomputed from their timelines up to the batch's last position, and the
 rows plus the new position are committed together. A process killed at any point leaves
 the views exactly at the last committed position; the next catch-up resumes from there.
+
+Views that have applied nothing yet, facing a long log (a fresh import), are filled by a
+replay instead, like a rebuild: one transaction, organization after organization, so memory
+stays bounded and each organization's events are read and decoded once.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -21,7 +24,8 @@ from projections.rows import Entry, OrganizationRows, organization_rows
 from projections.store import ViewStore
 
 BATCH_SIZE = 500
-REPLAY_BATCH_SIZE = 5000
+REPLAY_BATCH_EVENTS = 5000
+REPLAY_FROM_EMPTY = 20_000  # a backlog this long, onto views that hold nothing yet, is replayed instead
 LOOKUP_CHUNK = 500
 
 
@@ -34,9 +38,16 @@ class Progress:
 
 
 def catch_up(ledger: CertificationLedger, store: ViewStore, batch_size: int = BATCH_SIZE,
-             on_batch: Callable[[Progress], None] | None = None) -> int:
+             on_batch: Callable[[Progress], None] | None = None, replay_from_empty: int = REPLAY_FROM_EMPTY) -> int:
     """Apply every notification after the tracked position; return how many were applied."""
     applied = 0
+    if store.tracked_position() == 0:
+        upto = ledger.recorder.max_position()
+        if upto >= replay_from_empty:
+            store.replace_all((rows for batch in replay_batches(ledger, upto) for rows in batch), upto)
+            if on_batch is not None:
+                on_batch(Progress(upto, upto))
+            return upto
     while True:
         tracked = store.tracked_position()
         notifications = ledger.recorder.select_notifications(start=tracked, limit=batch_size,
@@ -66,22 +77,36 @@ def organization_entries(ledger: CertificationLedger, originators: Sequence[UUID
 
 
 def replay(ledger: CertificationLedger, upto: int, with_feed: bool = True) -> list[OrganizationRows]:
-    """Every organization's rows from the log up to position ``upto``, reading the log once."""
-    by_originator: dict[UUID, list[StoredRow]] = defaultdict(list)
-    after = 0
-    while after < upto:
-        rows = ledger.recorder.select_rows(after, REPLAY_BATCH_SIZE, upto)
+    """Every organization's rows from the log up to position ``upto``."""
+    return [rows for batch in replay_batches(ledger, upto, with_feed) for rows in batch]
+
+
+def replay_batches(ledger: CertificationLedger, upto: int, with_feed: bool = True,
+                   batch_events: int = REPLAY_BATCH_EVENTS) -> Iterator[list[OrganizationRows]]:
+    """Every organization's rows from the log up to position ``upto``, a few organizations at a time.
+
+    Each organization's events are read once (its own rows, in version order), so only one
+    batch of organizations is ever held in memory, whatever the size of the log.
+    """
+    stored: list[list[StoredRow]] = []
+    events = 0
+    for originator_id in ledger.recorder.registration_ids():
+        rows = ledger.recorder.select_org_rows(originator_id, upto)
         if not rows:
-            break
-        for row in rows:
-            by_originator[row.originator_id].append(row)
-        after = rows[-1].position
-    stamps = recorded_at(ledger, [row.position for rows in by_originator.values() for row in rows]) if with_feed else {}
-    result = []
-    for rows in by_originator.values():
-        rows.sort(key=lambda r: r.originator_version)
-        result.append(organization_rows(entries_of(ledger, rows, stamps), with_feed))
-    return result
+            continue  # registered after ``upto``
+        stored.append(rows)
+        events += len(rows)
+        if events >= batch_events:
+            yield organization_batch(ledger, stored, with_feed)
+            stored, events = [], 0
+    if stored:
+        yield organization_batch(ledger, stored, with_feed)
+
+
+def organization_batch(ledger: CertificationLedger, stored: list[list[StoredRow]], with_feed: bool
+                       ) -> list[OrganizationRows]:
+    stamps = recorded_at(ledger, [row.position for rows in stored for row in rows]) if with_feed else {}
+    return [organization_rows(entries_of(ledger, rows, stamps), with_feed) for rows in stored]
 
 
 def entries_of(ledger: CertificationLedger, rows: Iterable[StoredRow], stamps: dict[int, str]) -> list[Entry]:

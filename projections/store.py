@@ -10,7 +10,7 @@ same database serialise on it instead of interleaving their view writes.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
@@ -19,6 +19,18 @@ from projections import tables
 from projections.rows import OrganizationRows
 
 APPLICATION_NAME = "projections"
+WRITE_SLICE = 500  # organizations written per round of inserts
+
+
+def slices(items: Iterable[OrganizationRows], size: int) -> Iterator[list[OrganizationRows]]:
+    batch: list[OrganizationRows] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class ViewStore:
@@ -40,17 +52,22 @@ class ViewStore:
             self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
             tables.replace_organizations(c, self.dialect, batch)
 
-    def replace_all(self, batch: Sequence[OrganizationRows], position: int) -> None:
-        """Drop the view tables and the tracked position, then write ``batch`` as of ``position``: one transaction.
+    def replace_all(self, organizations: Iterable[OrganizationRows], position: int) -> None:
+        """Drop the view tables and the tracked position, then write ``organizations`` as of ``position``: one
+        transaction. ``organizations`` may be a generator: it is written as it comes, a slice at a time.
 
-        Dropping (not just emptying) the tables lets a rebuild pick up a changed table layout.
+        Dropping (not just emptying) the tables lets a rebuild pick up a changed table layout. The
+        secondary indexes are built after the rows are in: one sort each, instead of an index update per row.
         """
         with self.datastore.transaction(commit=True) as c:
             c.execute(self.dialect.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = ?"),
                       (APPLICATION_NAME,))
-            for statement in self.dialect.drop_statements() + self.dialect.create_statements():
+            for statement in self.dialect.drop_statements() + self.dialect.table_statements():
                 c.execute(statement)
-            tables.insert_rows(c, self.dialect, batch)
+            for batch in slices(organizations, WRITE_SLICE):
+                tables.insert_rows(c, self.dialect, batch)
+            for statement in self.dialect.index_statements():
+                c.execute(statement)
             if position:
                 self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
 

@@ -38,7 +38,8 @@ SEGMENTS = Table(
     "org TEXT NOT NULL, seq INTEGER NOT NULL, start_day TEXT NOT NULL, end_day TEXT, status TEXT NOT NULL, "
     "country TEXT NOT NULL, standard TEXT, certified_since TEXT, consecutive_years INTEGER NOT NULL, "
     "record TEXT NOT NULL, PRIMARY KEY (start_day, org, seq)",
-    (("status_segments_org", "org"), ("status_segments_end", "end_day")),
+    (("status_segments_org_start", "org, start_day"), ("status_segments_first", "seq, org"),
+     ("status_segments_end", "end_day")),
     clustered=True,
 )
 
@@ -90,13 +91,15 @@ class Dialect:
         return f'"{self.schema}".{name}' if self.schema else name
 
     def create_statements(self) -> list[str]:
-        statements = []
-        for t in TABLES:
-            suffix = self.clustered_suffix if t.clustered else ""
-            statements.append(f"CREATE TABLE IF NOT EXISTS {self.table(t.name)} ({t.definition}){suffix}")
-            for index, column in t.indexes:
-                statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {self.table(t.name)} ({column})")
-        return statements
+        return self.table_statements() + self.index_statements()
+
+    def table_statements(self) -> list[str]:
+        return [f"CREATE TABLE IF NOT EXISTS {self.table(t.name)} ({t.definition})"
+                f"{self.clustered_suffix if t.clustered else ''}" for t in TABLES]
+
+    def index_statements(self) -> list[str]:
+        return [f"CREATE INDEX IF NOT EXISTS {index} ON {self.table(t.name)} ({column})"
+                for t in TABLES for index, column in t.indexes]
 
 
     def drop_statements(self) -> list[str]:

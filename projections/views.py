@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from eventsourcing.persistence import PersistenceError
 
@@ -29,7 +29,7 @@ from projections import registry as reg
 from projections import report as rep
 from projections import tables
 from projections.rows import OrganizationRows
-from projections.runner import BATCH_SIZE, Progress, catch_up, replay
+from projections.runner import BATCH_SIZE, REPLAY_FROM_EMPTY, Progress, catch_up, replay, replay_batches
 from projections.store import ViewStore, store_for
 
 KnownAtValue = str | int | datetime | KnownAt | None
@@ -46,12 +46,27 @@ class RebuildSummary:
                 f"{self.seconds:.2f}s")
 
 
+@dataclass
+class Tally:
+    events: int = 0
+    organizations: int = 0
+
+    def counting(self, batches: Iterable[Sequence[OrganizationRows]]) -> Iterator[OrganizationRows]:
+        for batch in batches:
+            for rows in batch:
+                self.organizations += 1
+                self.events += len(rows.feed)
+                yield rows
+
+
 class Views:
     """The read side of one ledger, stored in the ledger's own database."""
 
-    def __init__(self, ledger: CertificationLedger, *, batch_size: int = BATCH_SIZE):
+    def __init__(self, ledger: CertificationLedger, *, batch_size: int = BATCH_SIZE,
+                 replay_from_empty: int = REPLAY_FROM_EMPTY):
         self.ledger = ledger
         self.batch_size = batch_size
+        self.replay_from_empty = replay_from_empty
         self._store: ViewStore | None = None
 
     @property
@@ -66,7 +81,7 @@ class Views:
     def catch_up(self, on_batch: Callable[[Progress], None] | None = None) -> int:
         """Apply the events recorded since the tracked position; return how many."""
         with self._storage_errors("update"):
-            return catch_up(self.ledger, self.store, self.batch_size, on_batch)
+            return catch_up(self.ledger, self.store, self.batch_size, on_batch, self.replay_from_empty)
 
     def tracked_position(self) -> int:
         return self.store.tracked_position()
@@ -74,11 +89,11 @@ class Views:
     def rebuild(self) -> RebuildSummary:
         """Drop every view row and the tracked position, and replay the whole log."""
         started = time.perf_counter()
+        replayed = Tally()
         with self._storage_errors("rebuild"):
             upto = self.ledger.recorder.max_position()
-            batch = replay(self.ledger, upto)
-            self.store.replace_all(batch, upto)
-        return RebuildSummary(sum(len(o.feed) for o in batch), len(batch), time.perf_counter() - started)
+            self.store.replace_all(replayed.counting(replay_batches(self.ledger, upto)), upto)
+        return RebuildSummary(replayed.events, replayed.organizations, time.perf_counter() - started)
 
     # ------------------------------------------------------------------ queries
 

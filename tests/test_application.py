@@ -428,24 +428,52 @@ def count_events(ledger: CertificationLedger, org: str) -> int:
     return len(ledger.history(org))
 
 
-def test_recording_one_event_reads_only_that_organizations_rows(two_organizations: CertificationLedger) -> None:
-    ledger = two_organizations
-    own_events = count_events(ledger, "oro-puno")
-    all_events = ledger.recorder.max_position()
+def test_recording_one_event_reads_only_that_organizations_rows(two_organizations: CertificationLedger,
+                                                               db_url: str) -> None:
+    own_events = count_events(two_organizations, "oro-puno")
+    all_events = two_organizations.recorder.max_position()
+    ledger = CertificationLedger(db_url)  # a fresh ledger object: nothing read before
     reads = RowReads(ledger.recorder)
     ledger.suspend("oro-puno", date="2019-06-01", reason="monitoring results missing")
     assert reads.originators() == {organization_id("oro-puno")}
     assert len(reads.rows) == own_events < all_events
+    ledger.close()
 
 
-def test_state_at_reads_only_that_organizations_rows(two_organizations: CertificationLedger) -> None:
+def test_a_second_command_reads_only_the_rows_recorded_since_the_first(two_organizations: CertificationLedger,
+                                                                       db_url: str) -> None:
     ledger = two_organizations
-    own_events = count_events(ledger, "cecomip")
+    ledger.suspend("oro-puno", date="2019-06-01", reason="monitoring results missing")
+    other_writer = CertificationLedger(db_url)
+    other_writer.reinstate("oro-puno", date="2019-06-20")
+    reads = RowReads(ledger.recorder)
+    ledger.suspend("oro-puno", date="2019-07-01", reason="again")  # legal only after the other writer's reinstate
+    assert len(reads.rows) == 1 and reads.originators() == {organization_id("oro-puno")}
+    assert [e["type"] for e in ledger.history("oro-puno")][-3:] == [
+        "CertificationSuspended", "SuspensionLifted", "CertificationSuspended"]
+    other_writer.close()
+
+
+def test_state_at_reads_only_that_organizations_rows(two_organizations: CertificationLedger, db_url: str) -> None:
+    own_events = count_events(two_organizations, "cecomip")
+    ledger = CertificationLedger(db_url)  # a fresh ledger object: nothing read before
     reads = RowReads(ledger.recorder)
     assert ledger.state_at("cecomip", "2019-12-31")["consecutive_years"] == 4
     assert ledger.state_at("cecomip", "2019-12-31", known_at=5)["status"] == "registered"
     assert reads.originators() == {organization_id("cecomip")}
-    assert len(reads.rows) == own_events + 1  # position 5 knew only the registration
+    assert len(reads.rows) == own_events  # the known-at answer reuses the rows already read
+    ledger.close()
+
+
+def test_a_repeated_state_at_reads_only_the_rows_recorded_since(two_organizations: CertificationLedger) -> None:
+    ledger = two_organizations
+    assert ledger.state_at("cecomip", "2020-06-10")["status"] == "certified"
+    reads = RowReads(ledger.recorder)
+    ledger.suspend("cecomip", date="2020-06-01", reason="monitoring results missing")
+    assert ledger.state_at("cecomip", "2020-06-10")["status"] == "suspended"
+    assert ledger.state_at("cecomip", "2020-05-31")["status"] == "certified"
+    assert reads.originators() == {organization_id("cecomip")}
+    assert len(reads.rows) == 1
 
 
 def test_history_reads_only_that_organizations_rows(two_organizations: CertificationLedger) -> None:

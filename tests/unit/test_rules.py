@@ -15,13 +15,22 @@ import pytest
 from ledger.commands import parse_command
 from ledger.errors import LedgerError
 from ledger.events import OrganizationEvent
-from ledger.organization import Organization
+from ledger.organization import Organization, project_organization
 from ledger.timeline import segments
 from ledger.values import latest_acceptable_date
 
 
+@pytest.fixture(autouse=True, params=["kept in memory", "reloaded for each command"])
+def aggregate_life(request: pytest.FixtureRequest) -> None:
+    """Every rule holds alike when only the new event is checked (the aggregate checked its timeline
+    before) and when the whole timeline is checked (an aggregate freshly read from storage)."""
+    Org.reload_each_command = request.param == "reloaded for each command"
+
+
 class Org:
     """An organization driven by commands the way the application drives it, minus the database."""
+
+    reload_each_command = False
 
     def __init__(self, registered: str = "2016-01-10"):
         command = parse_command({"command": "register", "org": "cecomip", "name": "CECOMIP", "country": "PE",
@@ -29,6 +38,8 @@ class Org:
         self.aggregate = Organization.register(command, "tester", key="key-1")
 
     def do(self, command: str, **fields: Any) -> OrganizationEvent:
+        if self.reload_each_command:
+            self.aggregate = project_organization(None, list(self.aggregate.events))
         parsed = parse_command({"command": command, "org": "cecomip", **fields})
         candidate = self.aggregate.decide(parsed, "tester")
         return self.aggregate.record(candidate, key=f"key-{self.aggregate.version + 1}")

@@ -1,0 +1,95 @@
+"""Timing on a shared, noisy machine: repeats, medians, percentiles, and whole processes."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+
+@dataclass
+class Result:
+    """One row of the table. ``ratio`` is ours / raw as rates (higher is better for us)."""
+
+    workload: str
+    ours: str
+    raw: str
+    ratio: float | None
+    target: str
+    met: bool | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return "n/a" if self.met is None else ("met" if self.met else "MISSED")
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[rank]
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    outcome = action()
+    return time.perf_counter() - started, outcome
+
+
+def latencies(action: Callable[[Any], Any], arguments: Sequence[Any]) -> list[float]:
+    """Seconds taken by ``action(argument)`` for each argument."""
+    result = []
+    for argument in arguments:
+        started = time.perf_counter()
+        action(argument)
+        result.append(time.perf_counter() - started)
+    return result
+
+
+@dataclass(frozen=True)
+class Process:
+    seconds: float
+    max_rss_kb: int
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_process(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None) -> Process:
+    """Run a whole process; its wall time and its own peak resident set size."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Process(seconds, usage.ru_maxrss, child.returncode, out.read().decode(errors="replace"),
+                       err.read().decode(errors="replace"))
+
+
+def rate(count: float, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def per_second(value: float) -> str:
+    if value >= 10_000:
+        return f"{value / 1000:,.0f}k/s"
+    if value >= 100:
+        return f"{value:,.0f}/s"
+    return f"{value:,.1f}/s"
+
+
+def millis(seconds: float) -> str:
+    value = seconds * 1000
+    return f"{value:.2f} ms" if value < 10 else f"{value:.0f} ms"

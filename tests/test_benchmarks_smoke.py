@@ -1,0 +1,60 @@
+"""The benchmark runs end to end at tiny sizes and prints every workload: it never rots.
+
+No timing is asserted here; the figures of a tiny run mean nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+WORKLOADS = ("B1 record, 1 command/txn", "B1 record + views catch-up", "B2 import", "B3 rebuild", "B4 state_at",
+             "B4 registry --as-of", "B5 verify chain", "B5 `certledger verify` process",
+             "B6 `certledger status ORG` process", "B7 B1 ratio to raw", "B7 B4 state_at", "B7 B4 registry")
+
+
+def table_of(output: str) -> tuple[str, list[str]]:
+    """The table's header and rows (the notes that follow the table are left out)."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("workload"))
+    end = lines.index("", start)
+    return lines[start], lines[start + 2:end]
+
+
+@pytest.mark.slow
+def test_a_tiny_benchmark_run_prints_one_row_per_workload_with_its_baseline_and_target(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(RUN), "--tiny", "--no-postgres", "--keep", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    header, table = table_of(done.stdout)
+    assert header.split() == ["workload", "ours", "raw", "baseline", "ratio", "target"]
+    for workload in WORKLOADS:
+        rows = [line for line in table if line.startswith(workload)]
+        assert rows, f"no row for {workload}"
+        assert all(line.rstrip().endswith(("met", "MISSED", "n/a")) for line in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_postgresql_variants_run_and_drop_their_schemas(tmp_path: Path) -> None:
+    from conftest import postgres_unavailable, server_connection
+
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    prefix = f"bench_smoke_{secrets.token_hex(4)}"
+    done = subprocess.run([sys.executable, str(RUN), "--tiny", "--keep", str(tmp_path)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "CERTLEDGER_BENCH_SCHEMA_PREFIX": prefix})
+    assert done.returncode == 0, done.stderr
+    postgres_rows = [line for line in table_of(done.stdout)[1] if "PostgreSQL)" in line]
+    for workload in ("B1 record, 1 command/txn", "B2 import", "B3 rebuild"):
+        assert [line for line in postgres_rows if line.startswith(workload)], f"no PostgreSQL row for {workload}"
+    with server_connection() as conn:
+        left = conn.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,)).fetchall()
+    assert left == []
