@@ -385,6 +385,10 @@ def history(org: str, known_at: str | None, as_json: bool, as_csv: bool) -> None
         certledger history cecomip
     """
     entries = session().ledger(must_exist=True).history(org, known_at)
+    render_events(entries, as_json, as_csv, with_org=False)
+
+
+def render_events(entries: list[dict[str, Any]], as_json: bool, as_csv: bool, *, with_org: bool) -> None:
     if as_json:
         click.echo(formats.to_json(entries))
     elif as_csv:
@@ -392,8 +396,9 @@ def history(org: str, known_at: str | None, as_json: bool, as_csv: bool) -> None
     else:
         rows = [{**e, "details": _details(e["fields"]), "retracted": f"by v{e['retracted_by']}" if e["retracted"]
                  else ""} for e in entries]
-        click.echo(formats.table(rows, ("position", "version", "recorded_at", "recorded_by", "type", "date",
-                                        "details", "retracted"), max_width=70))
+        columns = ("position", *(("org",) if with_org else ()), "version", "recorded_at", "recorded_by", "type",
+                   "date", "details", "retracted")
+        click.echo(formats.table(rows, columns, max_width=70))
 
 
 def _details(fields: dict[str, Any]) -> str:
@@ -516,15 +521,7 @@ def changes(since: int, limit: int, known_at: str | None, as_json: bool, as_csv:
         certledger changes --since 30 --limit 10
     """
     entries = session().views().changes(since, limit, known_at)
-    if as_json:
-        click.echo(formats.to_json(entries))
-    elif as_csv:
-        click.echo(formats.to_csv(entries))
-    else:
-        rows = [{**e, "details": _details(e["fields"]), "retracted": f"by v{e['retracted_by']}" if e["retracted"]
-                 else ""} for e in entries]
-        click.echo(formats.table(rows, ("position", "org", "version", "recorded_at", "recorded_by", "type", "date",
-                                        "details", "retracted"), max_width=70))
+    render_events(entries, as_json, as_csv, with_org=True)
 
 
 @cli.command()
