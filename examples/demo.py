@@ -5,6 +5,7 @@ Prints a transcript: each command after a `$`, then its real output.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -32,7 +33,7 @@ def run(step: str) -> None:
     args = shlex.split(step)
     print(f"$ certledger {step}", flush=True)
     completed = subprocess.run([CERTLEDGER, "--db", str(DB), *args], cwd=ROOT, text=True,
-                               capture_output=True, env=None)
+                               capture_output=True, env={**os.environ, "CERTLEDGER_USER": "registry-office"})
     output = (completed.stdout + completed.stderr).rstrip()
     if output:
         print(output)

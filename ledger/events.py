@@ -103,8 +103,8 @@ class AuditConducted(OrganizationEvent):
         return fields
 
 
-class CertificationGranted(OrganizationEvent):
-    command: ClassVar[str] = "certify"
+class PeriodDecided(OrganizationEvent):
+    """A decision that issues a certificate period (not itself stored: only its two subclasses are)."""
 
     standard: Standard
     certificate: str | None = None
@@ -114,23 +114,20 @@ class CertificationGranted(OrganizationEvent):
 
     def command_fields(self) -> dict[str, Any]:
         fields = super().command_fields()
-        fields.pop("valid_from", None)
+        fields.pop("valid_from", None)  # derived: the grant's date, or the renewed period's end + 1
         return fields
 
 
-class Recertified(OrganizationEvent):
-    command: ClassVar[str] = "recertify"
+class CertificationGranted(PeriodDecided):
+    command: ClassVar[str] = "certify"
 
-    standard: Standard
-    certificate: str | None = None
-    valid_from: date
-    valid_until: date
-    audit: str | None = None
+
+class Recertified(PeriodDecided):
+    command: ClassVar[str] = "recertify"
 
     def command_fields(self) -> dict[str, Any]:
         fields = super().command_fields()
-        fields.pop("valid_from", None)
-        fields.pop("certificate", None)
+        fields.pop("certificate", None)  # kept from the renewed period; recertify has no --certificate
         return fields
 
 
