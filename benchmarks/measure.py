@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import json
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -64,18 +65,38 @@ class Process:
     stderr: str
 
 
-def run_process(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None) -> Process:
-    """Run a whole process; its wall time and its own peak resident set size."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+def run_process(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None,
+                memory: bool = False) -> Process:
+    """Run a whole process; its wall time and (with ``memory``) its own peak resident set size.
+
+    The peak is taken by a small Python parent that starts the process and waits for it: a
+    process started straight from this one would count this one's memory as its own (the
+    child shares its parent's pages until it executes the new program).
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".json") as figures:
+        command = [sys.executable, "-c", PEAK_RSS, figures.name, *argv] if memory else list(argv)
         started = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd)
-        _, status, usage = os.wait4(child.pid, 0)
+        child = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=cwd)
+        returncode = child.wait()
         seconds = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
+        measured = json.loads(figures.read() or "{}") if memory else {}
         out.seek(0)
         err.seek(0)
-        return Process(seconds, usage.ru_maxrss, child.returncode, out.read().decode(errors="replace"),
+        return Process(measured.get("seconds", seconds), measured.get("max_rss_kb", 0),
+                       measured.get("returncode", returncode), out.read().decode(errors="replace"),
                        err.read().decode(errors="replace"))
+
+
+PEAK_RSS = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+returncode = subprocess.call(sys.argv[2:])
+seconds = time.perf_counter() - started
+with open(sys.argv[1], "w") as figures:
+    json.dump({"seconds": seconds, "returncode": returncode,
+               "max_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, figures)
+"""
 
 
 def rate(count: float, seconds: float) -> float:

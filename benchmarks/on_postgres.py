@@ -95,7 +95,8 @@ def import_and_baselines(url: str, conn: Any, raw_schema: str, commands: Callabl
     """B2 on PostgreSQL: ``certledger import`` as a process against executemany and COPY of the same rows."""
     source = scratch / "import-postgres.jsonl"
     lines = write_jsonl(source, commands())
-    process = run_process([CERTLEDGER, "--db", url, "import", str(source), "--quiet", "--json"], env=child_env())
+    process = run_process([CERTLEDGER, "--db", url, "import", str(source), "--quiet", "--json"], env=child_env(),
+                          memory=True)
     source.unlink()
     if process.returncode != 0:
         raise RuntimeError(f"import into PostgreSQL failed: {process.stderr.strip()[-2000:]}")

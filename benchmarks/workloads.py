@@ -105,7 +105,8 @@ def b1_results(rates: RecordRates, where: str, synchronous: str) -> list[Result]
 
 def import_process(db: str, source: Path) -> tuple[int, float, int]:
     """``certledger import`` as a whole process: (events recorded, seconds, peak RSS in KB)."""
-    process = run_process([CERTLEDGER, "--db", db, "import", str(source), "--quiet", "--json"], env=child_env())
+    process = run_process([CERTLEDGER, "--db", db, "import", str(source), "--quiet", "--json"], env=child_env(),
+                          memory=True)
     if process.returncode != 0:
         raise RuntimeError(f"import failed: {process.stderr.strip()[-2000:]}")
     return json.loads(process.stdout)["recorded"], process.seconds, process.max_rss_kb
@@ -145,7 +146,7 @@ def b3_rebuild(db: str, ledger_file: Path | None, events: int, repeats: int,
                raw_scan: Callable[[], int], where: str) -> Result:
     ours, base, rss = [], [], 0
     for _ in range(repeats):
-        process = run_process([CERTLEDGER, "--db", db, "rebuild"], env=child_env())
+        process = run_process([CERTLEDGER, "--db", db, "rebuild"], env=child_env(), memory=True)
         if process.returncode != 0:
             raise RuntimeError(f"rebuild failed: {process.stderr.strip()[-2000:]}")
         ours.append(rate(events, process.seconds))

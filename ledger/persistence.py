@@ -269,6 +269,21 @@ class SQLiteLedgerRecorder(ExtrasForForeignEvents, SQLiteApplicationRecorder):
             c.execute(statement, params)
             return [StoredRow(r[0], originator_id, r[1], r[2], r[3]) for r in c.fetchall()]
 
+    def select_orgs_rows(self, originator_ids: Sequence[UUID], upto_position: int | None = None) -> list[StoredRow]:
+        """The rows of several organizations at once, each organization's in version order."""
+        marks = ",".join("?" * len(originator_ids))
+        statement = (f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} "
+                     f"WHERE originator_id IN ({marks})")
+        params: list[Any] = [oid.hex for oid in originator_ids]
+        if upto_position is not None:
+            statement += " AND rowid<=?"
+            params.append(upto_position)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement + " ORDER BY originator_id, originator_version", params)
+            rows = c.fetchall()
+        uuids = {oid.hex: oid for oid in originator_ids}
+        return [StoredRow(r[0], uuids[r[1]], r[2], r[3], r[4]) for r in rows]
+
     def select_rows(self, after: int, limit: int, upto: int | None = None) -> list[StoredRow]:
         statement = (f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} "
                      "WHERE rowid>?")

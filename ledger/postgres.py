@@ -177,6 +177,19 @@ class PostgresLedgerRecorder(ExtrasForForeignEvents, PostgresIntegrityQueries, P
                 for r in rows]
 
     @transient_reads
+    def select_orgs_rows(self, originator_ids: Sequence[UUID], upto_position: int | None = None) -> list[StoredRow]:
+        """The rows of several organizations at once, each organization's in version order."""
+        text = ("SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table} "
+                "WHERE originator_id = ANY(%s)")
+        params: list[Any] = [list(originator_ids)]
+        if upto_position is not None:
+            text += " AND notification_id<=%s"
+            params.append(upto_position)
+        rows = self._fetch(text + " ORDER BY originator_id, originator_version", params)
+        return [StoredRow(r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
+                          bytes(r["state"])) for r in rows]
+
+    @transient_reads
     def select_rows(self, after: int, limit: int, upto: int | None = None) -> list[StoredRow]:
         text = ("SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table} "
                 "WHERE notification_id>%s")

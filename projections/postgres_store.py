@@ -19,6 +19,11 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         self.tracking_table = self.dialect.table(self.tracking_table_name)
         self.sql_create_statements += [SQL(statement) for statement in self.dialect.create_statements()]  # type: ignore[arg-type]
 
+    def keep_open_while_working(self, c: Any) -> None:
+        # The library ends sessions idle in a transaction for a few seconds (so that a stalled client
+        # releases its locks); a replay's transaction is idle while it reads and folds the next batch.
+        c.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+
     def create_table(self) -> None:
         """Create what is missing, once; roles without CREATE privilege use existing tables as they are."""
         names = [self.tracking_table_name, *(t.name for t in tables.TABLES)]

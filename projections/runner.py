@@ -24,7 +24,7 @@ from projections.rows import Entry, OrganizationRows, organization_rows
 from projections.store import ViewStore
 
 BATCH_SIZE = 500
-REPLAY_BATCH_EVENTS = 5000
+REPLAY_ORGANIZATIONS = 100  # organizations read, decoded and folded together during a replay
 REPLAY_FROM_EMPTY = 20_000  # a backlog this long, onto views that hold nothing yet, is replayed instead
 LOOKUP_CHUNK = 500
 
@@ -82,25 +82,21 @@ def replay(ledger: CertificationLedger, upto: int, with_feed: bool = True) -> li
 
 
 def replay_batches(ledger: CertificationLedger, upto: int, with_feed: bool = True,
-                   batch_events: int = REPLAY_BATCH_EVENTS) -> Iterator[list[OrganizationRows]]:
+                   organizations: int = REPLAY_ORGANIZATIONS) -> Iterator[list[OrganizationRows]]:
     """Every organization's rows from the log up to position ``upto``, a few organizations at a time.
 
-    Each organization's events are read once (its own rows, in version order), so only one
-    batch of organizations is ever held in memory, whatever the size of the log.
+    Each batch of organizations is read with one query (their rows, in version order), so only
+    one batch is ever held in memory, whatever the size of the log.
     """
-    stored: list[list[StoredRow]] = []
-    events = 0
-    for originator_id in ledger.recorder.registration_ids():
-        rows = ledger.recorder.select_org_rows(originator_id, upto)
-        if not rows:
-            continue  # registered after ``upto``
-        stored.append(rows)
-        events += len(rows)
-        if events >= batch_events:
+    originators = ledger.recorder.registration_ids()
+    for start in range(0, len(originators), organizations):
+        stored: list[list[StoredRow]] = []
+        for row in ledger.recorder.select_orgs_rows(originators[start:start + organizations], upto):
+            if not stored or stored[-1][0].originator_id != row.originator_id:
+                stored.append([])
+            stored[-1].append(row)
+        if stored:
             yield organization_batch(ledger, stored, with_feed)
-            stored, events = [], 0
-    if stored:
-        yield organization_batch(ledger, stored, with_feed)
 
 
 def organization_batch(ledger: CertificationLedger, stored: list[list[StoredRow]], with_feed: bool

@@ -60,6 +60,7 @@ class ViewStore:
         secondary indexes are built after the rows are in: one sort each, instead of an index update per row.
         """
         with self.datastore.transaction(commit=True) as c:
+            self.keep_open_while_working(c)
             c.execute(self.dialect.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = ?"),
                       (APPLICATION_NAME,))
             for statement in self.dialect.drop_statements() + self.dialect.table_statements():
@@ -70,6 +71,9 @@ class ViewStore:
                 c.execute(statement)
             if position:
                 self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
+
+    def keep_open_while_working(self, c: Any) -> None:
+        """Let this transaction wait between writes while the replay reads and folds the next organizations."""
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
