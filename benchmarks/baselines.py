@@ -9,8 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import Any, Iterator, Sequence
+
+from projections.registry import registry_query
+from projections.tables import SQLITE
 
 EVENT_COLUMNS = "originator_id, originator_version, topic, state"
 Row = tuple[Any, ...]
@@ -107,10 +111,10 @@ def read_organization(conn: sqlite3.Connection, originator_hex: str) -> int:
     return len(rows)
 
 
-def registry_rows(conn: sqlite3.Connection, day: str) -> int:
-    """The registry's own range query on the status segments and one decode of the records."""
-    rows = conn.execute("SELECT org, record FROM status_segments WHERE start_day <= ? "
-                        "AND (end_day IS NULL OR end_day > ?)", (day, day)).fetchall()
+def registry_rows(conn: sqlite3.Connection, day: date) -> int:
+    """The registry's own statement on a raw connection, and one decode of the records."""
+    statement, params = registry_query(SQLITE, day)
+    rows = conn.execute(statement, params).fetchall()
     json.loads("[" + ",".join(r[1] for r in rows) + "]")
     return len(rows)
 
