@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 import baselines as raw
 from measure import Result, median, per_second, rate, run_process, timed
 from fixtures import write_jsonl
-from workloads import CERTLEDGER, RECORDED_BY, RecordRates, b3_rebuild, child_env
+from workloads import CERTLEDGER, RECORDED_BY, RecordRates, alternate_rounds, b3_rebuild, child_env
 
 from ledger.application import CertificationLedger
 from projections import Views
@@ -70,24 +70,10 @@ def events_table(url: str) -> str:
 def record_rates(ledger: CertificationLedger, url: str, conn: Any, raw_schema: str,
                  commands: Sequence[dict[str, Any]], rounds: int) -> RecordRates:
     """As the SQLite B1: alternate rounds of recording and of raw one-row transactions of the same rows."""
-    views = Views(ledger)
-    views.catch_up()
     table = raw.raw_postgres_table(conn, events_table(url), raw_schema)
-    result = RecordRates([], [], [])
-    per_round = len(commands) // (2 * rounds)
-    position = ledger.recorder.max_position()
-    for r in range(rounds):
-        plain = commands[2 * r * per_round:(2 * r + 1) * per_round]
-        cli_like = commands[(2 * r + 1) * per_round:(2 * r + 2) * per_round]
-        seconds, _ = timed(lambda: [ledger.record(c, by=RECORDED_BY) for c in plain])
-        result.ours.append(rate(len(plain), seconds))
-        seconds, _ = timed(lambda: [(ledger.record(c, by=RECORDED_BY), views.catch_up()) for c in cli_like])
-        result.with_views.append(rate(len(cli_like), seconds))
-        rows = raw.postgres_rows(conn, events_table(url), after=position)
-        position = ledger.recorder.max_position()
-        seconds, _ = timed(lambda: raw.postgres_one_per_transaction(conn, table, rows))
-        result.raw.append(rate(len(rows), seconds))
-    return result
+    return alternate_rounds(ledger, commands, rounds,
+                            rows_after=lambda position: raw.postgres_rows(conn, events_table(url), after=position),
+                            insert_raw=lambda rows: raw.postgres_one_per_transaction(conn, table, rows))
 
 
 def import_and_baselines(url: str, conn: Any, raw_schema: str, commands: Callable[[], Any], scratch: Path,

@@ -69,9 +69,22 @@ def record_rates(ledger: CertificationLedger, ledger_file: Path, commands: Seque
     The raw rounds insert exactly the rows our rounds stored, one per transaction, into a copy
     of the ledger's events table of the same size.
     """
+    baseline = raw.raw_sqlite(raw_file, ledger_file, copy_rows=True)
+    try:
+        return alternate_rounds(
+            ledger, commands, rounds,
+            rows_after=lambda position: [row for chunk in raw.stored_rows(ledger_file, after=position)
+                                         for row in chunk],
+            insert_raw=lambda rows: raw.insert_one_per_transaction(baseline, rows))
+    finally:
+        baseline.close()
+
+
+def alternate_rounds(ledger: CertificationLedger, commands: Sequence[dict[str, Any]], rounds: int,
+                     rows_after: Callable[[int], list[Any]], insert_raw: Callable[[list[Any]], Any]) -> RecordRates:
+    """B1 on any backend: rounds of recording, of recording + catch-up, and of raw inserts of the same rows."""
     views = Views(ledger)
     views.catch_up()
-    baseline = raw.raw_sqlite(raw_file, ledger_file, copy_rows=True)
     result = RecordRates([], [], [])
     per_round = len(commands) // (2 * rounds)
     position = ledger.recorder.max_position()
@@ -82,11 +95,10 @@ def record_rates(ledger: CertificationLedger, ledger_file: Path, commands: Seque
         result.ours.append(rate(len(plain), seconds))
         seconds, _ = timed(lambda: [(ledger.record(c, by=RECORDED_BY), views.catch_up()) for c in cli_like])
         result.with_views.append(rate(len(cli_like), seconds))
-        rows = [row for chunk in raw.stored_rows(ledger_file, after=position) for row in chunk]
+        rows = rows_after(position)
         position = ledger.recorder.max_position()
-        seconds, _ = timed(lambda: raw.insert_one_per_transaction(baseline, rows))
+        seconds, _ = timed(lambda: insert_raw(rows))
         result.raw.append(rate(len(rows), seconds))
-    baseline.close()
     return result
 
 
