@@ -16,7 +16,7 @@ from ledger import formats, line_files
 from ledger.application import CertificationLedger, Recorded, history_entry
 from ledger.errors import LedgerError
 from ledger.storage import describe, failure_message
-from ledger.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES, parse_date
+from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES, parse_date
 
 if TYPE_CHECKING:
     from projections import Views

@@ -22,12 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger.application import CertificationLedger  # noqa: E402
-from ledger.events import (  # noqa: E402
+from ledger.domain.events import (  # noqa: E402
     AuditConducted, CertificationGranted, Finding, OrganizationRegistered, Recertified)
 from ledger.integrity import verify_chain  # noqa: E402
-from ledger.organization import organization_id  # noqa: E402
+from ledger.domain.organization import organization_id  # noqa: E402
 from ledger.persistence import EventExtras, format_instant  # noqa: E402
-from ledger.values import anniversary_eve  # noqa: E402
+from ledger.domain.values import anniversary_eve  # noqa: E402
 
 EVENTS_PER_ORG = 20  # registration, grant, then nine (audit, recertification) pairs
 

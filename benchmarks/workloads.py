@@ -24,7 +24,7 @@ from measure import Result, latencies, median, millis, per_second, percentile, r
 from ledger.application import CertificationLedger
 from ledger.bulk import Importer
 from ledger.integrity import verify_chain
-from ledger.organization import organization_id
+from ledger.domain.organization import organization_id
 from projections import Views
 
 PYTHON = sys.executable

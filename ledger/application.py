@@ -24,8 +24,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from ledger import commands as cmd
-from ledger import timeline
+from ledger.domain import commands as cmd
+from ledger.domain import timeline
 from ledger.errors import (
     AlreadyRegistered,
     ConcurrencyConflict,
@@ -35,11 +35,11 @@ from ledger.errors import (
     StorageError,
     UnknownOrganization,
 )
-from ledger.events import CertificationGranted, EntryRetracted, OrganizationEvent, OrganizationRegistered
-from ledger.organization import Organization, organization_id, project_organization
+from ledger.domain.events import CertificationGranted, EntryRetracted, OrganizationEvent, OrganizationRegistered
+from ledger.domain.organization import Organization, organization_id, project_organization
 from ledger.persistence import EventExtras, PlainJSONTranscoder, PydanticMapper, StoredRow, format_instant
 from ledger.storage import DEFAULT_DB, describe, environment, failure_message, is_transient
-from ledger.values import check_text, parse_date, today_utc
+from ledger.domain.values import check_text, parse_date, today_utc
 
 MAX_ATTEMPTS = 25
 # How many events of recently used organizations a ledger object keeps decoded in memory.

@@ -28,7 +28,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
 
-from ledger import commands as cmd
+from ledger.domain import commands as cmd
 from ledger.errors import (
     AlreadyRegistered,
     DuplicateCertificate,
@@ -38,10 +38,10 @@ from ledger.errors import (
     StorageError,
     UnknownOrganization,
 )
-from ledger.events import CertificationGranted, EntryRetracted, OrganizationEvent, Recertified
+from ledger.domain.events import CertificationGranted, EntryRetracted, OrganizationEvent, Recertified
 from ledger.import_stores import ImportStore, import_transaction
 from ledger.line_files import format_of, read_lines
-from ledger.organization import Organization, organization_id
+from ledger.domain.organization import Organization, organization_id
 from ledger.persistence import EventExtras, format_instant
 from ledger.storage import failure_message
 

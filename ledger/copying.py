@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 from uuid import UUID
 
 from ledger.errors import IntegrityFailure, LedgerError
-from ledger.events import CertificationGranted, EntryRetracted
+from ledger.domain.events import CertificationGranted, EntryRetracted
 from ledger.persistence import ChainEntry, EventExtras, StoredRow, stored_event_of
 from ledger.storage import describe
 

@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from ledger.errors import InvalidInput
-from ledger.events import OrganizationEvent
+from ledger.domain.events import OrganizationEvent
 from ledger.line_files import format_of, write_csv, write_jsonl
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import IO, Annotated, Any, Iterable, Iterator, Union
 
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
-from ledger import commands as cmd
+from ledger.domain import commands as cmd
 from ledger.errors import InvalidInput
 
 FORMATS = ("jsonl", "csv")

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Sequence
 
-from ledger import timeline
+from ledger.domain import timeline
 from ledger.application import history_entry
-from ledger.events import (
+from ledger.domain.events import (
     CertificationDenied,
     CertificationGranted,
     CertificationSuspended,

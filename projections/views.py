@@ -23,7 +23,7 @@ from eventsourcing.persistence import PersistenceError
 from ledger.application import CertificationLedger, KnownAt, as_of_date
 from ledger.errors import InvalidInput, StorageError
 from ledger.storage import describe
-from ledger.values import COUNTRY_PATTERN, STANDARDS, STATUSES, parse_date
+from ledger.domain.values import COUNTRY_PATTERN, STANDARDS, STATUSES, parse_date
 from projections import changes as feed
 from projections import registry as reg
 from projections import report as rep

@@ -13,7 +13,7 @@ import pytest
 
 from ledger.application import CertificationLedger
 from ledger.errors import AlreadyRegistered, DuplicateCertificate, InvalidInput, LedgerError, UnknownOrganization
-from ledger.organization import organization_id
+from ledger.domain.organization import organization_id
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

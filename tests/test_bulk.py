@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from cli import cli
 from ledger import bulk, export, line_files
-from ledger import commands as cmd
+from ledger.domain import commands as cmd
 from ledger.application import CertificationLedger
 from ledger.errors import LedgerError
 

@@ -14,7 +14,7 @@ import pytest
 
 from ledger.application import CertificationLedger
 from ledger.errors import ConcurrencyConflict, DuplicateCertificate
-from ledger.organization import organization_id
+from ledger.domain.organization import organization_id
 
 pytestmark = pytest.mark.slow  # real processes: about a second each
 

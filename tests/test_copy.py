@@ -13,7 +13,7 @@ from conftest import BACKENDS, fresh_postgres_schema
 from ledger.application import CertificationLedger
 from ledger.copying import copy_ledger
 from ledger.errors import ConcurrencyConflict, LedgerError
-from ledger.organization import Organization
+from ledger.domain.organization import Organization
 
 AS_OF_DATES = ["2016-06-30", "2017-09-15", "2018-04-01", "2018-08-01", "2021-01-01"]
 

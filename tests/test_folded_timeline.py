@@ -9,11 +9,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import commands as cmd
-from ledger import timeline
+from ledger.domain import commands as cmd
+from ledger.domain import timeline
 from ledger.errors import LedgerError, RuleViolation
-from ledger.events import OrganizationEvent
-from ledger.organization import Organization
+from ledger.domain.events import OrganizationEvent
+from ledger.domain.organization import Organization
 
 START = date(2012, 1, 1)
 VERBS = ("audit", "certify", "recertify", "deny", "suspend", "reinstate", "extend", "withdraw", "retract")

@@ -20,9 +20,9 @@ from click.testing import CliRunner, Result
 
 from cli import cli
 from ledger.application import CertificationLedger
-from ledger.events import OrganizationRegistered
+from ledger.domain.events import OrganizationRegistered
 from ledger.integrity import ChainWalker, verify_chain
-from ledger.organization import organization_id
+from ledger.domain.organization import organization_id
 from ledger.persistence import GENESIS_HASH, EventExtras, chain_hash
 from ledger.storage import is_postgres_url
 

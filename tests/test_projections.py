@@ -11,7 +11,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger import application as ledger_application
 from ledger.application import CertificationLedger
 from ledger.errors import InvalidInput
-from ledger.values import today_utc
+from ledger.domain.values import today_utc
 from projections import Views, compare_with_rebuild
 from projections.registry import registry_query
 from projections.rows import OrganizationRows

@@ -10,17 +10,17 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ledger import timeline
+from ledger.domain import timeline
 from ledger.application import CertificationLedger
 from ledger.errors import LedgerError
-from ledger.events import (
+from ledger.domain.events import (
     CertificationDenied,
     CertificationGranted,
     CertificationSuspended,
     CertificationWithdrawn,
     Recertified,
 )
-from ledger.values import REASON_CATEGORIES, STANDARDS, today_utc
+from ledger.domain.values import REASON_CATEGORIES, STANDARDS, today_utc
 from projections import Views, compare_with_rebuild
 
 ORGS = ("alpha", "beta", "gamma")

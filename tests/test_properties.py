@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ledger.application import CertificationLedger, Recorded
-from ledger.commands import parse_command
+from ledger.domain.commands import parse_command
 from ledger.errors import RuleViolation, UnknownOrganization
-from ledger.organization import Organization
-from ledger.timeline import segment_on, segments, state_on
-from ledger.values import anniversary_eve
+from ledger.domain.organization import Organization
+from ledger.domain.timeline import segment_on, segments, state_on
+from ledger.domain.values import anniversary_eve
 
 FIRST_DAY = date(2010, 1, 1)
 LAST_DAY = date(2024, 12, 31)

@@ -28,7 +28,7 @@ from click.testing import CliRunner
 
 from cli import cli
 from harness import error_lines
-from ledger import timeline
+from ledger.domain import timeline
 from ledger.application import CertificationLedger
 
 # Refusals must come from the rules or the input, never from the storage under concurrency.

@@ -10,7 +10,7 @@ from uuid import uuid4
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic, register_topic
 
-from ledger.events import AuditConducted, OrganizationEvent
+from ledger.domain.events import AuditConducted, OrganizationEvent
 from ledger.persistence import PlainJSONTranscoder, PydanticMapper
 
 MAPPER = PydanticMapper(transcoder=PlainJSONTranscoder())

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from ledger.commands import parse_command
+from ledger.domain.commands import parse_command
 from ledger.errors import LedgerError
-from ledger.events import OrganizationEvent
-from ledger.organization import Organization, project_organization
-from ledger.timeline import segments
-from ledger.values import latest_acceptable_date
+from ledger.domain.events import OrganizationEvent
+from ledger.domain.organization import Organization, project_organization
+from ledger.domain.timeline import segments
+from ledger.domain.values import latest_acceptable_date
 
 
 @pytest.fixture(autouse=True, params=["kept in memory", "reloaded for each command"])

@@ -13,7 +13,7 @@ from uuid import uuid4
 import pytest
 
 from ledger.errors import RuleViolation
-from ledger.events import (
+from ledger.domain.events import (
     AuditConducted,
     CertificationDenied,
     CertificationGranted,
@@ -26,8 +26,8 @@ from ledger.events import (
     SuspensionLifted,
     ValidityExtended,
 )
-from ledger.timeline import check, effective, segment_on, segments, state_on
-from ledger.values import anniversary_eve
+from ledger.domain.timeline import check, effective, segment_on, segments, state_on
+from ledger.domain.values import anniversary_eve
 
 
 def day(text: str) -> date:

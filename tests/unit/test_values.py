@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from ledger.commands import parse_command
+from ledger.domain.commands import parse_command
 from ledger.errors import InvalidInput
-from ledger.values import anniversary_eve, latest_acceptable_date, parse_date
+from ledger.domain.values import anniversary_eve, latest_acceptable_date, parse_date
 
 
 def register_line(**overrides: object) -> dict[str, object]:

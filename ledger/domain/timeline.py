@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any, Iterable, Sequence
 
 from ledger.errors import RuleViolation
-from ledger.events import (
+from ledger.domain.events import (
     AuditConducted,
     CertificationDenied,
     CertificationGranted,
@@ -29,7 +29,7 @@ from ledger.events import (
     SuspensionLifted,
     ValidityExtended,
 )
-from ledger.values import LATEST_END_DATE
+from ledger.domain.values import LATEST_END_DATE
 
 ONE_DAY = timedelta(days=1)
 COVERED = ("certified", "suspended")

@@ -14,8 +14,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
+from eventsourcing.utils import register_topic
 
-from ledger.values import (
+from ledger.domain.values import (
     AuditKind,
     DenialStage,
     Deposit,
@@ -188,3 +189,10 @@ EVENT_TYPES: tuple[type[OrganizationEvent], ...] = (
     CertificationWithdrawn,
     EntryRetracted,
 )
+
+
+# The first release stored these classes under the topic "ledger.events:<name>"; ledgers written
+# then keep those topics (they are hashed into the chain), so the old topics resolve here.
+FIRST_RELEASE_MODULE = "ledger.events"
+for _event_type in EVENT_TYPES:
+    register_topic(f"{FIRST_RELEASE_MODULE}:{_event_type.__name__}", _event_type)

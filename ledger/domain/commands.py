@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ledger.errors import InvalidInput
-from ledger.values import (
+from ledger.domain.values import (
     AuditKind,
     Country,
     Deposit,

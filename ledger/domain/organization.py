@@ -12,11 +12,12 @@ from typing import Any, Iterable
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import BaseAggregate, datetime_now_with_tzinfo
+from eventsourcing.utils import register_topic
 
-from ledger import commands as cmd
-from ledger import timeline
+from ledger.domain import commands as cmd
+from ledger.domain import timeline
 from ledger.errors import RuleViolation
-from ledger.events import (
+from ledger.domain.events import (
     AuditConducted,
     CertificationDenied,
     CertificationGranted,
@@ -30,7 +31,7 @@ from ledger.events import (
     SuspensionLifted,
     ValidityExtended,
 )
-from ledger.values import anniversary_eve
+from ledger.domain.values import anniversary_eve
 
 ORG_NAMESPACE = uuid5(NAMESPACE_URL, "certledger:organization")
 
@@ -186,7 +187,5 @@ def project_organization(aggregate: Organization | None, events: Iterable[Organi
     return aggregate
 
 
-def certificate_in(event: OrganizationEvent) -> str | None:
-    return event.certificate if isinstance(event, CertificationGranted) else None
-
-
+# Registrations written by the first release name the aggregate class by its old module path.
+register_topic("ledger.organization:Organization", Organization)
