@@ -37,7 +37,7 @@ def organization_events(number: int, clock: datetime) -> list:
     oid = organization_id(org)
     common = dict(originator_id=oid, recorded_by="benchmark")
     events = [OrganizationRegistered(**common, originator_version=1, timestamp=clock, date=date(1990, 1, 10),
-                                     key=f"{org}:1", originator_topic="ledger.organization:Organization", org=org,
+                                     key=f"{org}:1", originator_topic="ledger.domain.organization:Organization", org=org,
                                      name=f"Cooperativa Minera Aurífera {number}", country="PE", region="Puno",
                                      legal_form="cooperative", deposit="alluvial")]
     valid_from = date(1990, 3, 1)

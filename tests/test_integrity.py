@@ -216,7 +216,7 @@ def test_an_event_stamped_before_the_last_commit_is_recorded_at_that_commit_and_
         late = OrganizationRegistered(
             originator_id=organization_id("la-cascada"), originator_version=1, org="la-cascada", name="La Cascada",
             country="CO", date=date(2015, 1, 1), timestamp=datetime(2001, 1, 1, tzinfo=timezone.utc),
-            recorded_by="tester", key="late", originator_topic="ledger.organization:Organization")
+            recorded_by="tester", key="late", originator_topic="ledger.domain.organization:Organization")
         extras = {(late.originator_id, 1): EventExtras(key="late", recorded_at="2001-01-01T00:00:00.000000Z")}
         ledger.recorder.insert_events([ledger.mapper.to_stored_event(late)], extras=extras)
         stamps = ledger.recorder.recorded_at([8, 9])
@@ -317,7 +317,7 @@ def test_a_forged_event_spliced_into_the_chain_with_a_correct_hash_breaks_the_ne
         raw("UPDATE {chain} SET seq=? WHERE seq=?", seq + 1, seq)
     _, _, originator_id, _, recorded_at, _ = raw.chain_entry(6)
     previous = bytes(raw.chain_entry(4)[5])
-    forged = chain_hash(5, organization_id("cecomip"), 5, "ledger.events:Recertified", state, previous)
+    forged = chain_hash(5, organization_id("cecomip"), 5, "ledger.domain.events:Recertified", state, previous)
     raw("INSERT INTO {chain} VALUES (?, ?, ?, ?, ?, ?)", 5, position, originator_id, 5, recorded_at, forged)
 
     error = verify_fails(recorded)

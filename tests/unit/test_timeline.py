@@ -40,7 +40,7 @@ class Story:
     def __init__(self, registered: str = "2016-01-10"):
         self.id = uuid4()
         self.events: list[OrganizationEvent] = []
-        self.add(OrganizationRegistered, registered, originator_topic="ledger.organization:Organization",
+        self.add(OrganizationRegistered, registered, originator_topic="ledger.domain.organization:Organization",
                  org="cecomip", name="CECOMIP", country="PE")
 
     def add(self, cls: type[OrganizationEvent], on: str, **fields: Any) -> OrganizationEvent:
