@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Byte-compile the sources, as a regular (non-editable) install does: commands start faster.
-BYTECODE := $(BIN)/python -m compileall -q ledger projections cli.py
+BYTECODE := $(BIN)/python -m compileall -q ledger projections cli.py rendering.py service.py
 
 .PHONY: demo test bench clean
 

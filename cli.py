@@ -7,48 +7,18 @@ import os
 import sqlite3
 import sys
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import click
 from eventsourcing.persistence import PersistenceError
 
-from ledger import formats, line_files
-from ledger.application import CertificationLedger, Recorded, history_entry
+import rendering
+from ledger.transfer import line_files
+from ledger.application import CertificationLedger
 from ledger.errors import LedgerError
 from ledger.storage import describe, failure_message
+from service import LedgerService
 from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES, parse_date
-
-if TYPE_CHECKING:
-    from projections import Views
-
-
-class Session:
-    """Per-invocation state: the ledger object lives as long as the command."""
-
-    def __init__(self, db: str | None, by: str | None):
-        self.db = db
-        self.by = by
-        self._ledger: CertificationLedger | None = None
-        self._views: Views | None = None
-
-    def ledger(self, *, must_exist: bool = False) -> CertificationLedger:
-        if self._ledger is None:
-            self._ledger = CertificationLedger(self.db, must_exist=must_exist)
-        return self._ledger
-
-    def views(self) -> Views:
-        if self._views is None:
-            from projections import Views  # only the commands that read the projections pay for importing them
-
-            self._views = Views(self.ledger(must_exist=True))
-        return self._views
-
-    def close(self) -> None:
-        self._views = None
-        if self._ledger is not None:
-            self._ledger.close()
-            self._ledger = None
-
 
 class LedgerGroup(click.Group):
     """Maps every ledger refusal to ``Error: ...`` and exit 1, and never shows a traceback."""
@@ -88,12 +58,16 @@ def cli(ctx: click.Context, db: str, by: str | None) -> None:
 
         certledger register cecomip --name CECOMIP --country PE --date 2016-01-10
     """
-    ctx.obj = Session(db, by)
+    ctx.obj = LedgerService(db, by, on_wait=say_waiting)
     ctx.call_on_close(ctx.obj.close)
 
 
-def session() -> Session:
-    return click.get_current_context().find_object(Session)
+def session() -> LedgerService:
+    return click.get_current_context().find_object(LedgerService)
+
+
+def say_waiting() -> None:
+    click.echo("waiting for another writer...", err=True)
 
 
 # ---------------------------------------------------------------- shared option stacks
@@ -120,37 +94,23 @@ def date_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--date", "date", required=True, metavar="DATE", help="Effective date (YYYY-MM-DD).")(f)
 
 
-def emit_recorded(result: Recorded, as_json: bool) -> None:
+def record(command: dict[str, Any], as_json: bool) -> None:
+    s = session()
+    result = s.ledger().record({k: v for k, v in command.items() if v not in (None, ())}, by=s.by,
+                               on_wait=s.on_wait)
     if as_json:
-        ledger = session().ledger()
-        stamp = ledger.recorder.recorded_at([result.position]).get(result.position)
-        entry = history_entry_for(result, stamp)
-        click.echo(formats.to_json(entry))
+        click.echo(rendering.to_json(s.recorded_entry(result)))
     else:
         click.echo(f"Recorded {result.type} for {result.org} at position {result.position} "
                    f"(version {result.version}, {result.event.date.isoformat()})")
-
-
-def history_entry_for(result: Recorded, stamp: str | None) -> dict[str, Any]:
-    from ledger.persistence import StoredRow
-
-    row = StoredRow(result.position, result.event.originator_id, result.version, "", b"")
-    return history_entry(row, result.event, stamp, None)
-
-
-def record(command: dict[str, Any], as_json: bool) -> None:
-    s = session()
-    result = s.ledger().record({k: v for k, v in command.items() if v not in (None, ())}, by=s.by)
-    emit_recorded(result, as_json)
     keep_views_up(s)
 
 
-def keep_views_up(s: Session) -> None:
+def keep_views_up(s: LedgerService) -> None:
     """Catch the projections up after recording; the event is already committed, so only warn on failure."""
-    try:
-        s.views().catch_up()
-    except LedgerError as error:
-        click.echo(f"Warning: {error} (the next query catches up)", err=True)
+    problem = s.catch_up_quietly()
+    if problem:
+        click.echo(f"Warning: {problem}", err=True)
 
 
 # ---------------------------------------------------------------- recording commands
@@ -353,11 +313,11 @@ def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bo
     if org:
         result = ledger.state_at(org, as_of, known_at)
         if as_json:
-            click.echo(formats.to_json(result))
+            click.echo(rendering.to_json(result))
         elif as_csv:
-            click.echo(formats.to_csv([result], formats.status_csv_columns()))
+            click.echo(rendering.to_csv([result], rendering.status_csv_columns()))
         else:
-            click.echo(formats.record(result))
+            click.echo(rendering.record(result))
         return
     rows = session().views().registry(as_of, known_at=known_at)
     render_statuses(rows, as_json, as_csv)
@@ -365,11 +325,11 @@ def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bo
 
 def render_statuses(rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> None:
     if as_json:
-        click.echo(formats.to_json(rows))
+        click.echo(rendering.to_json(rows))
     elif as_csv:
-        click.echo(formats.to_csv(rows, formats.status_csv_columns()))
+        click.echo(rendering.to_csv(rows, rendering.status_csv_columns()))
     else:
-        click.echo(formats.status_table(rows))
+        click.echo(rendering.status_table(rows))
 
 
 @cli.command()
@@ -390,19 +350,19 @@ def history(org: str, known_at: str | None, as_json: bool, as_csv: bool) -> None
 
 def render_events(entries: list[dict[str, Any]], as_json: bool, as_csv: bool, *, with_org: bool) -> None:
     if as_json:
-        click.echo(formats.to_json(entries))
+        click.echo(rendering.to_json(entries))
     elif as_csv:
-        click.echo(formats.to_csv(entries))
+        click.echo(rendering.to_csv(entries))
     else:
         rows = [{**e, "details": _details(e["fields"]), "retracted": f"by v{e['retracted_by']}" if e["retracted"]
                  else ""} for e in entries]
         columns = ("position", *(("org",) if with_org else ()), "version", "recorded_at", "recorded_by", "type",
                    "date", "details", "retracted")
-        click.echo(formats.table(rows, columns, max_width=70))
+        click.echo(rendering.table(rows, columns, max_width=70))
 
 
 def _details(fields: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={formats.cell(v)}" for k, v in fields.items() if v not in (None, [], ()))
+    return ", ".join(f"{k}={rendering.cell(v)}" for k, v in fields.items() if v not in (None, [], ()))
 
 
 # ---------------------------------------------------------------- registry queries (projections)
@@ -471,7 +431,7 @@ def report(year: int | None, start: str | None, end: str | None, known_at: str |
         check_period_order(start, end)
     views = session().views()
     result = views.year_report(year, known_at) if year is not None else views.report(start, end, known_at)
-    click.echo(formats.to_json(result) if as_json else render_report(result))
+    click.echo(rendering.to_json(result) if as_json else render_report(result))
 
 
 def check_period_order(start: str, end: str) -> None:
@@ -501,7 +461,7 @@ def render_report(result: dict[str, Any]) -> str:
         rows = result[key]
         lines += ["", f"{title}: {len(rows)}"]
         if rows:
-            lines.append(formats.table(rows, columns, {"consecutive_years": "years"}, max_width=70))
+            lines.append(rendering.table(rows, columns, {"consecutive_years": "years"}, max_width=70))
     return "\n".join(lines)
 
 
@@ -556,10 +516,10 @@ def import_(source: str, fmt: str | None, quiet: bool, as_json: bool) -> None:
     s = session()
     ledger = s.ledger()
     with import_progress(source, quiet) as progress:
-        from ledger import bulk
+        from ledger.transfer import importing
 
-        summary = bulk.import_file(ledger, source, fmt=fmt, by=s.by, progress=progress)
-    click.echo(formats.to_json(summary.as_dict()) if as_json else summary.describe())
+        summary = importing.import_file(ledger, source, fmt=fmt, by=s.by, progress=progress)
+    click.echo(rendering.to_json(summary.as_dict()) if as_json else summary.describe())
     if summary.recorded:
         keep_views_up(s)
 
@@ -610,7 +570,7 @@ def export_(target: str, fmt: str | None) -> None:
 
         certledger export ledger-backup.jsonl
     """
-    from ledger import export
+    from ledger.transfer import export
 
     try:
         count = export.export_file(session().ledger(must_exist=True), target, fmt=fmt)
@@ -638,13 +598,13 @@ def verify(head_file: str | None, public_key: str | None) -> None:
 
         certledger verify --head head-2024-06-30.json --public-key scheme-public.pem
     """
-    from ledger import heads, integrity
     from ledger.errors import IntegrityFailure
+    from ledger.integrity import heads
 
     if public_key and not head_file:
         raise click.UsageError("--public-key checks the signature of a head: give --head FILE too")
     published = heads.read_head(head_file, public_key) if head_file else None
-    result = integrity.verify_ledger(session().ledger(must_exist=True), published)
+    result = session().verify(published)
     if not result.ok:
         for line in result.problems:
             click.echo(f"  {line}", err=True)
@@ -665,11 +625,11 @@ def head(out: str | None, sign_key: str | None) -> None:
 
         certledger head --out head-2024-06-30.json --sign-key scheme-private.pem
     """
-    from ledger import heads, integrity
     from ledger.errors import InvalidInput
+    from ledger.integrity import heads
 
     key = heads.load_private_key(sign_key) if sign_key else None
-    current = integrity.current_head(session().ledger(must_exist=True))
+    current = session().head()
     text = heads.head_json(current, key)
     if out is None:
         click.echo(text, nl=False)
@@ -692,7 +652,7 @@ def keygen(out_private: str, out_public: str) -> None:
 
         certledger keygen --out-private scheme-private.pem --out-public scheme-public.pem
     """
-    from ledger import heads
+    from ledger.integrity import heads
 
     key = heads.generate_key_pair(out_private, out_public)
     click.echo(f"Wrote Ed25519 key pair {key}: private key {out_private} (keep it secret), "
@@ -726,7 +686,7 @@ def follow(interval: float, quiet: bool) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: follower.stop())
     if not quiet:
-        click.echo(f"Following {describe(views.ledger.db)} from position {views.tracked_position()}", err=True)
+        click.echo(f"Following {describe(views.log.db)} from position {views.tracked_position()}", err=True)
     summary = follower.run()
     click.echo(f"Stopped at position {summary.position} ({summary.applied} events applied)", err=True)
 
@@ -747,7 +707,7 @@ def copy_command(target: str) -> None:
     source = session().ledger(must_exist=True)
     destination = CertificationLedger(target)
     try:
-        from ledger.copying import copy_ledger
+        from ledger.transfer.copying import copy_ledger
 
         report = copy_ledger(source, destination, progress=copy_progress if sys.stderr.isatty() else None)
     finally:

@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ledger.application import CertificationLedger  # noqa: E402
 from ledger.domain.events import (  # noqa: E402
     AuditConducted, CertificationGranted, Finding, OrganizationRegistered, Recertified)
-from ledger.integrity import verify_chain  # noqa: E402
+from ledger.integrity.walker import verify_chain  # noqa: E402
 from ledger.domain.organization import organization_id  # noqa: E402
-from ledger.persistence import EventExtras, format_instant  # noqa: E402
+from ledger.storage import EventExtras
+from ledger.storage.chain import format_instant  # noqa: E402
 from ledger.domain.values import anniversary_eve  # noqa: E402
 
 EVENTS_PER_ORG = 20  # registration, grant, then nine (audit, recertification) pairs

@@ -22,8 +22,8 @@ from generate import LAST_DATE, generate
 from measure import Result, latencies, median, millis, per_second, percentile, rate, run_process, timed
 
 from ledger.application import CertificationLedger
-from ledger.bulk import Importer
-from ledger.integrity import verify_chain
+from ledger.transfer.importing import import_lines
+from ledger.integrity.walker import verify_chain
 from ledger.domain.organization import organization_id
 from projections import Views
 
@@ -83,7 +83,7 @@ def record_rates(ledger: CertificationLedger, ledger_file: Path, commands: Seque
 def alternate_rounds(ledger: CertificationLedger, commands: Sequence[dict[str, Any]], rounds: int,
                      rows_after: Callable[[int], list[Any]], insert_raw: Callable[[list[Any]], Any]) -> RecordRates:
     """B1 on any backend: rounds of recording, of recording + catch-up, and of raw inserts of the same rows."""
-    views = Views(ledger)
+    views = Views(ledger.log)
     views.catch_up()
     result = RecordRates([], [], [])
     per_round = len(commands) // (2 * rounds)
@@ -126,8 +126,8 @@ def import_process(db: str, source: Path) -> tuple[int, float, int]:
 
 def import_commands(ledger: CertificationLedger, commands: Iterable[dict[str, Any]]) -> int:
     """Fill a fixture ledger through the bulk import and catch its projections up; return the events recorded."""
-    summary = Importer(ledger, by=RECORDED_BY).run(enumerate(commands, start=1))
-    Views(ledger).catch_up()
+    summary = import_lines(ledger, commands, by=RECORDED_BY)
+    Views(ledger.log).catch_up()
     return summary.recorded
 
 
@@ -209,7 +209,7 @@ def b4_state_result(times: StateTimes, busy_events: int, where: str) -> Result:
 
 def registry_times(ledger: CertificationLedger, ledger_file: Path, first: date, queries: int
                    ) -> tuple[list[float], list[float]]:
-    views = Views(ledger)
+    views = Views(ledger.log)
     views.catch_up()
     days = random_days(random.Random(5), first, LAST_DATE, queries)
     ours = latencies(lambda day: views.registry(day), days)

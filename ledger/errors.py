@@ -28,6 +28,10 @@ class DuplicateCertificate(LedgerError):
     """A certificate number already held elsewhere in the ledger."""
 
 
+class DuplicateCommand(LedgerError):
+    """A command identical to one already recorded for the organization (given again by mistake)."""
+
+
 class ConcurrencyConflict(LedgerError):
     """Other writers kept changing the organization; the command gave up retrying."""
 

@@ -1,6 +1,6 @@
 """The read side: registry questions answered from views kept in the ledger's own database.
 
-    views = Views(ledger)
+    views = Views(ledger.log)
     views.registry(as_of="2019-12-31", statuses=["certified"])
     views.streaks()
     views.report("2019-01-01", "2019-12-31")

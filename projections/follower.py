@@ -11,8 +11,6 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from eventsourcing.sqlite import SQLiteDatastore
-
 from projections.runner import Progress
 from projections.views import Views
 
@@ -41,10 +39,10 @@ class Follower:
 
     def run(self) -> FollowSummary:
         applied = self.views.catch_up(self.on_batch)
-        if isinstance(self.views.ledger.recorder.datastore, SQLiteDatastore):
-            applied += self._poll()
-        else:
+        if self.views.log.can_subscribe:
             applied += self._listen()
+        else:
+            applied += self._poll()
         return FollowSummary(applied, self.views.tracked_position())
 
     def _poll(self) -> int:
@@ -58,9 +56,9 @@ class Follower:
 
     def _listen(self) -> int:
         applied = 0
-        recorder = self.views.ledger.recorder
+        log = self.views.log
         while not self.stopping.is_set():
-            with recorder.subscribe(gt=self.views.tracked_position()) as subscription:
+            with log.subscribe(gt=self.views.tracked_position()) as subscription:
                 self._subscription = subscription
                 if self.stopping.is_set():
                     subscription.stop()

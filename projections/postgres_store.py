@@ -17,7 +17,7 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         super().__init__(datastore, **kwargs)
         self.dialect = tables.postgres(datastore.schema)
         self.tracking_table = self.dialect.table(self.tracking_table_name)
-        self.sql_create_statements += [SQL(statement) for statement in self.dialect.create_statements()]  # type: ignore[arg-type]
+        self.sql_create_statements += [SQL(statement) for statement in tables.create_statements(self.dialect)]  # type: ignore[arg-type]
 
     def keep_open_while_working(self, c: Any) -> None:
         # The library ends sessions idle in a transaction for a few seconds (so that a stalled client

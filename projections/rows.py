@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Sequence
 
+from ledger.application.log import Entry
 from ledger.domain import timeline
-from ledger.application import history_entry
 from ledger.domain.events import (
     CertificationDenied,
     CertificationGranted,
@@ -24,18 +24,8 @@ from ledger.domain.events import (
     OrganizationRegistered,
     Recertified,
 )
-from ledger.persistence import StoredRow
 
 ONE_DAY = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One stored event of an organization, with its ledger position and recorded-at instant."""
-
-    position: int
-    recorded_at: str | None
-    event: OrganizationEvent
 
 
 @dataclass
@@ -123,8 +113,7 @@ def feed_rows(org: str, entries: Sequence[Entry], segs: Sequence[timeline.Segmen
         event = entry.event
         retraction = retraction_of.get(event.originator_version)
         in_effect = retraction is None and not isinstance(event, EntryRetracted)
-        stored = StoredRow(entry.position, event.originator_id, event.originator_version, "", b"")
-        fields = history_entry(stored, event, entry.recorded_at, None)["fields"]
+        fields = event.shown_fields()
         report = report_item(org, event, segs) if in_effect else None
         rows.append((entry.position, org, event.originator_version, type(event).__name__, event.date.isoformat(),
                      entry.recorded_at, event.recorded_by, to_json(fields),

@@ -13,20 +13,17 @@ stays bounded and each organization's events are read and decoded once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
-from uuid import UUID
+from typing import Callable, Iterator
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger.application import CertificationLedger
-from ledger.persistence import StoredRow
-from projections.rows import Entry, OrganizationRows, organization_rows
+from ledger.application.log import EventLog
+from projections.rows import OrganizationRows, organization_rows
 from projections.store import ViewStore
 
 BATCH_SIZE = 500
 REPLAY_ORGANIZATIONS = 100  # organizations read, decoded and folded together during a replay
 REPLAY_FROM_EMPTY = 20_000  # a backlog this long, onto views that hold nothing yet, is replayed instead
-LOOKUP_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -37,88 +34,48 @@ class Progress:
     position: int
 
 
-def catch_up(ledger: CertificationLedger, store: ViewStore, batch_size: int = BATCH_SIZE,
+def catch_up(log: EventLog, store: ViewStore, batch_size: int = BATCH_SIZE,
              on_batch: Callable[[Progress], None] | None = None, replay_from_empty: int = REPLAY_FROM_EMPTY) -> int:
     """Apply every notification after the tracked position; return how many were applied."""
     applied = 0
     if store.tracked_position() == 0:
-        upto = ledger.recorder.max_position()
+        upto = log.max_position()
         if upto >= replay_from_empty:
-            store.replace_all((rows for batch in replay_batches(ledger, upto) for rows in batch), upto)
+            store.replace_all((rows for batch in replay_batches(log, upto) for rows in batch), upto)
             if on_batch is not None:
                 on_batch(Progress(upto, upto))
             return upto
     while True:
         tracked = store.tracked_position()
-        notifications = ledger.recorder.select_notifications(start=tracked, limit=batch_size,
-                                                             inclusive_of_start=False)
-        if not notifications:
+        originators, position = log.originators_after(tracked, batch_size)
+        if not originators:
             return applied
-        position = notifications[-1].id
-        originators = list(dict.fromkeys(n.originator_id for n in notifications))
-        batch = [organization_rows(entries) for entries in organization_entries(ledger, originators, position)]
+        batch = [organization_rows(entries) for entries in log.entries(originators, position)]
         try:
             store.apply_batch(batch, position)
         except IntegrityError:
             if store.tracked_position() >= position:
                 continue  # another process applied this batch first; carry on from where it got to
             raise
-        applied += len(notifications)
+        applied += position - tracked
         if on_batch is not None:
-            on_batch(Progress(len(notifications), position))
+            on_batch(Progress(position - tracked, position))
 
 
-def organization_entries(ledger: CertificationLedger, originators: Sequence[UUID], upto: int
-                         ) -> list[list[Entry]]:
-    """Each organization's events up to position ``upto``, with positions and recorded-at instants."""
-    stored = [ledger.recorder.select_org_rows(UUID(str(oid)), upto) for oid in originators]
-    stamps = recorded_at(ledger, [row.position for rows in stored for row in rows])
-    return [entries_of(ledger, rows, stamps) for rows in stored if rows]
-
-
-def replay(ledger: CertificationLedger, upto: int, with_feed: bool = True) -> list[OrganizationRows]:
+def replay(log: EventLog, upto: int, with_feed: bool = True) -> list[OrganizationRows]:
     """Every organization's rows from the log up to position ``upto``."""
-    return [rows for batch in replay_batches(ledger, upto, with_feed) for rows in batch]
+    return [rows for batch in replay_batches(log, upto, with_feed) for rows in batch]
 
 
-def replay_batches(ledger: CertificationLedger, upto: int, with_feed: bool = True,
+def replay_batches(log: EventLog, upto: int, with_feed: bool = True,
                    organizations: int = REPLAY_ORGANIZATIONS) -> Iterator[list[OrganizationRows]]:
     """Every organization's rows from the log up to position ``upto``, a few organizations at a time.
 
     Each batch of organizations is read with one query (their rows, in version order), so only
     one batch is ever held in memory, whatever the size of the log.
     """
-    originators = ledger.recorder.registration_ids()
+    originators = log.organization_ids()
     for start in range(0, len(originators), organizations):
-        stored: list[list[StoredRow]] = []
-        for row in ledger.recorder.select_orgs_rows(originators[start:start + organizations], upto):
-            if not stored or stored[-1][0].originator_id != row.originator_id:
-                stored.append([])
-            stored[-1].append(row)
-        if stored:
-            yield organization_batch(ledger, stored, with_feed)
-
-
-def organization_batch(ledger: CertificationLedger, stored: list[list[StoredRow]], with_feed: bool
-                       ) -> list[OrganizationRows]:
-    stamps = recorded_at(ledger, [row.position for rows in stored for row in rows]) if with_feed else {}
-    return [organization_rows(entries_of(ledger, rows, stamps), with_feed) for rows in stored]
-
-
-def entries_of(ledger: CertificationLedger, rows: Iterable[StoredRow], stamps: dict[int, str]) -> list[Entry]:
-    return [Entry(row.position, stamps.get(row.position), ledger.mapper.to_domain_event(stored_event(row)))
-            for row in rows]
-
-
-def recorded_at(ledger: CertificationLedger, positions: Sequence[int]) -> dict[int, str]:
-    stamps: dict[int, str] = {}
-    for start in range(0, len(positions), LOOKUP_CHUNK):
-        stamps.update(ledger.recorder.recorded_at(list(positions[start:start + LOOKUP_CHUNK])))
-    return stamps
-
-
-def stored_event(row: StoredRow) -> Any:
-    from eventsourcing.persistence import StoredEvent
-
-    return StoredEvent(originator_id=row.originator_id, originator_version=row.originator_version,
-                       topic=row.topic, state=row.state)
+        batch = log.entries(originators[start:start + organizations], upto, with_recorded_at=with_feed)
+        if batch:
+            yield [organization_rows(entries, with_feed) for entries in batch]

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
+from ledger.storage.dialect import Dialect
 from projections import tables
 from projections.rows import OrganizationRows
 
@@ -36,7 +37,7 @@ def slices(items: Iterable[OrganizationRows], size: int) -> Iterator[list[Organi
 class ViewStore:
     """What the runner and the queries need from a view store, whatever the database."""
 
-    dialect: tables.Dialect
+    dialect: Dialect
     datastore: Any
     tracking_table: str
 
@@ -63,11 +64,11 @@ class ViewStore:
             self.keep_open_while_working(c)
             c.execute(self.dialect.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = ?"),
                       (APPLICATION_NAME,))
-            for statement in self.dialect.drop_statements() + self.dialect.table_statements():
+            for statement in tables.drop_statements(self.dialect) + tables.table_statements(self.dialect):
                 c.execute(statement)
             for batch in slices(organizations, WRITE_SLICE):
                 tables.insert_rows(c, self.dialect, batch)
-            for statement in self.dialect.index_statements():
+            for statement in tables.index_statements(self.dialect):
                 c.execute(statement)
             if position:
                 self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
@@ -102,16 +103,4 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         self.tracking_table = "tracking"
 
     def construct_create_table_statements(self) -> list[str]:
-        return super().construct_create_table_statements() + tables.SQLITE.create_statements()
-
-
-def store_for(datastore: Any) -> ViewStore:
-    """The view store that writes into the database behind ``datastore`` (tables created if missing)."""
-    if isinstance(datastore, SQLiteDatastore):
-        store: ViewStore = SQLiteViewStore(datastore)
-    else:
-        from projections.postgres_store import PostgresViewStore
-
-        store = PostgresViewStore(datastore)
-    store.create_table()  # type: ignore[attr-defined]
-    return store
+        return super().construct_create_table_statements() + tables.create_statements(tables.SQLITE)

@@ -1,8 +1,8 @@
-"""The view tables, their SQL, and the one place where SQL dialects differ.
+"""The view tables and their SQL.
 
-The statements are written once, with ``?`` parameters and unqualified table names; a
-``Dialect`` turns them into SQLite or PostgreSQL text. Rows are read by column name,
-which both the SQLite rows and psycopg's dict rows allow.
+The statements are written once, with ``?`` parameters and ``{table}`` names; the ledger's
+``Dialect`` (``ledger.storage.dialect``) turns them into SQLite or PostgreSQL text. Rows are
+read by column name, which both the SQLite rows and psycopg's dict rows allow.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol, Sequence
 
+from ledger.storage.dialect import SQLITE, Dialect, postgres
 from projections.rows import OrganizationRows
 
 
@@ -73,44 +74,22 @@ filters the end in place; answers are sorted after the read, which keeps the pla
 """
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """How one database spells parameters and qualified table names."""
-
-    param: str = "?"
-    schema: str | None = None
-    clustered_suffix: str = ""
-
-    def sql(self, statement: str) -> str:
-        """``statement`` with ``{name}`` table placeholders qualified and ``?`` parameters converted."""
-        names = {t.name: self.table(t.name) for t in TABLES}
-        text = statement.format(**names)
-        return text if self.param == "?" else text.replace("?", self.param)
-
-    def table(self, name: str) -> str:
-        return f'"{self.schema}".{name}' if self.schema else name
-
-    def create_statements(self) -> list[str]:
-        return self.table_statements() + self.index_statements()
-
-    def table_statements(self) -> list[str]:
-        return [f"CREATE TABLE IF NOT EXISTS {self.table(t.name)} ({t.definition})"
-                f"{self.clustered_suffix if t.clustered else ''}" for t in TABLES]
-
-    def index_statements(self) -> list[str]:
-        return [f"CREATE INDEX IF NOT EXISTS {index} ON {self.table(t.name)} ({column})"
-                for t in TABLES for index, column in t.indexes]
+def create_statements(d: Dialect) -> list[str]:
+    return table_statements(d) + index_statements(d)
 
 
-    def drop_statements(self) -> list[str]:
-        return [f"DROP TABLE IF EXISTS {self.table(t.name)}" for t in TABLES]
+def table_statements(d: Dialect) -> list[str]:
+    return [f"CREATE TABLE IF NOT EXISTS {d.table(t.name)} ({t.definition}){d.clustered_suffix if t.clustered else ''}"
+            for t in TABLES]
 
 
-SQLITE = Dialect(clustered_suffix=" WITHOUT ROWID")
+def index_statements(d: Dialect) -> list[str]:
+    return [f"CREATE INDEX IF NOT EXISTS {index} ON {d.table(t.name)} ({column})"
+            for t in TABLES for index, column in t.indexes]
 
 
-def postgres(schema: str) -> Dialect:
-    return Dialect(param="%s", schema=schema)
+def drop_statements(d: Dialect) -> list[str]:
+    return [f"DROP TABLE IF EXISTS {d.table(t.name)}" for t in TABLES]
 
 
 def delete_organizations(c: Cursor, d: Dialect, orgs: Sequence[str]) -> None:

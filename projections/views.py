@@ -15,24 +15,25 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.sqlite import SQLiteDatastore
 
-from ledger.application import CertificationLedger, KnownAt, as_of_date
-from ledger.errors import InvalidInput, StorageError
-from ledger.storage import describe
+from ledger.application.log import EventLog
+from ledger.application.system_time import KnownAt, KnownAtValue, as_of_date
 from ledger.domain.values import COUNTRY_PATTERN, STANDARDS, STATUSES, parse_date
+from ledger.errors import InvalidInput, StorageError
+from ledger.storage import DATABASE_ERRORS, describe
 from projections import changes as feed
 from projections import registry as reg
 from projections import report as rep
 from projections import tables
+from ledger.storage.dialect import Dialect
+from projections.answers import Listing, Record
 from projections.rows import OrganizationRows
 from projections.runner import BATCH_SIZE, REPLAY_FROM_EMPTY, Progress, catch_up, replay, replay_batches
-from projections.store import ViewStore, store_for
-
-KnownAtValue = str | int | datetime | KnownAt | None
+from projections.store import SQLiteViewStore, ViewStore
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,8 @@ class Tally:
 class Views:
     """The read side of one ledger, stored in the ledger's own database."""
 
-    def __init__(self, ledger: CertificationLedger, *, batch_size: int = BATCH_SIZE,
-                 replay_from_empty: int = REPLAY_FROM_EMPTY):
-        self.ledger = ledger
+    def __init__(self, log: EventLog, *, batch_size: int = BATCH_SIZE, replay_from_empty: int = REPLAY_FROM_EMPTY):
+        self.log = log
         self.batch_size = batch_size
         self.replay_from_empty = replay_from_empty
         self._store: ViewStore | None = None
@@ -73,7 +73,7 @@ class Views:
     def store(self) -> ViewStore:
         if self._store is None:
             with self._storage_errors("open"):
-                self._store = store_for(self.ledger.recorder.datastore)
+                self._store = store_for(self.log.datastore)
         return self._store
 
     # ------------------------------------------------------------------ keeping up
@@ -81,7 +81,7 @@ class Views:
     def catch_up(self, on_batch: Callable[[Progress], None] | None = None) -> int:
         """Apply the events recorded since the tracked position; return how many."""
         with self._storage_errors("update"):
-            return catch_up(self.ledger, self.store, self.batch_size, on_batch, self.replay_from_empty)
+            return catch_up(self.log, self.store, self.batch_size, on_batch, self.replay_from_empty)
 
     def tracked_position(self) -> int:
         return self.store.tracked_position()
@@ -91,8 +91,8 @@ class Views:
         started = time.perf_counter()
         replayed = Tally()
         with self._storage_errors("rebuild"):
-            upto = self.ledger.recorder.max_position()
-            self.store.replace_all(replayed.counting(replay_batches(self.ledger, upto)), upto)
+            upto = self.log.max_position()
+            self.store.replace_all(replayed.counting(replay_batches(self.log, upto)), upto)
         return RebuildSummary(replayed.events, replayed.organizations, time.perf_counter() - started)
 
     # ------------------------------------------------------------------ queries
@@ -102,28 +102,28 @@ class Views:
         """The status record of every organization registered by ``as_of``; filters combine."""
         day = as_of_date(as_of)
         check_filters(statuses, country, standard)
-        with self._reading(known_at) as (c, dialect, seen):
+        with self._reading(known_at) as (c, dialect, seen, position):
             records = reg.registry(c, dialect, day, statuses, country, standard)
-        return [stamped(r, day, seen) for r in records]
+        return Listing([stamped(r, day, seen) for r in records], position)
 
     def streaks(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
         """Organizations with consecutive_years > 0, longest first (ties: certified_since, then org)."""
         day = as_of_date(as_of)
-        with self._reading(known_at) as (c, dialect, seen):
+        with self._reading(known_at) as (c, dialect, seen, position):
             records = reg.streaks(c, dialect, day)
-        return [stamped(r, day, seen) for r in records]
+        return Listing([stamped(r, day, seen) for r in records], position)
 
     def covered(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[str]:
         """Organizations whose certificate covers ``as_of`` (certified or suspended), from the periods table."""
         day = as_of_date(as_of)
-        with self._reading(known_at) as (c, dialect, _):
-            return reg.covered(c, dialect, day)
+        with self._reading(known_at) as (c, dialect, _, position):
+            return Listing(reg.covered(c, dialect, day), position)
 
     def report(self, start: date | str, end: date | str, known_at: KnownAtValue = None) -> dict[str, Any]:
         """What happened from ``start`` to ``end`` (both included): SPEC section 8's report."""
         first, last = report_dates(start, end)
-        with self._reading(known_at, with_feed=True) as (c, dialect, _):
-            return rep.report(c, dialect, first, last)
+        with self._reading(known_at, with_feed=True) as (c, dialect, _, position):
+            return Record(rep.report(c, dialect, first, last), position)
 
     def year_report(self, year: int, known_at: KnownAtValue = None) -> dict[str, Any]:
         if not 1 <= year <= 9999:
@@ -142,20 +142,23 @@ class Views:
         except StorageError as error:
             if not cannot_write(error):
                 raise
-            with self._reading(seen, with_feed=True) as (c, dialect, _):  # the views as they stand, or a replay
-                return feed.changes(c, dialect, since, limit, seen.position)
+            with self._reading(seen, with_feed=True) as (c, dialect, _, position):  # as they stand, or a replay
+                return Listing(feed.changes(c, dialect, since, limit, seen.position), position)
         with self.store.reading() as c:
-            return feed.changes(c, self.store.dialect, since, limit, seen.position)
+            tracked = self.store.tracked_in(c)
+            upto = tracked if seen.position is None else min(seen.position, tracked)
+            return Listing(feed.changes(c, self.store.dialect, since, limit, upto), upto)
 
     # ------------------------------------------------------------------ plumbing
 
     def _resolve(self, known_at: KnownAtValue) -> KnownAt:
-        return known_at if isinstance(known_at, KnownAt) else self.ledger.known_at(known_at)
+        return self.log.known_at(known_at)
 
     @contextmanager
     def _reading(self, known_at: KnownAtValue, with_feed: bool = False
-                 ) -> Iterator[tuple[Any, tables.Dialect, KnownAt]]:
-        """A cursor on views that hold exactly what the ledger knew at ``known_at`` (the feed only if asked)."""
+                 ) -> Iterator[tuple[Any, Dialect, KnownAt, int]]:
+        """A cursor on views that hold exactly what the ledger knew at ``known_at`` (the feed only if asked),
+        and the ledger position they hold."""
         seen = self._resolve(known_at)
         wanted = seen.position
         current = True
@@ -167,7 +170,7 @@ class Views:
             # A read-only role (or a read-only SQLite file) cannot move the views on: use them only if
             # they exist and a follower keeps them current.
             current = False
-            latest = self.ledger.recorder.max_position()
+            latest = self.log.max_position()
             wanted = latest if wanted is None else min(wanted, latest)
         live = False
         if self._store is not None:
@@ -175,17 +178,17 @@ class Views:
                 tracked = self.store.tracked_in(c)
                 live = (wanted is None or wanted >= tracked) if current else wanted == tracked
                 if live:
-                    yield c, self.store.dialect, seen
+                    yield c, self.store.dialect, seen, tracked if wanted is None else wanted
         if not live:
-            with scratch(replay(self.ledger, wanted or 0, with_feed)) as c:
-                yield c, tables.SQLITE, seen
+            with scratch(replay(self.log, wanted or 0, with_feed)) as c:
+                yield c, tables.SQLITE, seen, wanted or 0
 
     @contextmanager
     def _storage_errors(self, doing: str) -> Iterator[None]:
         try:
             yield
-        except PersistenceError as error:
-            raise StorageError(f"cannot {doing} the projections in {describe(self.ledger.db)}: {error}") from None
+        except DATABASE_ERRORS as error:
+            raise StorageError(f"cannot {doing} the projections in {describe(self.log.db)}: {error}") from None
 
 
 def cannot_write(error: StorageError) -> bool:
@@ -200,7 +203,7 @@ def scratch(batch: Sequence[OrganizationRows]) -> Iterator[Any]:
     conn.row_factory = sqlite3.Row
     try:
         c = conn.cursor()
-        for statement in tables.SQLITE.create_statements():
+        for statement in tables.create_statements(tables.SQLITE):
             c.execute(statement)
         tables.insert_rows(c, tables.SQLITE, batch)
         yield c
@@ -234,3 +237,15 @@ def report_dates(start: date | str, end: date | str) -> tuple[date, date]:
     if first > last:
         raise InvalidInput(f"--from {first} is after --to {last}")
     return first, last
+
+
+def store_for(datastore: Any) -> ViewStore:
+    """The view store that writes into the database behind ``datastore`` (tables created if missing)."""
+    if isinstance(datastore, SQLiteDatastore):
+        store: ViewStore = SQLiteViewStore(datastore)
+    else:
+        from projections.postgres_store import PostgresViewStore
+
+        store = PostgresViewStore(datastore)
+    store.create_table()  # type: ignore[attr-defined]
+    return store

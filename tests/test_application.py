@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from uuid import UUID
 
 import pytest
@@ -325,12 +327,22 @@ def test_the_key_of_a_registration_covers_its_defaults(ledger: CertificationLedg
 
 def test_identical_commands_get_keys_that_count_the_earlier_ones(ledger: CertificationLedger) -> None:
     register(ledger)
-    first = ledger.audit("cecomip", date="2016-05-18", body="IMO", kind="surveillance")
-    second = ledger.audit("cecomip", date="2016-05-18", body="IMO", kind="surveillance")
     fields = {"command": "audit", "org": "cecomip", "date": "2016-05-18", "body": "IMO", "kind": "surveillance"}
+    first = ledger.record(fields)
+    second = ledger.record(fields, again=True)
     assert (first.event.key, second.event.key) == (expected_key(fields, 0), expected_key(fields, 1))
     assert ledger.recorder.existing_keys([first.event.key, second.event.key, "nope"]) == {
         first.event.key, second.event.key}
+
+
+def test_a_command_identical_to_one_recorded_is_refused_naming_the_earlier_one(ledger: CertificationLedger) -> None:
+    register(ledger)
+    first = ledger.audit("cecomip", date="2016-05-18", body="IMO", kind="surveillance")
+    before = ledger.recorder.max_position()
+    message = refused(ledger, lambda: ledger.audit("cecomip", date="2016-05-18", body="IMO", kind="surveillance"))
+    assert message == (f"audit refused: an identical AuditConducted of 2016-05-18 is already recorded for cecomip "
+                       f"(position {first.position}, version 2); give --again to record it anyway")
+    assert ledger.recorder.max_position() == before
 
 
 def test_the_same_command_for_two_organizations_gets_two_keys(ledger: CertificationLedger) -> None:
@@ -361,7 +373,7 @@ def test_a_certificate_number_is_unique_across_the_ledger(ledger: CertificationL
     assert refused(ledger, lambda: ledger.certify("oro-puno", date="2016-07-01", standard="fairmined",
                                                   certificate="FM-PE-0001"), DuplicateCertificate) == (
         "certify on 2016-07-01 refused: certificate FM-PE-0001 is already held by cecomip (version 2); "
-        "certificate numbers are unique in the ledger")
+        "certificate numbers are unique in the ledger, letter case aside")
 
 
 def test_a_certificate_number_is_not_granted_twice_to_the_same_organization(ledger: CertificationLedger) -> None:
@@ -404,6 +416,15 @@ class RowReads:
         for name in dir(recorder):
             if name.startswith("select") and callable(getattr(recorder, name)):
                 setattr(recorder, name, self._counting(name, getattr(recorder, name)))
+        writing = recorder.write
+
+        @contextmanager
+        def counted_write(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            with writing(*args, **kwargs) as transaction:
+                transaction.org_rows = self._counting("org_rows", transaction.org_rows)
+                yield transaction
+
+        recorder.write = counted_write
 
     def _counting(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         def counted(*args: Any, **kwargs: Any) -> Any:

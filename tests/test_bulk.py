@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli import cli
-from ledger import bulk, export, line_files
+from ledger.transfer import export, line_files
+from ledger.transfer import importing as bulk
 from ledger.domain import commands as cmd
 from ledger.application import CertificationLedger
 from ledger.errors import LedgerError
@@ -79,7 +80,7 @@ def answers(ledger: CertificationLedger) -> dict[tuple[str, str], dict[str, Any]
 
 
 def import_lines(ledger: CertificationLedger, lines: Iterable[Any], **options: Any) -> bulk.ImportSummary:
-    return bulk.Importer(ledger, **options).run(enumerate(lines, start=1))
+    return bulk.import_lines(ledger, lines, **options)
 
 
 # ---------------------------------------------------------------- importing
@@ -209,7 +210,8 @@ def test_an_export_imported_into_the_ledger_it_came_from_records_nothing(ledger:
     for line in HISTORY:
         ledger.record(line)
     ledger.record({"command": "audit", "org": "cecomip", "date": "2016-05-20", "body": "IMO", "kind": "surveillance"})
-    ledger.record({"command": "audit", "org": "cecomip", "date": "2016-05-20", "body": "IMO", "kind": "surveillance"})
+    ledger.record({"command": "audit", "org": "cecomip", "date": "2016-05-20", "body": "IMO", "kind": "surveillance"},
+                  again=True)
     ledger.record({"command": "retract", "org": "oro-puno", "target": 5, "date": "2016-06-01", "reason": "error"})
     before = stored_digest(ledger)
     exported = tmp_path / "export.jsonl"

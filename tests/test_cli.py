@@ -312,7 +312,7 @@ RULE_REFUSALS = [
     pytest.param(["certify", "cecomip", "--date", "2017-07-01", "--standard", "fairmined",
                   "--certificate", "FM-PE-0001"],
                  "certify on 2017-07-01 refused: certificate FM-PE-0001 is already held by cecomip (version 2); "
-                 "certificate numbers are unique in the ledger", id="certificate-number-taken"),
+                 "certificate numbers are unique in the ledger, letter case aside", id="certificate-number-taken"),
     pytest.param(["certify", "nobody", "--date", "2017-07-01", "--standard", "fairmined"],
                  "unknown organization nobody (register it first)", id="unknown-organization"),
 ]

@@ -3,6 +3,8 @@ one winner per natural key, and clear errors for the others."""
 
 from __future__ import annotations
 
+import threading
+
 import json
 import subprocess
 import sys
@@ -137,59 +139,45 @@ def test_a_conflict_is_decided_again_on_the_fresh_state(ledger: CertificationLed
     assert ledger.state_at("oro-puno", "2019-04-01")["status"] == "certified"
 
 
-class OvertakenEveryTime(CertificationLedger):
-    """A writer whose every save is preceded by another writer's audit of the same organization."""
-
-    max_attempts = 3
-
-    def __init__(self, db: str, rival: CertificationLedger) -> None:
-        super().__init__(db)
-        self.rival = rival
-        self.overtaken = 0
-
-    def save(self, *aggregates: Any, **kwargs: Any) -> Any:
-        self.overtaken += 1
-        self.rival.record(audit("oro-puno", f"rival-{self.overtaken}"))
-        return super().save(*aggregates, **kwargs)
-
-
-def test_a_writer_always_overtaken_gives_up_after_bounded_attempts_with_a_clear_error(
-        ledger: CertificationLedger, db_url: str) -> None:
+def test_a_writer_waits_for_another_writers_transaction_and_says_so(ledger: CertificationLedger, db_url: str) -> None:
     ledger.record(register("oro-puno"))
-    loser = OvertakenEveryTime(db_url, rival=ledger)
+    holder = CertificationLedger(db_url)
+    said: list[float] = []
+    started = time.monotonic()
+    released = threading.Event()
+
+    def hold_the_lock() -> None:
+        with holder.storage.write():
+            released.wait(10)
+
+    thread = threading.Thread(target=hold_the_lock)
+    thread.start()
     try:
-        with pytest.raises(ConcurrencyConflict, match="audit for oro-puno gave up after 3 attempts"):
-            loser.record(audit("oro-puno", "mine"))
+        time.sleep(0.2)
+        timer = threading.Timer(1.6, released.set)
+        timer.start()
+        recorded = ledger.record(audit("oro-puno", "waited"), on_wait=lambda: said.append(time.monotonic() - started))
     finally:
-        loser.close()
-
-    references = [e["fields"]["reference"] for e in ledger.history("oro-puno")[1:]]
-    assert references == ["rival-1", "rival-2", "rival-3"]
-
-
-class Outbid(CertificationLedger):
-    """A writer that checked its certificate number was free, then saw another organization take it."""
-
-    def __init__(self, db: str, rival: CertificationLedger) -> None:
-        super().__init__(db)
-        self.rival = rival
-
-    def save(self, *aggregates: Any, **kwargs: Any) -> Any:
-        if not self.rival.recorder.certificate_holder("FM-PE-0007"):
-            self.rival.certify("cecomip", date="2019-06-01", standard="fairmined", certificate="FM-PE-0007")
-        return super().save(*aggregates, **kwargs)
+        released.set()
+        thread.join()
+        holder.close()
+    assert len(said) == 1 and 0.9 < said[0] < 1.6, said
+    assert recorded.position == 2
+    assert [e["fields"].get("reference") for e in ledger.history("oro-puno")] == [None, "waited"]
 
 
-def test_a_certificate_number_taken_between_check_and_save_is_refused_and_nothing_is_written(
+def test_one_writer_records_while_the_other_waits_and_no_claim_is_decided_on_stale_state(
         ledger: CertificationLedger, db_url: str) -> None:
     for org in ("aurifera", "cecomip"):
         ledger.record(register(org))
-    late = Outbid(db_url, rival=ledger)
+    rival = CertificationLedger(db_url)
     try:
-        with pytest.raises(DuplicateCertificate, match="certificate FM-PE-0007 is already held by cecomip"):
-            late.certify("aurifera", date="2019-06-01", standard="fairmined", certificate="FM-PE-0007")
+        outcomes = race(db_url, [{"command": "certify", "org": "aurifera", "date": "2019-06-01",
+                                  "standard": "fairmined", "certificate": "FM-PE-0007"}],
+                        [{"command": "certify", "org": "cecomip", "date": "2019-06-01", "standard": "fairmined",
+                          "certificate": "fm-pe-0007"}])
     finally:
-        late.close()
-
-    assert [e["type"] for e in ledger.history("aurifera")] == ["OrganizationRegistered"]
-    assert ledger.recorder.certificate_holder("FM-PE-0007") == (organization_id("cecomip"), 2)
+        rival.close()
+    results = [batch[0] for batch in outcomes]
+    assert sum("position" in r for r in results) == 1
+    assert [r["error"] for r in results if "error" in r] == ["DuplicateCertificate"]

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cli import cli
 from conftest import BACKENDS, fresh_postgres_schema
 from ledger.application import CertificationLedger
-from ledger.copying import copy_ledger
+from ledger.transfer.copying import copy_ledger
 from ledger.errors import ConcurrencyConflict, LedgerError
 from ledger.domain.organization import Organization
 
@@ -36,23 +36,9 @@ def fresh_url(tmp_path: Path) -> Iterator[Callable[[str], str]]:
         next(schema, None)
 
 
-class Overtaken(CertificationLedger):
-    """A writer that loses one race: another writer records first, so its save conflicts."""
-
-    max_attempts = 1
-
-    def __init__(self, db: str, rival: CertificationLedger) -> None:
-        super().__init__(db)
-        self.rival = rival
-
-    def save(self, *aggregates: Organization, **kwargs: Any) -> Any:
-        self.rival.audit("cecomip", date="2019-02-02", body="IMO", kind="follow-up", reference="rival")
-        return super().save(*aggregates, **kwargs)
-
-
 def record_a_scheme(ledger: CertificationLedger) -> None:
     """Grants, renewals with a change of standard, a denial, a suspension, an extension, a withdrawal,
-    a back-dated audit, a retraction that frees a certificate number, and one lost race."""
+    a back-dated audit, and a retraction that frees a certificate number."""
     ledger.register("cecomip", name="CECOMIP", country="PE", legal_form="cooperative", date="2016-01-10")
     ledger.certify("cecomip", date="2016-06-15", standard="fairmined", certificate="FM-PE-0001")
     ledger.recertify("cecomip", date="2017-06-01")
@@ -68,12 +54,6 @@ def record_a_scheme(ledger: CertificationLedger) -> None:
     ledger.extend("oro-puno", date="2018-04-15", until="2018-08-31", reason="operations halted")
     ledger.withdraw("oro-puno", date="2018-08-01", mode="voluntary", reason="for internal reasons")
     ledger.audit("cecomip", date="2016-05-20", body="IMO", kind="initial", findings=["minor:health-safety:kits"])
-    loser = Overtaken(ledger.db, rival=ledger)
-    try:
-        with pytest.raises(ConcurrencyConflict):
-            loser.audit("cecomip", date="2019-02-01", body="IMO", kind="surveillance")
-    finally:
-        loser.close()
 
 
 def every_answer(ledger: CertificationLedger) -> dict[Any, Any]:

@@ -25,7 +25,7 @@ def wait_for(condition, timeout: float = 20.0) -> bool:
 
 def test_follower_applies_new_events_and_stops_cleanly_on_sigterm(ledger: CertificationLedger, db_url: str) -> None:
     ledger.register("cecomip", name="CECOMIP", country="PE", date="2016-01-10")
-    views = Views(ledger)
+    views = Views(ledger.log)
     follower = subprocess.Popen([CERTLEDGER, "--db", db_url, "follow", "--interval", "0.1"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -44,9 +44,9 @@ def test_follower_applies_new_events_and_stops_cleanly_on_sigterm(ledger: Certif
 
 def test_follower_resumes_from_the_tracked_position(ledger: CertificationLedger, db_url: str) -> None:
     ledger.register("oro-puno", name="Oro Puno", country="PE", date="2017-01-10")
-    assert Views(ledger).catch_up() == 1
+    assert Views(ledger.log).catch_up() == 1
     ledger.certify("oro-puno", date="2018-04-20", standard="ecological")
-    views = Views(ledger)
+    views = Views(ledger.log)
     follower = subprocess.Popen([CERTLEDGER, "--db", db_url, "follow", "--interval", "0.1"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert wait_for(lambda: views.store.tracked_position() >= 2), "the follower never caught up"

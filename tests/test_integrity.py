@@ -21,9 +21,10 @@ from click.testing import CliRunner, Result
 from cli import cli
 from ledger.application import CertificationLedger
 from ledger.domain.events import OrganizationRegistered
-from ledger.integrity import ChainWalker, verify_chain
+from ledger.integrity.walker import ChainWalker, verify_chain
 from ledger.domain.organization import organization_id
-from ledger.persistence import GENESIS_HASH, EventExtras, chain_hash
+from ledger.storage import EventExtras
+from ledger.storage.chain import GENESIS_HASH, entry_hash as chain_hash
 from ledger.storage import is_postgres_url
 
 # ---------------------------------------------------------------- the ledger under attack

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from ledger import formats
+import rendering as formats
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ANSI_ESCAPE = "\x1b["

@@ -13,7 +13,7 @@ from cli import cli
 from conftest import POSTGRES_SERVER, fresh_postgres_schema, server_connection
 from ledger.application import CertificationLedger
 from projections import Views
-from ledger.storage import describe, postgres_environment
+from ledger.storage.backends import describe, postgres_environment
 
 REGISTER = ["register", "cecomip", "--name", "CECOMIP", "--country", "PE", "--date", "2016-01-10"]
 
@@ -58,7 +58,7 @@ def test_the_schema_named_in_the_url_is_created_with_the_ledger_and_used_through
     schema = postgres_url.split("schema=")[1]
     with server_connection() as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname=%s", (schema,))}
-    assert {"certledger_events", "ledger_chain", "ledger_keys", "ledger_certificates"} <= tables
+    assert {"certledger_events", "ledger_chain", "ledger_keys", "ledger_claims"} <= tables
     assert run("status", "cecomip", "--as-of", "2016-01-10", "--json")[1].count('"status": "registered"') == 1
 
 
@@ -74,7 +74,7 @@ def test_querying_a_schema_without_a_ledger_says_so(postgres_url: str) -> None:
 def roles(postgres_url: str) -> Iterator[tuple[str, str, str]]:
     """A writer and a read-only role on a ledger created by the owner, granted as the README says."""
     owner = CertificationLedger(postgres_url)
-    Views(owner).catch_up()
+    Views(owner.log).catch_up()
     owner.close()
     schema = postgres_url.split("schema=")[1]
     writer, reader = f"certledger_writer_{secrets.token_hex(3)}", f"certledger_reader_{secrets.token_hex(3)}"
@@ -95,7 +95,7 @@ def grants(schema: str, writer: str, reader: str) -> list[str]:
         f"GRANT USAGE ON SCHEMA {schema} TO {writer}",
         f"GRANT SELECT, INSERT, UPDATE ON {schema}.certledger_events TO {writer}",
         f"GRANT SELECT, INSERT ON {schema}.ledger_chain, {schema}.ledger_keys TO {writer}",
-        f"GRANT SELECT, INSERT, DELETE ON {schema}.ledger_certificates TO {writer}",
+        f"GRANT SELECT, INSERT, DELETE ON {schema}.ledger_claims TO {writer}",
         f"GRANT USAGE, UPDATE ON SEQUENCE {schema}.certledger_events_notification_id_seq TO {writer}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.status_segments, {schema}.certification_periods, "
         f"{schema}.event_feed, {schema}.notification_tracking TO {writer}",

@@ -8,7 +8,7 @@ import pytest
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger import application as ledger_application
+from ledger.application import system_time as ledger_application
 from ledger.application import CertificationLedger
 from ledger.errors import InvalidInput
 from ledger.domain.values import today_utc
@@ -27,7 +27,7 @@ def without_known_at(records: list[dict]) -> list[dict]:
 
 @pytest.fixture
 def views(ledger: CertificationLedger) -> Views:
-    return Views(ledger)
+    return Views(ledger.log)
 
 
 def register(ledger: CertificationLedger, org: str, country: str = "PE", on: str = "2016-01-10") -> None:
@@ -66,7 +66,7 @@ def test_catch_up_counts_up_one_position_per_recorded_event(ledger: Certificatio
 def test_catch_up_works_through_many_small_batches(ledger: CertificationLedger) -> None:
     for n in range(7):
         register(ledger, f"org-{n}")
-    views = Views(ledger, batch_size=2)
+    views = Views(ledger.log, batch_size=2)
     batches = []
     assert views.catch_up(on_batch=batches.append) == 7
     assert [b.position for b in batches] == [2, 4, 6, 7]
@@ -97,7 +97,7 @@ def test_a_refused_batch_writes_no_view_rows(ledger: CertificationLedger, views:
 
 def test_two_views_of_one_database_share_the_tracked_position(ledger: CertificationLedger) -> None:
     register(ledger, "cecomip")
-    first, second = Views(ledger), Views(ledger)
+    first, second = Views(ledger.log), Views(ledger.log)
     first.catch_up()
     assert second.catch_up() == 0
     assert second.tracked_position() == 1
@@ -258,14 +258,14 @@ def test_the_live_views_always_equal_a_fresh_replay(endings: CertificationLedger
     endings.reinstate("renewed", date="2018-07-01")
     endings.retract("denied", 3, date="2018-02-01", reason="recorded for the wrong organization")
     views.catch_up()
-    assert compare_with_rebuild(endings) == []
+    assert compare_with_rebuild(endings.log) == []
 
 
 def test_compare_with_rebuild_names_a_tampered_view_row(endings: CertificationLedger, views: Views) -> None:
     views.catch_up()
     with views.store.datastore.transaction(commit=True) as c:
         c.execute(views.store.dialect.sql("UPDATE {status_segments} SET status = 'certified' WHERE org = 'never'"))
-    problems = compare_with_rebuild(endings)
+    problems = compare_with_rebuild(endings.log)
     assert problems and all(p.startswith("status_segments: never:") for p in problems)
 
 

@@ -37,7 +37,7 @@ def demo(ledger: CertificationLedger) -> CertificationLedger:
 def test_recording_commands_keep_the_views_caught_up(run, ledger: CertificationLedger) -> None:
     assert run("register", "cecomip", "--name", "CECOMIP", "--country", "PE", "--date", "2016-01-10").exit_code == 0
     assert run("certify", "cecomip", "--date", "2016-06-15", "--standard", "fairmined").exit_code == 0
-    assert Views(ledger).tracked_position() == 2
+    assert Views(ledger.log).tracked_position() == 2
 
 
 def test_registry_as_of_a_date_lists_the_certified_organizations(run, demo: CertificationLedger) -> None:

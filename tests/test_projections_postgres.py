@@ -59,7 +59,7 @@ def demo_rows(tmp_path: Path) -> list[OrganizationRows]:
     ledger = CertificationLedger(str(tmp_path / "demo.db"))
     for line in (EXAMPLES / "fairmined-2019.jsonl").read_text(encoding="utf-8").splitlines():
         ledger.record(json.loads(line))
-    rows = replay(ledger, ledger.recorder.max_position())
+    rows = replay(ledger.log, ledger.recorder.max_position())
     ledger.close()
     return rows
 

@@ -38,7 +38,7 @@ CHILD = textwrap.dedent("""
             time.sleep(30)
 
     tables.{patched} = lingering
-    views = Views(CertificationLedger(sys.argv[1]), batch_size=2)
+    views = Views(CertificationLedger(sys.argv[1]).log, batch_size=2)
     views.{call}
 """)
 
@@ -74,7 +74,7 @@ def run_child_until_killed(db_url: str, patched: str, call: str, commits_before_
 
 
 def replayed_contents(ledger: CertificationLedger, position: int) -> dict[str, list[tuple[Any, ...]]]:
-    with scratch(replay(ledger, position)) as c:
+    with scratch(replay(ledger.log, position)) as c:
         return {t.name: tables.table_contents(c, tables.SQLITE, t) for t in tables.TABLES}
 
 
@@ -84,7 +84,7 @@ def test_kill_9_during_catch_up_resumes_with_nothing_lost_or_counted_twice(ledge
 
     run_child_until_killed(db_url, "replace_organizations", "catch_up()", commits_before_kill=3)
 
-    views = Views(ledger)
+    views = Views(ledger.log)
     position, contents = views.store.snapshot()
     assert position == 6  # three batches of two committed; the fourth died before its commit
     assert contents == replayed_contents(ledger, 6)
@@ -93,12 +93,12 @@ def test_kill_9_during_catch_up_resumes_with_nothing_lost_or_counted_twice(ledge
     assert views.tracked_position() == total
     feed = views.changes(0, 1000)
     assert [e["position"] for e in feed] == list(range(1, total + 1))
-    assert compare_with_rebuild(ledger) == []
+    assert compare_with_rebuild(ledger.log) == []
 
 
 def test_kill_9_during_rebuild_leaves_the_previous_views(ledger: CertificationLedger, db_url: str) -> None:
     total = record_history(ledger)
-    views = Views(ledger)
+    views = Views(ledger.log)
     views.catch_up()
     before = views.store.snapshot()
 
@@ -106,4 +106,4 @@ def test_kill_9_during_rebuild_leaves_the_previous_views(ledger: CertificationLe
 
     assert views.store.snapshot() == before
     assert views.tracked_position() == total
-    assert compare_with_rebuild(ledger) == []
+    assert compare_with_rebuild(ledger.log) == []

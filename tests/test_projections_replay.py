@@ -21,23 +21,23 @@ def record_examples(ledger: CertificationLedger) -> None:
 def test_empty_views_are_filled_by_a_replay_with_exactly_the_rows_of_an_incremental_catch_up(
         ledger: CertificationLedger) -> None:
     record_examples(ledger)
-    incremental = Views(ledger, batch_size=3, replay_from_empty=NEVER)
+    incremental = Views(ledger.log, batch_size=3, replay_from_empty=NEVER)
     incremental.catch_up()
     expected = incremental.store.snapshot()
 
     incremental.store.replace_all([], 0)  # the views hold nothing again
     batches: list[Progress] = []
-    replayed = Views(ledger, replay_from_empty=1).catch_up(batches.append)
+    replayed = Views(ledger.log, replay_from_empty=1).catch_up(batches.append)
 
     assert replayed == ledger.recorder.max_position()
     assert batches == [Progress(replayed, replayed)]
-    assert Views(ledger).store.snapshot() == expected
+    assert Views(ledger.log).store.snapshot() == expected
 
 
 def test_views_that_applied_something_keep_catching_up_incrementally(ledger: CertificationLedger) -> None:
     record_examples(ledger)
-    Views(ledger, batch_size=3, replay_from_empty=NEVER).catch_up()
+    Views(ledger.log, batch_size=3, replay_from_empty=NEVER).catch_up()
     ledger.register("new-coop", name="New Coop", country="BO", date="2020-01-10")
     batches: list[Progress] = []
-    assert Views(ledger, batch_size=500, replay_from_empty=1).catch_up(batches.append) == 1
+    assert Views(ledger.log, batch_size=500, replay_from_empty=1).catch_up(batches.append) == 1
     assert batches == [Progress(1, ledger.recorder.max_position())]

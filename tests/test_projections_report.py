@@ -22,7 +22,7 @@ def load(ledger: CertificationLedger, name: str) -> None:
 @pytest.fixture
 def news_2019(ledger: CertificationLedger) -> dict:
     load(ledger, "fairmined-2019.jsonl")
-    return Views(ledger).year_report(2019)
+    return Views(ledger.log).year_report(2019)
 
 
 def test_the_report_has_exactly_the_shape_of_the_spec(news_2019: dict) -> None:
@@ -70,7 +70,7 @@ def test_la_cascada_withdrew_voluntarily_for_internal_reasons(news_2019: dict) -
 def test_a_suspended_organization_is_not_counted_as_certified_at_the_end(ledger: CertificationLedger) -> None:
     load(ledger, "fairmined-2019.jsonl")
     ledger.suspend("cecomip", date="2019-12-01", reason="traceability records missing", resolve_by="2020-01-31")
-    report = Views(ledger).year_report(2019)
+    report = Views(ledger.log).year_report(2019)
     assert report["certified"] == ["oro-puno"]
     assert report["suspended"] == [{"org": "cecomip", "date": "2019-12-01", "reason": "traceability records missing",
                                     "resolve_by": "2020-01-31"}]
@@ -78,7 +78,7 @@ def test_a_suspended_organization_is_not_counted_as_certified_at_the_end(ledger:
 
 def test_a_period_report_counts_what_falls_inside_it(ledger: CertificationLedger) -> None:
     load(ledger, "fairmined-2019.jsonl")
-    report = Views(ledger).report("2019-05-01", "2019-05-31")
+    report = Views(ledger.log).report("2019-05-01", "2019-05-31")
     assert [r["org"] for r in report["recertified"]] == ["cecomip"]
     assert [d["org"] for d in report["denied"]] == ["xamodx"]
     assert report["expired"] == [] and report["withdrawn"] == []
@@ -87,6 +87,6 @@ def test_a_period_report_counts_what_falls_inside_it(ledger: CertificationLedger
 
 def test_the_longest_streak_at_the_end_of_2019_is_cecomip(ledger: CertificationLedger) -> None:
     load(ledger, "fairmined-2019.jsonl")
-    streaks = Views(ledger).streaks("2019-12-31")
+    streaks = Views(ledger.log).streaks("2019-12-31")
     assert [(s["org"], s["consecutive_years"], s["recertifications"]) for s in streaks] == [
         ("cecomip", 4, 3), ("oro-puno", 2, 1)]

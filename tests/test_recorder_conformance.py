@@ -16,8 +16,8 @@ from unittest import SkipTest
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase, NonInterleavingNotificationIDsBaseCase
 
-from ledger.integrity import verify_chain
-from ledger.persistence import SQLiteLedgerRecorder
+from ledger.integrity.walker import verify_chain
+from ledger.storage.sqlite import SQLiteLedgerRecorder
 
 POSTGRES_URL = os.environ.get("CERTLEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -64,7 +64,7 @@ def postgres_ledger() -> Any:
     try:
         import psycopg
 
-        import ledger.postgres  # noqa: F401 - the PostgreSQL recorder lives there
+        import ledger.storage.postgres  # noqa: F401 - the PostgreSQL recorder lives there
     except ImportError as error:
         raise SkipTest(f"PostgreSQL recorder not available: {error}") from None
     from ledger.application import CertificationLedger

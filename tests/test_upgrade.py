@@ -67,7 +67,7 @@ def current_answer(ledger: CertificationLedger, views: Views, question: str) -> 
 
 
 def test_every_answer_of_the_first_release_is_given_again(old_ledger: CertificationLedger) -> None:
-    views = Views(old_ledger)
+    views = Views(old_ledger.log)
     expected = answers()
     assert len(expected) > 50
     differing = [question for question, old in expected.items()
@@ -84,7 +84,7 @@ def test_the_old_ledger_verifies_and_its_views_rebuild_to_the_same_answers(old_l
     assert result.exit_code == 0, result.output
     assert "176 events checked" in result.output
     assert runner.invoke(cli, ["--db", old_ledger.db, "rebuild"]).exit_code == 0
-    views = Views(old_ledger)
+    views = Views(old_ledger.log)
     old = answers()["registry 2019-12-31"]
     assert keeps(old, without_query_time(views.registry("2019-12-31")))
 

@@ -93,6 +93,7 @@ class Recertify(Command):
     verb: ClassVar[str] = "recertify"
     command: Literal["recertify"] = "recertify"
     standard: Standard | None = None
+    certificate: Text | None = None
     valid_until: EndDate | None = None
     audit: Text | None = None
 

@@ -28,6 +28,9 @@ from ledger.domain.values import (
 )
 
 
+HIDDEN_FIELDS = {"originator_id", "originator_version", "timestamp", "date", "recorded_by", "key", "originator_topic"}
+
+
 class OrganizationEvent(BaseModel, CanMutateAggregate[UUID]):
     """Common fields: the effective ``date`` (valid time), who recorded it, and its import key.
 
@@ -49,6 +52,10 @@ class OrganizationEvent(BaseModel, CanMutateAggregate[UUID]):
 
     def apply(self, aggregate: Any) -> None:
         aggregate.accept(self)
+
+    def shown_fields(self) -> dict[str, Any]:
+        """The event's own fields as ``history`` shows them (no ids, times or keys)."""
+        return self.model_dump(mode="json", exclude=HIDDEN_FIELDS)
 
     def command_fields(self) -> dict[str, Any]:
         """The recording command that produced this event, with resolved values (import format)."""
@@ -124,11 +131,24 @@ class CertificationGranted(PeriodDecided):
 
 
 class Recertified(PeriodDecided):
+    """A renewal. ``renumbered``: the new period carries a certificate number of its own (``recertify
+    --certificate``), which it claims; otherwise it keeps the renewed period's number."""
+
     command: ClassVar[str] = "recertify"
+
+    renumbered: bool = False
 
     def command_fields(self) -> dict[str, Any]:
         fields = super().command_fields()
-        fields.pop("certificate", None)  # kept from the renewed period; recertify has no --certificate
+        renumbered = fields.pop("renumbered", False)
+        if not renumbered:
+            fields.pop("certificate", None)  # kept from the renewed period
+        return fields
+
+    def shown_fields(self) -> dict[str, Any]:
+        fields = super().shown_fields()
+        if not self.renumbered:
+            fields.pop("renumbered", None)
         return fields
 
 

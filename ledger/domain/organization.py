@@ -31,7 +31,7 @@ from ledger.domain.events import (
     SuspensionLifted,
     ValidityExtended,
 )
-from ledger.domain.values import anniversary_eve
+from ledger.domain.values import anniversary_eve, certificate_key
 
 ORG_NAMESPACE = uuid5(NAMESPACE_URL, "certledger:organization")
 
@@ -116,9 +116,13 @@ class Organization(BaseAggregate[UUID]):
                 raise RuleViolation(f"recertify on {day} refused: {refusal}")
             valid_from = covering.valid_until + timedelta(days=1)
             until = command.valid_until or anniversary_eve(valid_from)
+            renumbered = command.certificate is not None and (
+                covering.certificate is None
+                or certificate_key(command.certificate) != certificate_key(covering.certificate))
             return Recertified, dict(standard=command.standard or covering.standard,
-                                     certificate=covering.certificate, valid_from=valid_from,
-                                     valid_until=until, audit=command.audit)
+                                     certificate=command.certificate if renumbered else covering.certificate,
+                                     renumbered=renumbered, valid_from=valid_from, valid_until=until,
+                                     audit=command.audit)
         if isinstance(command, cmd.Deny):
             state = self.folded.state_on(self.events, day)
             stage = "recertification" if state.status_on(day) in timeline.COVERED else "initial"
@@ -153,6 +157,15 @@ class Organization(BaseAggregate[UUID]):
             raise
         self.pending_events.append(event)
         return event
+
+    def discard(self, event: OrganizationEvent) -> None:
+        """Take back the event just recorded (a claim it needed was refused): as if never recorded."""
+        if not self.events or self.events[-1] is not event:
+            raise ValueError("only the last recorded event can be discarded")
+        self.events.pop()
+        self.pending_events.remove(event)
+        self.version -= 1
+        self.folded.forget()
 
     def _check_retraction(self, event: EntryRetracted) -> None:
         what = f"retract of version {event.target} on {event.date} refused"
@@ -189,3 +202,13 @@ def project_organization(aggregate: Organization | None, events: Iterable[Organi
 
 # Registrations written by the first release name the aggregate class by its old module path.
 register_topic("ledger.organization:Organization", Organization)
+
+
+def claimed_number(event: OrganizationEvent | None) -> str | None:
+    """The certificate number an event claims (unique in the ledger, letter case aside): a grant's, or a
+    renewal's own new number. A retraction of the event frees it."""
+    if isinstance(event, CertificationGranted):
+        return event.certificate
+    if isinstance(event, Recertified) and event.renumbered:
+        return event.certificate
+    return None

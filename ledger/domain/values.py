@@ -120,6 +120,11 @@ def check_text(value: str) -> str:
     return trimmed
 
 
+def certificate_key(number: str) -> str:
+    """The form under which a certificate number is unique and looked up: trimmed, letter case aside."""
+    return number.strip().casefold()
+
+
 def _str_only(value: object) -> object:
     if not isinstance(value, str):
         raise ValueError("expected a string")

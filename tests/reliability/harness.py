@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ledger.application import CertificationLedger
 
 CERTLEDGER = str(Path(sys.executable).with_name("certledger"))
-LEDGER_TABLES = ("ledger_chain", "ledger_keys", "ledger_certificates")
+LEDGER_TABLES = ("ledger_chain", "ledger_keys", "ledger_claims")
 
 
 def run_certledger(db: str | Path, *args: str | bytes, preexec_fn: Callable[[], None] | None = None,

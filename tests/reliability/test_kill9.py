@@ -62,7 +62,7 @@ def events_without_views(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = directory / "ledger.db"
     app = CertificationLedger(str(path))
     try:
-        from ledger.bulk import import_file
+        from ledger.transfer.importing import import_file
 
         import_file(app, str(source))
     finally:
@@ -77,7 +77,7 @@ def tracked_position(db: Path | str) -> int:
 
     ledger = CertificationLedger(str(db), must_exist=True)
     try:
-        return Views(ledger).tracked_position()
+        return Views(ledger.log).tracked_position()
     finally:
         ledger.close()
 
@@ -160,8 +160,8 @@ def assert_views_are_a_replay_at_their_tracked_position(db: Path | str) -> int:
 
     ledger = CertificationLedger(str(db), must_exist=True)
     try:
-        position, live = Views(ledger).store.snapshot()
-        with scratch(replay(ledger, position)) as c:
+        position, live = Views(ledger.log).store.snapshot()
+        with scratch(replay(ledger.log, position)) as c:
             fresh = {t.name: tables.table_contents(c, tables.SQLITE, t) for t in tables.TABLES}
         assert live == fresh, f"views at position {position} differ from a replay"
         return position
@@ -301,7 +301,7 @@ def write_import(path: Path, commands: list[dict]) -> int:
 def finish_import_leaving_the_views_behind(db: str, source: Path) -> None:
     """Re-run the import through the Python API, which (unlike the command) does not catch the views up,
     so that the next query has a catch-up to be killed in."""
-    from ledger.bulk import import_file
+    from ledger.transfer.importing import import_file
 
     app = CertificationLedger(db, must_exist=True)
     try:

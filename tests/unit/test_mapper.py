@@ -11,7 +11,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic, register_topic
 
 from ledger.domain.events import AuditConducted, OrganizationEvent
-from ledger.persistence import PlainJSONTranscoder, PydanticMapper
+from ledger.storage.mapper import PlainJSONTranscoder, PydanticMapper
 
 MAPPER = PydanticMapper(transcoder=PlainJSONTranscoder())
 

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Callable
 from uuid import UUID
 
 from ledger.errors import IntegrityFailure, LedgerError
-from ledger.domain.events import CertificationGranted, EntryRetracted
-from ledger.persistence import ChainEntry, EventExtras, StoredRow, stored_event_of
-from ledger.storage import describe
+from ledger.domain.events import EntryRetracted
+from ledger.domain.organization import claimed_number
+from ledger.domain.values import certificate_key
+from ledger.storage import ChainEntry, EventExtras, StoredRow, describe
 
 if TYPE_CHECKING:
     from ledger.application import CertificationLedger
@@ -42,14 +43,14 @@ def copy_ledger(source: CertificationLedger, target: CertificationLedger, *, pro
     ``progress(position, last)`` is called after each batch. Events recorded in the source while
     the copy runs are left out (the copy is the ledger as known when it started).
     """
-    if target.recorder.max_position():
+    if target.storage.max_position():
         raise TargetNotEmpty(f"target {describe(target.db)} is not empty: copy only into an empty ledger")
-    upto = source.recorder.max_position()
+    upto = source.storage.max_position()
     certificates: dict[tuple[UUID, int], str] = {}
     copied, after = 0, 0
-    while rows := source.recorder.select_rows(after, batch_size, upto):
+    while rows := source.storage.select_rows(after, batch_size, upto):
         try:
-            target.recorder.insert_copied(rows, extras_of(source, rows, certificates))
+            target.storage.insert_copied(rows, extras_of(source, rows, certificates))
         except LedgerError:
             raise
         except Exception as error:  # noqa: BLE001 - explain what is left behind, whatever failed
@@ -59,7 +60,7 @@ def copy_ledger(source: CertificationLedger, target: CertificationLedger, *, pro
         after = rows[-1].position
         if progress:
             progress(after, upto)
-    source_head, target_head = source.recorder.chain_head(), target.recorder.chain_head()
+    source_head, target_head = source.storage.chain_head(), target.storage.chain_head()
     if copied and (source_head is None or target_head is None or target_head.entry_hash != source_head.entry_hash
                    or target_head.seq != source_head.seq):
         raise IntegrityFailure(f"copy to {describe(target.db)} ends in a different chain head than the source; "
@@ -71,17 +72,18 @@ def extras_of(source: CertificationLedger, rows: list[StoredRow],
               certificates: dict[tuple[UUID, int], str]) -> dict[tuple[UUID, int], EventExtras]:
     """What the source wrote beside each row: its key, its recorded_at, its certificate claim or release.
 
-    ``certificates`` remembers the grants seen so far, for the retractions that release them.
+    ``certificates`` remembers the claims seen so far, for the retractions that release them.
     """
-    stamps = source.recorder.recorded_at([row.position for row in rows])
+    stamps = source.storage.recorded_at([row.position for row in rows])
     extras = {}
     for row in rows:
         if row.position not in stamps:
             raise IntegrityFailure(f"the source has no chain entry for position {row.position}; run verify")
-        event = source.mapper.to_domain_event(stored_event_of(row))
+        event = source.mapper.to_domain_event(row.stored_event())
         claim = release = None
-        if isinstance(event, CertificationGranted) and event.certificate:
-            claim = certificates[(row.originator_id, row.originator_version)] = event.certificate
+        number = claimed_number(event)
+        if number is not None:
+            claim = certificates[(row.originator_id, row.originator_version)] = certificate_key(number)
         if isinstance(event, EntryRetracted):
             release = certificates.get((row.originator_id, event.target))
         extras[(row.originator_id, row.originator_version)] = EventExtras(

@@ -1,14 +1,14 @@
 """Verification of the hash chain: does every stored event still match what the ledger recorded?
 
-The chain format is specified in docs/integrity.md and built by ``ledger.persistence.chain_hash``.
+The chain format is specified in docs/integrity.md and defined by ``ledger.storage.chain``, which the
+writer uses too.
 The verifier streams chain entries joined with their event rows in seq order, in batches, and
 recomputes each entry's hash from the stored event and the *stored* hash of the entry before it,
 so that each damaged entry is found where it is, not only the first. It then looks for event rows
 that no chain entry points at, and (optionally) checks that the chain still extends a head.
 
-It reads the database only through the recorder's integrity queries (see
-``SQLiteLedgerRecorder.select_chain_and_events`` and its two siblings), so any backend whose
-recorder provides them can be verified.
+It reads the database only through the storage boundary's three integrity queries
+(``select_chain_and_events`` and its two siblings).
 """
 
 from __future__ import annotations
@@ -17,21 +17,16 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
-
-from ledger.errors import IntegrityFailure, StorageError
-from ledger.persistence import GENESIS_HASH, format_instant
-from ledger.storage import describe
+from ledger.errors import IntegrityFailure
+from ledger.storage import DATABASE_ERRORS, LedgerStorage
+from ledger.storage.chain import ENTRY_FORMAT, GENESIS_HASH, TIMESTAMP_WITHIN, canonical_id, expected_recorded_at
 
 BATCH_SIZE = 10_000
 BEFORE_ANY_SEQ = -(2**63)  # seqs start at 1, but a forged entry may have any seq: read them all
 KEPT_PROBLEMS = 100
-TIMESTAMP_KEY = b'"timestamp":"'
-INTEGRITY_QUERIES = ("select_chain_and_events", "select_unchained_events", "chain_seq_before")
 
 # A problem's rank among problems found at the same seq: the most telling first.
 ORPHAN, GAP, ENTRY = 0, 1, 2
@@ -82,20 +77,17 @@ class ChainReport:
         return self.problem_count == 0
 
 
-def verify_chain(recorder: Any, *, head: Head | None = None, batch_size: int = BATCH_SIZE,
+def verify_chain(recorder: LedgerStorage, *, head: Head | None = None, batch_size: int = BATCH_SIZE,
                  database: str = "the database") -> ChainReport:
     """Recompute the whole chain from the stored events; report what does not match.
 
     With ``head``, also prove that the chain still extends it: the entry at ``head.seq`` exists and
     has exactly ``head.entry_hash``. ``database`` names the database in a storage failure.
     """
-    missing = [name for name in INTEGRITY_QUERIES if not hasattr(recorder, name)]
-    if missing:
-        raise IntegrityFailure(f"this database backend cannot be verified yet (its recorder lacks {missing[0]})")
     started = time.perf_counter()
     try:
         report = _verify(recorder, head, batch_size)
-    except PersistenceError as error:
+    except DATABASE_ERRORS as error:
         raise IntegrityFailure(f"cannot read the hash chain of {database}: {error}") from None
     report.seconds = time.perf_counter() - started
     return report
@@ -116,7 +108,7 @@ def _verify(recorder: Any, head: Head | None, batch_size: int) -> ChainReport:
         report.problem_count += 1
         report.problems.append(Problem(
             recorder.chain_seq_before(position) + 1, "event row has no chain entry (a forged event, or its chain "
-            "entry was deleted)", ORPHAN, position, _canonical_id(originator_id), version))
+            "entry was deleted)", ORPHAN, position, canonical_id(originator_id), version))
     if head is not None:
         _check_head(report, head, walker)
     report.problems.sort(key=lambda p: (p.seq, p.rank, p.position or 0))
@@ -129,7 +121,7 @@ def _event_at(recorder: Any, position: int) -> str | None:
     found = recorder.select_notifications(start=position, limit=1)
     if not found or found[0].id != position:
         return None
-    originator_id = _canonical_id(found[0].originator_id)
+    originator_id = canonical_id(found[0].originator_id)
     org = org_names(recorder, [originator_id]).get(originator_id, originator_id)
     return f"org {org} version {found[0].originator_version}"
 
@@ -183,11 +175,11 @@ class ChainWalker:
                     continue
             try:
                 usual = (same_event == 1
-                         and sha256(b"\x00%d\n%b\n%d\n%b\n%d\n%b%b" % (
+                         and sha256(ENTRY_FORMAT % (
                              seq, canonical, version, topics.get(topic) or self._encode_topic(topic), len(state),
                              state, previous)).digest() == stored_hash
                          and recorded_at >= last_recorded_at
-                         and state.find(('"timestamp":"' + recorded_at + '"').encode(), 0, 256) >= 0)
+                         and state.find(b'"timestamp":"%b"' % recorded_at.encode(), 0, TIMESTAMP_WITHIN) >= 0)
             except TypeError:
                 usual = False
             if not usual:
@@ -235,7 +227,7 @@ class ChainWalker:
             self._problem(Problem(seq, what, ENTRY, position, canonical, version))
             return
         state = _as_bytes(state)
-        recomputed = hashlib.sha256(b"\x00%d\n%b\n%d\n%b\n%d\n%b%b" % (
+        recomputed = hashlib.sha256(ENTRY_FORMAT % (
             seq, canonical_id, version, self._encode_topic(topic), len(state), state, _as_bytes(previous))).digest()
         if recomputed != _as_bytes(stored_hash):
             self._problem(Problem(seq, "the stored event does not match its chain entry (the event's state or topic "
@@ -249,17 +241,7 @@ class ChainWalker:
                            last_recorded_at: str, state: bytes) -> None:
         # recorded_at is not hashed, but it is bound: the later of the event's own (hashed) timestamp
         # and the previous entry's recorded_at. `--known-at` reads it, so it must not drift.
-        start = state.find(TIMESTAMP_KEY, 0, 256) + len(TIMESTAMP_KEY)
-        if start < len(TIMESTAMP_KEY):  # no timestamp: an event the ledger did not make; only order is checked
-            stamp = None
-            expected = last_recorded_at if str(recorded_at) < last_recorded_at else str(recorded_at)
-        else:
-            stamp = state[start:state.find(b'"', start)].decode(errors="replace")
-            try:
-                own = format_instant(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
-            except (ValueError, TypeError):
-                own = stamp
-            expected = max(own, last_recorded_at)
+        expected, stamp = expected_recorded_at(state, last_recorded_at, str(recorded_at))
         if recorded_at == expected:
             return
         because = (f"the later of the event's own timestamp {stamp} and the previous entry's "
@@ -268,7 +250,7 @@ class ChainWalker:
                                    "changed", ENTRY, position, canonical, version))
 
     def _canonical(self, raw: Any) -> bytes:
-        text = _canonical_id(raw).encode()
+        text = canonical_id(raw).encode()
         self._ids[raw] = text
         return text
 
@@ -295,14 +277,6 @@ def _as_bytes(value: Any) -> bytes:
     return b"" if value is None else str(value).encode()
 
 
-def _canonical_id(raw: Any) -> str:
-    """An originator id as the hash input spells it: 36-character lower-case UUID text."""
-    try:
-        return str(raw if isinstance(raw, UUID) else UUID(str(raw)))
-    except ValueError:
-        return str(raw)
-
-
 def org_names(recorder: Any, originator_ids: Iterable[str | None]) -> dict[str, str]:
     """Organization slugs for originator ids, read from their registration events where still readable."""
     names: dict[str, str] = {}
@@ -322,83 +296,10 @@ def describe_problems(recorder: Any, problems: Sequence[Problem]) -> list[str]:
     return [p.located(names.get(p.originator_id or "", p.originator_id)) for p in problems]
 
 
-# ---------------------------------------------------------------- the whole check, as `verify` runs it
-
-
-@dataclass
-class Verification:
-    """The chain report, the projection comparison and the published head (if one was given)."""
-
-    chain: ChainReport
-    problems: list[str]
-    projections: str
-    published: Any = None
-    seconds: float = 0.0
-    problem_count: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def summary(self) -> str:
-        head = self.chain.head
-        rate = (f" (chain: {self.chain.events_checked / self.chain.seconds:,.0f} events/s)"
-                if self.chain.seconds >= 0.1 else "")
-        extends = f"; {self.published.describe()}" if self.published is not None else ""
-        return (f"OK: {self.chain.events_checked} events checked, head seq {head.seq} hash {head.entry_hash.hex()}, "
-                f"{self.projections}{extends}; {self.seconds:.2f} s{rate}")
-
-    def failure(self) -> str:
-        first = self.problems[0]
-        more = f" ({self.problem_count} problems in all; see above)" if self.problem_count > 1 else ""
-        return f"verification failed {'at' if first.startswith('seq ') else 'in'} {first}{more}"
-
-
-def verify_ledger(ledger: Any, published: Any = None) -> Verification:
-    """Check the chain (and that it extends ``published``, a PublishedHead), then the projections."""
-    started = time.perf_counter()
-    chain = verify_chain(ledger.recorder, head=published.head if published is not None else None,
-                         database=describe(ledger.db))
-    problems = describe_problems(ledger.recorder, chain.problems)
-    count = chain.problem_count
-    if count > len(chain.problems):
-        problems.append(f"... and {count - len(chain.problems)} more chain problems")
-    if not chain.intact:
-        status = "projections not compared (the chain is broken)"
-    else:
-        differences = compare_projections(ledger)
-        if differences is None:
-            status = "no projections to compare"
-        elif differences:
-            status = "projections differ"
-            problems += [f"projections: {difference}" for difference in differences]
-            count += len(differences)
-        else:
-            status = "projections match"
-    return Verification(chain, problems, status, published, time.perf_counter() - started, count)
-
-
-def compare_projections(ledger: Any) -> list[str] | None:
-    """Differences between the live views and a scratch rebuild; None when there are no projections yet."""
-    import projections
-
-    compare = getattr(projections, "compare_with_rebuild", None)
-    if compare is None:
-        return None
-    try:
-        return [str(d) for d in compare(ledger)]
-    except IntegrityFailure as error:
-        return [str(error)]
-    except StorageError as error:
-        if "readonly" in str(error) or "permission denied" in str(error):
-            return None  # a read-only ledger whose views were never built: there is nothing to compare
-        raise
-
-
-def current_head(ledger: Any) -> Head:
+def current_head(storage: LedgerStorage, database: str = "the database") -> Head:
     """The chain's last entry, once the chain up to it has verified: a head must never bless tampering."""
-    chain = verify_chain(ledger.recorder, database=describe(ledger.db))
+    chain = verify_chain(storage, database=database)
     if not chain.intact:
-        first = describe_problems(ledger.recorder, chain.problems[:1])[0]
+        first = describe_problems(storage, chain.problems[:1])[0]
         raise IntegrityFailure(f"refusing to write a head: the chain is broken at {first} (run certledger verify)")
     return chain.head

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.errors import IntegrityFailure, InvalidInput
-from ledger.integrity import Head
+from ledger.integrity.walker import Head
 
 HEAD_FORMAT = "certledger-head/1"
 SIGNATURE_ALGORITHM = "Ed25519"

@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-
 from ledger.errors import InvalidInput
 from ledger.domain.events import OrganizationEvent
-from ledger.line_files import format_of, write_csv, write_jsonl
+from ledger.transfer.line_files import format_of, write_csv, write_jsonl
 
 if TYPE_CHECKING:
     from ledger.application import CertificationLedger
@@ -33,19 +31,17 @@ def export_lines(ledger: CertificationLedger, *, batch_size: int = BATCH_SIZE) -
     Streams in batches; the positions are fixed when the export starts, so events recorded
     meanwhile are left out.
     """
-    recorder = ledger.recorder
-    upto = recorder.max_position()
+    storage = ledger.storage
+    upto = storage.max_position()
     slugs: OrderedDict[UUID, str] = OrderedDict()
     after = 0
     while after < upto:
-        rows = recorder.select_rows(after, batch_size, upto)
+        rows = storage.select_rows(after, batch_size, upto)
         if not rows:
             break
-        stamps = recorder.recorded_at([row.position for row in rows])
+        stamps = storage.recorded_at([row.position for row in rows])
         for row in rows:
-            event = ledger.mapper.to_domain_event(
-                StoredEvent(originator_id=row.originator_id, originator_version=row.originator_version,
-                            topic=row.topic, state=row.state))
+            event = ledger.mapper.to_domain_event(row.stored_event())
             yield export_line(_slug_of(ledger, slugs, event), event, row.position, stamps.get(row.position))
         after = rows[-1].position
 
@@ -65,7 +61,7 @@ def _slug_of(ledger: CertificationLedger, slugs: OrderedDict[UUID, str], event: 
     slug = slugs.get(originator_id)
     if slug is None:
         registration = event if event.originator_version == 1 else ledger.mapper.to_domain_event(
-            ledger.recorder.select_events(originator_id, lte=1)[0])
+            ledger.storage.select_org_rows(originator_id)[0].stored_event())
         slug = registration.org
         slugs[originator_id] = slug
         if len(slugs) > MAX_CACHED_SLUGS:

@@ -1,4 +1,9 @@
-"""From the user's ``--db`` value to the library's environment: users never set library variables."""
+"""From the user's ``--db`` value to a backend: the one place where SQLite or PostgreSQL is chosen.
+
+Users never set the library's variables; this module builds them, checks the file or the server
+first (so that a mistake gets a clear message, not a library traceback), and says what database
+errors mean.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,18 @@ import os
 import re
 import sqlite3
 from pathlib import Path
+
+from eventsourcing.persistence import PersistenceError
 from urllib.parse import parse_qs, unquote, urlparse
 
-from eventsourcing.utils import get_topic
 
 from ledger.errors import StorageError
-from ledger.persistence import SQLiteLedgerRecorder
+
 
 DEFAULT_DB = "certledger.db"
 # Created together, in one transaction, when a ledger file is first opened.
-LEDGER_TABLES = frozenset({"stored_events", "ledger_chain", "ledger_keys", "ledger_certificates"})
+# The first release's ledgers have ledger_certificates where today's have ledger_claims.
+LEDGER_TABLES = frozenset({"stored_events", "ledger_chain", "ledger_keys"})
 # Names that SQLite, or the library, would treat as a database living only in memory.
 IN_MEMORY = re.compile(r":memory:|mode=memory")
 SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -44,7 +51,7 @@ def environment(db: str, *, must_exist: bool = False) -> dict[str, str]:
     if is_postgres_url(db):
         env = postgres_environment(db)
         try:
-            from ledger.postgres import check_server
+            from ledger.storage.postgres import check_server
         except ImportError:
             raise StorageError("PostgreSQL support is not installed: pip install 'certledger[postgres]'") from None
         check_server(env, describe(db), must_exist=must_exist)
@@ -61,7 +68,7 @@ def sqlite_environment(path: str, *, must_exist: bool = False) -> dict[str, str]
         # Absolute, so that SQLite never reads a name like "file:..." as a URI with its own options.
         "SQLITE_DBNAME": os.path.abspath(path),
         "SQLITE_LOCK_TIMEOUT": "30",
-        "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteLedgerRecorder),
+        "APPLICATION_RECORDER_TOPIC": "ledger.storage.sqlite:SQLiteLedgerRecorder",
     }
 
 
@@ -176,9 +183,20 @@ def postgres_environment(url: str) -> dict[str, str]:
         # One connection per process unless a command needs more (e.g. a follower listening).
         "POSTGRES_POOL_SIZE": "1",
         "POSTGRES_MAX_OVERFLOW": "4",
-        "APPLICATION_RECORDER_TOPIC": "ledger.postgres:PostgresLedgerRecorder",
+        "APPLICATION_RECORDER_TOPIC": "ledger.storage.postgres:PostgresLedgerRecorder",
     }
 
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - the postgres extra is not installed
+        return (PersistenceError, sqlite3.Error)
+    return (PersistenceError, sqlite3.Error, psycopg.Error)
+
+
+# What a database driver or the library raises when the database fails (not a refusal of the ledger's).
+DATABASE_ERRORS = _database_errors()
 
 # Serialization failure, deadlock, lock timeout: PostgreSQL's ways of saying "try again".
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})

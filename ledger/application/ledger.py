@@ -1,0 +1,148 @@
+"""CertificationLedger: the application service of one scheme's ledger (SQLite file or PostgreSQL).
+
+The write side is ``recording`` (one pipeline for every recording), the read side of single
+organizations is ``reading``, system time is ``system_time``; this class wires them to the
+storage chosen from ``--db`` and offers one method per command to Python callers.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import date
+from typing import Any, Callable, Iterable, Sequence
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper, PersistenceError, Transcoder
+from eventsourcing.utils import Environment
+
+from ledger.application import recording, system_time
+from ledger.application.log import EventLog
+from ledger.application.reading import OrganizationReader, Recent
+from ledger.application.recording import Options, Outcome, Recorded
+from ledger.application.system_time import KnownAt, KnownAtValue
+from ledger.domain import commands as cmd
+from ledger.errors import LedgerError, StorageError
+from ledger.storage import DEFAULT_DB, LedgerStorage, describe, environment
+from ledger.storage.mapper import PlainJSONTranscoder, PydanticMapper
+
+
+class CertificationLedger(Application):
+    """The ledger of one scheme: SQLite file or PostgreSQL database named by ``db``."""
+
+    name = "certledger"
+
+    def __init__(self, db: str | None = None, *, must_exist: bool = False) -> None:
+        self.db = db or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
+        self._ledger_env = environment(self.db, must_exist=must_exist)
+        try:
+            super().__init__()
+        except LedgerError:
+            raise
+        except (PersistenceError, sqlite3.Error, OSError, ImportError) as error:
+            raise StorageError(f"cannot open database {describe(self.db)}: {error}") from None
+        self.recent: Recent[recording.Member] = Recent()
+        self.reader = OrganizationReader(self.storage, self.mapper)
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        # Only the ledger's own settings: library variables in the user's shell must not redirect it.
+        # Table names follow the ledger's name, never a subclass's (the library derives them from it).
+        return Environment(CertificationLedger.name, dict(self._ledger_env))
+
+    def construct_mapper(self) -> Mapper:
+        return PydanticMapper(transcoder=self.construct_transcoder())
+
+    def construct_transcoder(self) -> Transcoder:
+        return PlainJSONTranscoder()
+
+    @property
+    def storage(self) -> LedgerStorage:
+        return self.recorder  # type: ignore[return-value]
+
+    @property
+    def log(self) -> EventLog:
+        """The narrow view of this ledger that the read models are given."""
+        return EventLog(self)
+
+    # ------------------------------------------------------------------ recording
+
+    def record(self, command: cmd.Command | dict[str, Any], *, by: str | None = None, again: bool = False,
+               on_wait: Callable[[], None] | None = None) -> Recorded:
+        """Record one command (a validated model, or a mapping in the import format); see ``recording``."""
+        return recording.record(self, command, by=by, again=again, on_wait=on_wait)
+
+    def record_lines(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None,
+                     options: Options = Options(lines=True)) -> Outcome:
+        """Record many commands as the lines of one file: all or nothing, lines already recorded skipped."""
+        return recording.submit(self, lines, by=by, options=options)
+
+    def register(self, org: str, *, name: str, country: str, date: date | str, region: str | None = None,
+                 legal_form: str = "other", deposit: str | None = None, by: str | None = None) -> Recorded:
+        return self._command("register", by, org=org, name=name, country=country, date=date, region=region,
+                             legal_form=legal_form, deposit=deposit)
+
+    def audit(self, org: str, *, date: date | str, body: str, kind: str, reference: str | None = None,
+              findings: Sequence[str] = (), by: str | None = None) -> Recorded:
+        return self._command("audit", by, org=org, date=date, body=body, kind=kind, reference=reference,
+                             finding=list(findings))
+
+    def certify(self, org: str, *, date: date | str, standard: str, certificate: str | None = None,
+                valid_until: date | str | None = None, audit: str | None = None, by: str | None = None) -> Recorded:
+        return self._command("certify", by, org=org, date=date, standard=standard, certificate=certificate,
+                             valid_until=valid_until, audit=audit)
+
+    def recertify(self, org: str, *, date: date | str, standard: str | None = None, certificate: str | None = None,
+                  valid_until: date | str | None = None, audit: str | None = None, by: str | None = None) -> Recorded:
+        return self._command("recertify", by, org=org, date=date, standard=standard, certificate=certificate,
+                             valid_until=valid_until, audit=audit)
+
+    def deny(self, org: str, *, date: date | str, reason_category: str, reason: str, by: str | None = None
+             ) -> Recorded:
+        return self._command("deny", by, org=org, date=date, reason_category=reason_category, reason=reason)
+
+    def suspend(self, org: str, *, date: date | str, reason: str, resolve_by: date | str | None = None,
+                by: str | None = None) -> Recorded:
+        return self._command("suspend", by, org=org, date=date, reason=reason, resolve_by=resolve_by)
+
+    def reinstate(self, org: str, *, date: date | str, by: str | None = None) -> Recorded:
+        return self._command("reinstate", by, org=org, date=date)
+
+    def extend(self, org: str, *, date: date | str, until: date | str, reason: str, by: str | None = None
+               ) -> Recorded:
+        return self._command("extend", by, org=org, date=date, until=until, reason=reason)
+
+    def withdraw(self, org: str, *, date: date | str, mode: str, reason: str, by: str | None = None) -> Recorded:
+        return self._command("withdraw", by, org=org, date=date, mode=mode, reason=reason)
+
+    def retract(self, org: str, target: int, *, date: date | str, reason: str, by: str | None = None) -> Recorded:
+        return self._command("retract", by, org=org, target=target, date=date, reason=reason)
+
+    def _command(self, verb: str, by: str | None, **fields: Any) -> Recorded:
+        command = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in fields.items()
+                   if v is not None and v != []}
+        return self.record({"command": verb, **command}, by=by)
+
+    # ------------------------------------------------------------------ reading
+
+    def known_at(self, value: KnownAtValue = None) -> KnownAt:
+        """Resolve ``--known-at``: a ledger position (all digits) or an ISO-8601 instant; see ``system_time``."""
+        return system_time.resolve(self.storage, value)
+
+    def state_at(self, org: str, as_of: date | str | None = None, known_at: KnownAtValue = None) -> dict[str, Any]:
+        """The status record of SPEC section 8 for ``org`` on ``as_of`` as the ledger knew it at ``known_at``."""
+        return self.reader.state_at(org, as_of, known_at)
+
+    def history(self, org: str, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
+        """Every event of ``org`` in position order, retracted ones marked; no query-time fields."""
+        return self.reader.history(org, known_at)
+
+    def events_of(self, org: str, known_at: KnownAt | None = None) -> list[Any]:
+        return self.reader.events_of(org, known_at)
+
+    def organizations(self, known_at: KnownAt | None = None) -> list[str]:
+        """Every organization id in the ledger (as known at ``known_at``), sorted."""
+        return self.reader.organizations(known_at)
+
+    def statuses(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
+        """Every organization's status on ``as_of``, each from its own events (the views' reference answer)."""
+        return self.reader.statuses(as_of, known_at)

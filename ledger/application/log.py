@@ -1,0 +1,86 @@
+"""The narrow view of the ledger that the read models are given: the log, decoded, and system time.
+
+Projections (``projections/``) keep their views from this and nothing else: positions, each
+organization's decoded events with their positions and recorded-at instants, and ``--known-at``
+resolution. They never see the write pipeline or the storage queries behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from uuid import UUID
+
+from ledger.application import system_time
+from ledger.application.system_time import KnownAt, KnownAtValue
+from ledger.domain.events import OrganizationEvent
+from ledger.storage import StoredRow
+
+if TYPE_CHECKING:
+    from ledger.application.ledger import CertificationLedger
+
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stored event of an organization, with its ledger position and recorded-at instant."""
+
+    position: int
+    recorded_at: str | None
+    event: OrganizationEvent
+
+
+class EventLog:
+    """The ledger's log as the read side sees it."""
+
+    def __init__(self, ledger: CertificationLedger):
+        self._ledger = ledger  # kept alive: the library closes the connections when the application goes
+        self._storage = ledger.storage
+        self._mapper = ledger.mapper
+        self.db = ledger.db
+
+    @property
+    def datastore(self) -> Any:
+        """The database behind the log: the views keep their own tables in it."""
+        return self._storage.datastore  # type: ignore[attr-defined]
+
+    def max_position(self) -> int:
+        return self._storage.max_position()
+
+    def known_at(self, value: KnownAtValue) -> KnownAt:
+        return system_time.resolve(self._storage, value)
+
+    def originators_after(self, position: int, limit: int) -> tuple[list[UUID], int]:
+        """The organizations with events after ``position`` (at most ``limit`` events), and the last position read."""
+        notifications = self._storage.select_notifications(start=position, limit=limit, inclusive_of_start=False)
+        if not notifications:
+            return [], position
+        originators = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications))
+        return originators, notifications[-1].id
+
+    def organization_ids(self) -> list[UUID]:
+        """Every organization, in registration order."""
+        return self._storage.registration_ids()
+
+    def entries(self, originator_ids: Sequence[UUID], upto: int | None, *, with_recorded_at: bool = True
+                ) -> list[list[Entry]]:
+        """Each organization's events up to position ``upto``, in version order, read with one query."""
+        grouped: list[list[StoredRow]] = []
+        for row in self._storage.select_orgs_rows(originator_ids, upto):
+            if not grouped or grouped[-1][0].originator_id != row.originator_id:
+                grouped.append([])
+            grouped[-1].append(row)
+        stamps = self.recorded_at([row.position for rows in grouped for row in rows]) if with_recorded_at else {}
+        return [[Entry(row.position, stamps.get(row.position), self._mapper.to_domain_event(row.stored_event()))
+                 for row in rows] for rows in grouped]
+
+    def recorded_at(self, positions: Sequence[int]) -> dict[int, str]:
+        return self._storage.recorded_at(positions)
+
+    def subscribe(self, gt: int) -> Iterator[Any]:
+        """Notifications as they are committed (PostgreSQL only: SQLite cannot be subscribed to)."""
+        return self._storage.subscribe(gt=gt)  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def can_subscribe(self) -> bool:
+        return self._storage.dialect.name == "postgresql"

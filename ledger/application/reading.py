@@ -1,0 +1,190 @@
+"""Questions about one organization, answered from its own events: status on a date, history.
+
+Reads only that organization's rows; decoded events of recently asked organizations are kept
+(``Recent``) and brought up to date by reading only their newer rows.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper
+
+from ledger.application import system_time
+from ledger.application.system_time import KnownAt, KnownAtValue
+from ledger.domain import timeline
+from ledger.domain.events import EntryRetracted, OrganizationEvent, OrganizationRegistered
+from ledger.domain.organization import organization_id
+from ledger.errors import UnknownOrganization
+from ledger.storage import LedgerStorage, StoredRow
+
+# How many events of recently used organizations a ledger object keeps decoded in memory.
+RECENT_EVENTS = 20_000
+T = TypeVar("T")
+
+
+class Recent(Generic[T]):
+    """Organizations this ledger object used lately, at most about ``max_events`` events in all.
+
+    Only a speed-up: whoever takes an entry out reads the organization's newer rows first, so
+    an entry is never trusted beyond the version it holds.
+    """
+
+    def __init__(self, max_events: int = RECENT_EVENTS):
+        self.max_events = max_events
+        self._entries: OrderedDict[UUID, tuple[int, T]] = OrderedDict()
+        self._events = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: UUID) -> T | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: UUID, value: T, size: int) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._events -= old[0]
+            self._entries[key] = (size, value)
+            self._events += size
+            while self._events > self.max_events and len(self._entries) > 1:
+                _, (evicted, _) = self._entries.popitem(last=False)
+                self._events -= evicted
+
+
+@dataclass
+class KnownTimeline:
+    """One organization's stored events in version order, decoded once, with valid-time segments."""
+
+    rows: list[StoredRow]
+    events: list[OrganizationEvent]
+    _segments: list[timeline.Segment] | None = field(default=None, repr=False)
+    _starts: list[date] = field(default_factory=list, repr=False)
+
+    @property
+    def version(self) -> int:
+        return self.rows[-1].originator_version if self.rows else 0
+
+    def extended(self, rows: list[StoredRow], events: list[OrganizationEvent]) -> KnownTimeline:
+        return KnownTimeline(self.rows + rows, self.events + events) if rows else self
+
+    def upto(self, position: int | None) -> list[OrganizationEvent]:
+        if position is None:
+            return self.events
+        return [event for row, event in zip(self.rows, self.events) if row.position <= position]
+
+    def record_on(self, day: date) -> dict[str, Any] | None:
+        """The status record on ``day`` from the segments of the whole timeline (None: not registered)."""
+        if self._segments is None:
+            self._segments = timeline.segments(self.events)
+            self._starts = [segment.start for segment in self._segments]
+        at = bisect_right(self._starts, day)
+        return self._segments[at - 1].record if at else None
+
+
+class OrganizationReader:
+    """Status and history of single organizations, as known at any ledger position."""
+
+    def __init__(self, storage: LedgerStorage, mapper: Mapper):
+        self.storage = storage
+        self.mapper = mapper
+        self.timelines: Recent[KnownTimeline] = Recent()
+
+    def known_at(self, value: KnownAtValue) -> KnownAt:
+        return system_time.resolve(self.storage, value)
+
+    def events_of(self, org: str, known_at: KnownAt | None = None) -> list[tuple[StoredRow, OrganizationEvent]]:
+        """One organization's events (recording order) as known at ``known_at``; reads only its rows."""
+        position = known_at.position if known_at else None
+        rows = self.storage.select_org_rows(organization_id(org), position)
+        if not rows:
+            raise UnknownOrganization(f"unknown organization {org}")
+        return [(row, self.mapper.to_domain_event(row.stored_event())) for row in rows]
+
+    def state_at(self, org: str, as_of: date | str | None = None, known_at: KnownAtValue = None) -> dict[str, Any]:
+        """The status record of SPEC section 8 for ``org`` on ``as_of`` as the ledger knew it at ``known_at``."""
+        day = system_time.as_of_date(as_of)
+        seen = self.known_at(known_at)
+        known = self.timeline_of(org)
+        events = known.upto(seen.position)
+        if not events:
+            raise UnknownOrganization(f"unknown organization {org}")
+        if len(events) == len(known.events):
+            record = known.record_on(day)
+        else:
+            state = timeline.state_on(events, day)
+            record = state.describe(day) if state.registration is not None else None
+        if record is None:
+            registered = next((e for e in events if isinstance(e, OrganizationRegistered)), None)
+            since = f" (registered on {registered.date})" if registered else ""
+            raise UnknownOrganization(f"{org} is not registered on {day}{since}")
+        denial = record["last_denial"]
+        return {**record, "last_denial": dict(denial) if denial else None, "as_of": day.isoformat(),
+                "known_at": seen.instant}
+
+    def timeline_of(self, org: str) -> KnownTimeline:
+        """``org``'s stored events: those decoded before, plus its rows recorded since (reads only its rows)."""
+        originator_id = organization_id(org)
+        known = self.timelines.get(originator_id) or KnownTimeline([], [])
+        rows = self.storage.select_org_rows(originator_id, after_version=known.version)
+        if rows:
+            known = known.extended(rows, [self.mapper.to_domain_event(row.stored_event()) for row in rows])
+            self.timelines.put(originator_id, known, len(known.events))
+        return known
+
+    def history(self, org: str, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
+        """Every event of ``org`` in position order, retracted ones marked; no query-time fields."""
+        pairs = self.events_of(org, self.known_at(known_at))
+        stamps = self.storage.recorded_at([row.position for row, _ in pairs])
+        retracted_by = {e.target: e.originator_version for _, e in pairs if isinstance(e, EntryRetracted)}
+        return [history_entry(row.position, event, stamps.get(row.position), retracted_by.get(event.originator_version))
+                for row, event in pairs]
+
+    def organizations(self, known_at: KnownAt | None = None) -> list[str]:
+        """Every organization id in the ledger (as known at ``known_at``), sorted."""
+        slugs = []
+        for originator_id in self.storage.registration_ids():
+            rows = self.storage.select_org_rows(originator_id, known_at.position if known_at else None)
+            if rows:
+                slugs.append(self.mapper.to_domain_event(rows[0].stored_event()).org)
+        return sorted(slugs)
+
+    def statuses(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
+        """The status of every organization registered by ``as_of``, by organization id, each from its own
+        events (the views answer the same question faster; this is what they are checked against)."""
+        day = system_time.as_of_date(as_of)
+        seen = self.known_at(known_at)
+        result = []
+        for org in self.organizations(seen):
+            try:
+                result.append(self.state_at(org, day, seen))
+            except UnknownOrganization:
+                continue
+        return result
+
+
+def history_entry(position: int, event: OrganizationEvent, recorded_at: str | None,
+                  retracted_by: int | None) -> dict[str, Any]:
+    """An event as ``history`` shows it: position, version, who and when, type, date, fields."""
+    fields = event.shown_fields()
+    return {
+        "position": position,
+        "version": event.originator_version,
+        "recorded_at": recorded_at,
+        "recorded_by": event.recorded_by,
+        "type": type(event).__name__,
+        "date": event.date.isoformat(),
+        "fields": fields,
+        "retracted": retracted_by is not None,
+        "retracted_by": retracted_by,
+    }

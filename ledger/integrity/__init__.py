@@ -1,0 +1,1 @@
+"""Integrity: walking the hash chain against the stored events, and the heads a scheme publishes."""

@@ -1,0 +1,160 @@
+"""PostgreSQL: what differs from SQLite, and the only place that calls the library's private PostgreSQL methods.
+
+A position is the library's ``notification_id``. A write transaction starts by taking the
+library's EXCLUSIVE lock on the events table, so writers take turns from the pipeline's first
+read to its commit; readers are never blocked. Under that lock the position sequence is restarted
+after the last committed position, so positions stay gapless, as on SQLite.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
+
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
+from psycopg import Cursor
+from psycopg.errors import DuplicateObject, LockNotAvailable
+from psycopg.rows import DictRow, tuple_row
+from psycopg.sql import SQL, Identifier
+
+from ledger.storage.boundary import Extras
+from ledger.storage.dialect import postgres as postgres_dialect
+from ledger.storage.queries import LEDGER_TABLES, OLD_CLAIMS_TABLE, LedgerQueries
+from ledger.errors import StorageError
+
+QUIET_WAIT = "1s"  # how long a writer waits quietly for another writer before saying so
+transient_reads = retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+
+
+class PostgresLedgerRecorder(LedgerQueries, PostgresApplicationRecorder):
+    """The library's PostgreSQL application recorder plus the ledger's chain, keys and claims."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        self.dialect = postgres_dialect(datastore.schema, events_table_name)
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements += [SQL(statement) for statement in self.ledger_create_statements()]  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ tables
+
+    def create_table(self) -> None:
+        """Create the schema and tables once; concurrent first writers take turns.
+
+        A ledger whose tables exist is left alone, so roles without CREATE privilege can use it.
+        """
+        with self.datastore.get_connection() as conn:
+            existing = self._existing_tables(conn)
+            if not {self.events_table_name, *LEDGER_TABLES} <= existing:
+                self._create_tables(conn, migrate=OLD_CLAIMS_TABLE in existing)
+        self.datastore.register_type_adapters()
+
+    def _existing_tables(self, conn: psycopg.Connection[DictRow]) -> set[str]:
+        names = [self.events_table_name, *LEDGER_TABLES, OLD_CLAIMS_TABLE]
+        rows = conn.execute("SELECT n FROM unnest(%s::text[]) AS n WHERE to_regclass(format('%%I.%%I', %s::text, n)) "
+                            "IS NOT NULL", (names, self.datastore.schema)).fetchall()
+        return {row["n"] for row in rows}
+
+    def _create_tables(self, conn: psycopg.Connection[DictRow], *, migrate: bool) -> None:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"certledger:{self.datastore.schema}",))
+            if not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname=%s", (self.datastore.schema,)).fetchone():
+                conn.execute(SQL("CREATE SCHEMA {0}").format(Identifier(self.datastore.schema)))
+            for statement in self.sql_create_statements:
+                if "CREATE TYPE" in statement.as_string():
+                    try:
+                        with conn.transaction():  # a savepoint: the type may exist without the tables
+                            conn.execute(statement, prepare=False)
+                    except DuplicateObject:
+                        pass
+                else:
+                    conn.execute(statement, prepare=False)
+            if migrate and OLD_CLAIMS_TABLE in self._existing_tables(conn):
+                self.migrate_claims(conn.cursor(row_factory=tuple_row))
+
+    # ------------------------------------------------------------------ writing
+
+    @contextmanager
+    def _writing(self, on_wait: Callable[[], None] | None) -> Iterator[Any]:
+        with self.datastore.get_connection() as conn, conn.transaction():
+            cursor = conn.cursor(row_factory=tuple_row)
+            if on_wait is not None:
+                try:
+                    with conn.transaction():  # a savepoint: a lock that times out aborts only this
+                        cursor.execute(f"SET LOCAL lock_timeout = '{QUIET_WAIT}'")
+                        cursor.execute(SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
+                            Identifier(self.datastore.schema), Identifier(self.events_table_name)))
+                except LockNotAvailable:
+                    on_wait()
+            self._lock_table(conn.cursor())
+            yield cursor
+
+    def _lock_table(self, curs: Cursor[DictRow]) -> None:
+        super()._lock_table(curs)
+        # A rolled-back insert has used up sequence values; under the lock nobody else inserts, so
+        # restart the sequence after the last committed position: positions stay gapless.
+        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        curs.execute(SQL("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), "
+                         "COALESCE(MAX(notification_id), 0) + 1, false) FROM {0}").format(table),
+                     (table.as_string(curs),), prepare=True)
+
+    def _insert_rows(self, c: Any, stored: Sequence[StoredEvent], extras: Extras) -> Sequence[int]:
+        with c.connection.cursor() as curs:  # the library reads its inserts' ids by column name
+            self._insert_stored_events(curs, stored, extras=extras)
+            ids = self._fetch_ids_after_insert_events(curs, stored, extras=extras)
+        assert ids is not None
+        return ids
+
+    def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        # Every insert, the ledger's own or the library's (its recorder tests), writes the ledger's rows too.
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        assert ids is not None
+        self.write_ledger_rows(curs.connection.cursor(row_factory=tuple_row), ids, stored_events,
+                               kwargs.get("extras"))
+        # Sync the library's pipeline (when it uses one) here, so that a taken key or certificate
+        # number raises inside its error handling, not at commit.
+        with curs.connection.pipeline():
+            pass
+        return ids
+
+    def _after_copy(self, c: Any, last_position: int) -> None:
+        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        c.execute("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
+                  (table.as_string(c), last_position))
+        self._notify_channel(c)
+
+    # ------------------------------------------------------------------ reading
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            yield c
+
+    @transient_reads
+    def _rows(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        return super()._rows(statement, params)
+
+
+def check_server(env: dict[str, str], described: str, *, must_exist: bool = False) -> None:
+    """Fail fast with a clear message when the server cannot be used (the pool would only time out)."""
+    try:
+        with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                             port=int(env["POSTGRES_PORT"]), user=env["POSTGRES_USER"],
+                             password=env["POSTGRES_PASSWORD"] or None,
+                             connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True) as conn:
+            if must_exist and conn.execute("SELECT to_regclass(format('%%I.ledger_chain', %s::text))",
+                                           (env["POSTGRES_SCHEMA"],)).fetchone() == (None,):
+                raise StorageError(f"no ledger at {described} (record an event first, or pass --db / set "
+                                   "CERTLEDGER_DB)")
+    except psycopg.Error as error:
+        raise StorageError(f"cannot connect to {described}: {server_message(error, env)}") from None
+
+
+def server_message(error: BaseException, env: dict[str, str]) -> str:
+    """The server's reason on one line, never showing the password."""
+    lines = [" ".join(line.split()) for line in str(error).splitlines()]
+    text = "; ".join(line for line in lines if line).removeprefix("connection failed: ")
+    password = env.get("POSTGRES_PASSWORD")
+    return text.replace(password, "***") if password else text

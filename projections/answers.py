@@ -1,0 +1,25 @@
+"""Answers that say which ledger position they used: a list or a dict, with ``position`` attached.
+
+They are plain lists and dicts to every caller (compare, serialise, index them as usual); the
+public registry sends ``position`` in its ``X-Ledger-Position`` header.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+
+class Listing(list):  # type: ignore[type-arg]
+    """A list answer, and the ledger position it used."""
+
+    def __init__(self, items: Iterable[Any], position: int):
+        super().__init__(items)
+        self.position = position
+
+
+class Record(dict):  # type: ignore[type-arg]
+    """A dict answer, and the ledger position it used."""
+
+    def __init__(self, fields: dict[str, Any], position: int):
+        super().__init__(fields)
+        self.position = position

@@ -1,0 +1,194 @@
+"""The questions and commands that the command line and the public registry share: one function each.
+
+``LedgerService`` sits above ``ledger`` (the event log, the write pipeline, single organizations)
+and ``projections`` (the registry-wide views). The CLI and the web app parse their input, make one
+call here, and render the answer; neither talks to storage. Verification lives here too, because
+it checks both sides: the hash chain below, then the views against a scratch rebuild.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+from ledger.application import CertificationLedger, Options, Outcome, Recorded, history_entry
+from ledger.errors import IntegrityFailure, LedgerError, StorageError
+from ledger.integrity import walker
+from ledger.integrity.heads import PublishedHead
+from ledger.storage import describe
+from projections import Views, compare_with_rebuild
+from projections.answers import Listing, Record
+
+
+class LedgerService:
+    """One ledger, opened on first use and kept for the life of the command (or of the server)."""
+
+    def __init__(self, db: str | None = None, by: str | None = None, *,
+                 on_wait: Callable[[], None] | None = None):
+        self.db = db
+        self.by = by
+        self.on_wait = on_wait
+        self._ledger: CertificationLedger | None = None
+        self._views: Views | None = None
+
+    def ledger(self, *, must_exist: bool = False) -> CertificationLedger:
+        if self._ledger is None:
+            self._ledger = CertificationLedger(self.db, must_exist=must_exist)
+        return self._ledger
+
+    def views(self) -> Views:
+        if self._views is None:
+            self._views = Views(self.ledger(must_exist=True).log)
+        return self._views
+
+    def close(self) -> None:
+        self._views = None
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+
+    # ------------------------------------------------------------------ recording
+
+    def record(self, command: dict[str, Any], *, again: bool = False) -> Recorded:
+        """Record one command, then bring the views up to date (a failure there only delays them)."""
+        result = self.ledger().record(command, by=self.by, again=again, on_wait=self.on_wait)
+        self.catch_up_quietly()
+        return result
+
+    def record_lines(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None) -> Outcome:
+        """Record a list of commands as the lines of one file: all or nothing, those already recorded skipped."""
+        outcome = self.ledger().record_lines(lines, by=by or self.by, options=Options(lines=True))
+        self.catch_up_quietly()
+        return outcome
+
+    def import_file(self, path: str, *, fmt: str | None = None, check: bool = False,
+                    progress: Callable[[int], None] | None = None) -> Any:
+        from ledger.transfer import importing
+
+        summary = importing.import_file(self.ledger(must_exist=check), path, fmt=fmt, by=self.by, progress=progress,
+                                        check=check, on_wait=self.on_wait)
+        if summary.recorded and not check:
+            self.catch_up_quietly()
+        return summary
+
+    def catch_up_quietly(self) -> str | None:
+        """Catch the views up after recording; the events are committed, so a failure is only reported."""
+        try:
+            self.views().catch_up()
+        except LedgerError as error:
+            return f"{error} (the next query catches up)"
+        return None
+
+    def recorded_entry(self, result: Recorded) -> dict[str, Any]:
+        """A recorded event as ``history`` shows it."""
+        stamp = self.ledger().storage.recorded_at([result.position]).get(result.position)
+        return history_entry(result.position, result.event, stamp, None)
+
+    # ------------------------------------------------------------------ questions
+
+    def status(self, org: str, as_of: Any = None, known_at: Any = None) -> Record:
+        ledger = self.ledger(must_exist=True)
+        seen = ledger.known_at(known_at)
+        position = seen.position if seen.position is not None else ledger.storage.max_position()
+        return Record(ledger.state_at(org, as_of, ledger.known_at(position) if seen.position is None else seen)
+                      | {"known_at": seen.instant}, position)
+
+    def history(self, org: str, known_at: Any = None) -> Listing:
+        ledger = self.ledger(must_exist=True)
+        seen = ledger.known_at(known_at)
+        position = seen.position if seen.position is not None else ledger.storage.max_position()
+        return Listing(ledger.history(org, ledger.known_at(position)), position)
+
+    def registry(self, as_of: Any = None, statuses: Sequence[str] = (), country: str | None = None,
+                 standard: str | None = None, known_at: Any = None) -> Listing:
+        return self.views().registry(as_of, statuses, country, standard, known_at)
+
+    def streaks(self, as_of: Any = None, known_at: Any = None) -> Listing:
+        return self.views().streaks(as_of, known_at)
+
+    def report(self, year: int | None = None, start: Any = None, end: Any = None, known_at: Any = None) -> Record:
+        views = self.views()
+        return views.year_report(year, known_at) if year is not None else views.report(start, end, known_at)
+
+    def changes(self, since: int = 0, limit: int = 100, known_at: Any = None) -> Listing:
+        return self.views().changes(since, limit, known_at)
+
+    def rebuild(self) -> Any:
+        return self.views().rebuild()
+
+    # ------------------------------------------------------------------ integrity
+
+    def verify(self, published: PublishedHead | None = None) -> Verification:
+        """Check the chain (and that it extends ``published``), then the views against a scratch rebuild."""
+        return verify(self.ledger(must_exist=True), published)
+
+    def head(self) -> walker.Head:
+        """The chain's last entry, once the chain up to it has verified."""
+        ledger = self.ledger(must_exist=True)
+        return walker.current_head(ledger.storage, describe(ledger.db))
+
+
+@dataclass
+class Verification:
+    """The chain report, the projection comparison and the published head (if one was given)."""
+
+    chain: walker.ChainReport
+    problems: list[str]
+    projections: str
+    published: PublishedHead | None = None
+    seconds: float = 0.0
+    problem_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        head = self.chain.head
+        rate = (f" (chain: {self.chain.events_checked / self.chain.seconds:,.0f} events/s)"
+                if self.chain.seconds >= 0.1 else "")
+        extends = f"; {self.published.describe()}" if self.published is not None else ""
+        return (f"OK: {self.chain.events_checked} events checked, head seq {head.seq} hash {head.entry_hash.hex()}, "
+                f"{self.projections}{extends}; {self.seconds:.2f} s{rate}")
+
+    def failure(self) -> str:
+        first = self.problems[0]
+        more = f" ({self.problem_count} problems in all; see above)" if self.problem_count > 1 else ""
+        return f"verification failed {'at' if first.startswith('seq ') else 'in'} {first}{more}"
+
+
+def verify(ledger: CertificationLedger, published: PublishedHead | None = None) -> Verification:
+    """The chain first (the views are compared only when it is intact), then the views."""
+    started = time.perf_counter()
+    chain = walker.verify_chain(ledger.storage, head=published.head if published is not None else None,
+                                database=describe(ledger.db))
+    problems = walker.describe_problems(ledger.storage, chain.problems)
+    count = chain.problem_count
+    if count > len(chain.problems):
+        problems.append(f"... and {count - len(chain.problems)} more chain problems")
+    if not chain.intact:
+        status = "projections not compared (the chain is broken)"
+    else:
+        differences = compare_projections(ledger)
+        if differences is None:
+            status = "no projections to compare"
+        elif differences:
+            status = "projections differ"
+            problems += [f"projections: {difference}" for difference in differences]
+            count += len(differences)
+        else:
+            status = "projections match"
+    return Verification(chain, problems, status, published, time.perf_counter() - started, count)
+
+
+def compare_projections(ledger: CertificationLedger) -> list[str] | None:
+    """Differences between the live views and a scratch rebuild; None when there are no views to compare."""
+    try:
+        return compare_with_rebuild(ledger.log)
+    except IntegrityFailure as error:
+        return [str(error)]
+    except StorageError as error:
+        if "readonly" in str(error) or "permission denied" in str(error):
+            return None  # a read-only ledger whose views were never built: there is nothing to compare
+        raise
