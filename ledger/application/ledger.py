@@ -16,10 +16,10 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper, PersistenceError, Transcoder
 from eventsourcing.utils import Environment
 
-from ledger.application import recording, system_time
+from ledger.application import system_time
 from ledger.application.log import EventLog
-from ledger.application.reading import OrganizationReader, Recent
-from ledger.application.recording import Options, Outcome, Recorded
+from ledger.application.reading import OrganizationReader
+from ledger.application.recording import Options, Outcome, Recorded, Writer
 from ledger.application.system_time import KnownAt, KnownAtValue
 from ledger.domain import commands as cmd
 from ledger.errors import LedgerError, StorageError
@@ -41,7 +41,7 @@ class CertificationLedger(Application):
             raise
         except (PersistenceError, sqlite3.Error, OSError, ImportError) as error:
             raise StorageError(f"cannot open database {describe(self.db)}: {error}") from None
-        self.recent: Recent[recording.Member] = Recent()
+        self.writer = Writer(self.storage, self.mapper, self.db)
         self.reader = OrganizationReader(self.storage, self.mapper)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
@@ -62,19 +62,19 @@ class CertificationLedger(Application):
     @property
     def log(self) -> EventLog:
         """The narrow view of this ledger that the read models are given."""
-        return EventLog(self)
+        return EventLog(self.storage, self.mapper, self.db, owner=self)
 
     # ------------------------------------------------------------------ recording
 
     def record(self, command: cmd.Command | dict[str, Any], *, by: str | None = None, again: bool = False,
                on_wait: Callable[[], None] | None = None) -> Recorded:
         """Record one command (a validated model, or a mapping in the import format); see ``recording``."""
-        return recording.record(self, command, by=by, again=again, on_wait=on_wait)
+        return self.writer.record(command, by=by, again=again, on_wait=on_wait)
 
     def record_lines(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None,
                      options: Options = Options(lines=True)) -> Outcome:
         """Record many commands as the lines of one file: all or nothing, lines already recorded skipped."""
-        return recording.submit(self, lines, by=by, options=options)
+        return self.writer.submit(lines, by=by, options=options)
 
     def register(self, org: str, *, name: str, country: str, date: date | str, region: str | None = None,
                  legal_form: str = "other", deposit: str | None = None, by: str | None = None) -> Recorded:

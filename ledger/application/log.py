@@ -8,16 +8,15 @@ resolution. They never see the write pipeline or the storage queries behind it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 from uuid import UUID
+
+from eventsourcing.persistence import Mapper
 
 from ledger.application import system_time
 from ledger.application.system_time import KnownAt, KnownAtValue
 from ledger.domain.events import OrganizationEvent
-from ledger.storage import StoredRow
-
-if TYPE_CHECKING:
-    from ledger.application.ledger import CertificationLedger
+from ledger.storage import LedgerStorage, StoredRow
 
 
 
@@ -33,11 +32,11 @@ class Entry:
 class EventLog:
     """The ledger's log as the read side sees it."""
 
-    def __init__(self, ledger: CertificationLedger):
-        self._ledger = ledger  # kept alive: the library closes the connections when the application goes
-        self._storage = ledger.storage
-        self._mapper = ledger.mapper
-        self.db = ledger.db
+    def __init__(self, storage: LedgerStorage, mapper: Mapper, db: str, *, owner: Any = None):
+        self._owner = owner  # kept alive: the library closes the connections when the application goes
+        self._storage = storage
+        self._mapper = mapper
+        self.db = db
 
     @property
     def datastore(self) -> Any:

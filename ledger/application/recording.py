@@ -31,10 +31,10 @@ import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import Mapper, PersistenceError
 
 from ledger.domain import commands as cmd
 from ledger.domain.events import EntryRetracted, OrganizationEvent, Recertified
@@ -51,11 +51,9 @@ from ledger.errors import (
     StorageError,
     UnknownOrganization,
 )
-from ledger.storage import EventExtras, WriteTransaction, failure_message, is_transient
+from ledger.application.reading import Recent
+from ledger.storage import DATABASE_ERRORS, EventExtras, LedgerStorage, WriteTransaction, failure_message, is_transient
 from ledger.storage.chain import format_instant
-
-if TYPE_CHECKING:
-    from ledger.application.ledger import CertificationLedger
 
 BATCH_SIZE = 1000
 MAX_CACHED_EVENTS = 20_000
@@ -145,21 +143,106 @@ class RolledBack(Exception):
     """Ends a checking submission's transaction without writing."""
 
 
+class WorkingSet:
+    """The organizations a submission works on: loaded from its transaction, a bounded number kept.
+
+    An organization taken from the writer's recent ones is brought up to date by reading only its
+    newer rows. When more than ``max_cached_events`` events are held, the least recently used
+    organizations leave (an import's counts of earlier lines go to the transaction's scratch table,
+    to be recalled if the organization comes back).
+    """
+
+    def __init__(self, writer: Writer, tx: WriteTransaction, options: Options, ledger_was_empty: bool):
+        self.writer = writer
+        self.tx = tx
+        self.options = options
+        self.ledger_was_empty = ledger_was_empty
+        self.members: OrderedDict[str, Member] = OrderedDict()
+        self.cached_events = 0
+
+    def get(self, org: str) -> Member | None:
+        member = self.members.get(org)
+        if member is not None:
+            self.members.move_to_end(org)
+            return member
+        member = self._load(org)
+        if member is not None:
+            self.add(member)
+        return member
+
+    def add(self, member: Member) -> None:
+        self.members[member.org] = member
+        self.cached_events += len(member.aggregate.events)
+        self.evict()
+
+    def _load(self, org: str) -> Member | None:
+        """The organization as stored now: a recent copy brought up to date, or read whole."""
+        originator_id = organization_id(org)
+        recent: Member | None = self.writer.recent.get(originator_id)
+        aggregate = recent.aggregate.copy() if recent is not None else None
+        positions = dict(recent.positions) if recent is not None else {}
+        rows = self.tx.org_rows(originator_id, after_version=aggregate.version if aggregate else 0)
+        for row in rows:
+            aggregate = self.writer.mapper.to_domain_event(row.stored_event()).mutate(aggregate)
+            positions[row.originator_version] = row.position
+        if aggregate is None:
+            return None
+        if rows:
+            aggregate.folded.forget()  # events folded here were not checked by this aggregate
+        return Member(org, aggregate, positions, self._occurrences_so_far(org, aggregate))
+
+    def _occurrences_so_far(self, org: str, aggregate: Organization) -> dict[bytes, int]:
+        if not self.options.lines:
+            return {}
+        if self.ledger_was_empty:
+            # Every event of the organization comes from an earlier line of this submission.
+            occurrences: dict[bytes, int] = {}
+            for event in aggregate.events:
+                count(occurrences, cmd.canonical_json(key_fields(org, event)))
+            return occurrences
+        return self.tx.recall_occurrences(org)
+
+    def evict(self) -> None:
+        spill: list[tuple[str, bytes, int]] = []
+        while self.cached_events > self.options.max_cached_events and len(self.members) > 1:
+            org, member = next(iter(self.members.items()))
+            if member.aggregate.pending_events:
+                break  # not written yet: it leaves after the next batch is written
+            del self.members[org]
+            self.cached_events -= len(member.aggregate.events)
+            if self.options.lines and not self.ledger_was_empty:
+                spill.extend((org, digest, n) for digest, n in member.occurrences.items())
+        if spill:
+            self.tx.spill_occurrences(spill)
+
+    def slug(self, originator_id: UUID) -> str:
+        """An organization's id, from the working set or its registration."""
+        for member in self.members.values():
+            if member.aggregate.id == originator_id:
+                return member.org
+        rows = self.tx.org_rows(originator_id)
+        return self.writer.mapper.to_domain_event(rows[0].stored_event()).org if rows else str(originator_id)
+
+    def keep_recent(self) -> None:
+        """After the commit: the organizations used stay decoded for the next submission of this process."""
+        for member in self.members.values():
+            self.writer.recent.put(member.aggregate.id, member, len(member.aggregate.events))
+
+
 class Submission:
     """Commands recorded in one write transaction: all of them, or (on any bad one) none."""
 
-    def __init__(self, ledger: CertificationLedger, tx: WriteTransaction, recorded_by: str, options: Options):
-        self.ledger = ledger
-        self.mapper = ledger.mapper
+    def __init__(self, writer: Writer, tx: WriteTransaction, recorded_by: str, options: Options):
+        self.writer = writer
+        self.mapper = writer.mapper
         self.tx = tx
         self.recorded_by = recorded_by
         self.options = options
         self.outcome = Outcome()
-        self.members: OrderedDict[str, Member] = OrderedDict()
-        self.cached_events = 0
+        self.ledger_was_empty = tx.max_position() == 0
+        self.working = WorkingSet(writer, tx, options, self.ledger_was_empty)
         self.pending: list[tuple[Member, OrganizationEvent, EventExtras]] = []
         self.claims: dict[str, tuple[UUID, int] | None] = {}  # this submission's claims, not yet stored
-        self.ledger_was_empty = tx.max_position() == 0
 
     # ------------------------------------------------------------------ one command
 
@@ -176,7 +259,7 @@ class Submission:
                 self.outcome.errors.append(str(located))
 
     def _decide(self, command: cmd.Command) -> None:
-        member = self._member(command.org)
+        member = self.working.get(command.org)
         if isinstance(command, cmd.Register):
             self._register(command, member)
             return
@@ -217,8 +300,8 @@ class Submission:
             if member is not None:
                 raise AlreadyRegistered(f"organization {command.org} is already registered")
         aggregate = Organization.register(command, self.recorded_by, key=key)
-        member = Member(command.org, aggregate, {}, {} if not self.options.lines else occurrences)
-        self.members[command.org] = member
+        member = Member(command.org, aggregate, {}, occurrences if self.options.lines else {})
+        self.working.add(member)
         event = aggregate.events[0]
         self._add(member, event, EventExtras(key=key, recorded_at=format_instant(event.timestamp)))
 
@@ -275,7 +358,7 @@ class Submission:
             if holder is not None:
                 raise DuplicateCertificate(
                     f"{event.command} on {event.date} refused: certificate {claim} is already held by "
-                    f"{self._slug(holder[0])} (version {holder[1]}); certificate numbers are unique in the ledger, "
+                    f"{self.working.slug(holder[0])} (version {holder[1]}); certificate numbers are unique in the ledger, "
                     "letter case aside")
             self.claims[certificate_key(claim)] = (event.originator_id, event.originator_version)
         if isinstance(event, EntryRetracted):
@@ -291,72 +374,11 @@ class Submission:
             return self.claims[number_key]
         return self.tx.certificate_holder(number_key)
 
-    def _slug(self, originator_id: UUID) -> str:
-        for member in self.members.values():
-            if member.aggregate.id == originator_id:
-                return member.org
-        rows = self.tx.org_rows(originator_id)
-        return self.mapper.to_domain_event(rows[0].stored_event()).org if rows else str(originator_id)
-
-    # ------------------------------------------------------------------ the working set
-
-    def _member(self, org: str) -> Member | None:
-        member = self.members.get(org)
-        if member is not None:
-            self.members.move_to_end(org)
-            return member
-        member = self._load(org)
-        if member is not None:
-            self.members[org] = member
-            self.cached_events += len(member.aggregate.events)
-            self._evict()
-        return member
-
-    def _load(self, org: str) -> Member | None:
-        """The organization as stored now: a recent copy brought up to date, or read whole."""
-        originator_id = organization_id(org)
-        recent: Member | None = self.ledger.recent.get(originator_id)
-        aggregate = recent.aggregate.copy() if recent is not None else None
-        positions = dict(recent.positions) if recent is not None else {}
-        rows = self.tx.org_rows(originator_id, after_version=aggregate.version if aggregate else 0)
-        for row in rows:
-            aggregate = self.mapper.to_domain_event(row.stored_event()).mutate(aggregate)
-            positions[row.originator_version] = row.position
-        if aggregate is None:
-            return None
-        if rows:
-            aggregate.folded.forget()  # events folded here were not checked by this aggregate
-        return Member(org, aggregate, positions, self._occurrences_so_far(org, aggregate))
-
-    def _occurrences_so_far(self, org: str, aggregate: Organization) -> dict[bytes, int]:
-        if not self.options.lines:
-            return {}
-        if self.ledger_was_empty:
-            # Every event of the organization comes from an earlier line of this submission.
-            occurrences: dict[bytes, int] = {}
-            for event in aggregate.events:
-                count(occurrences, cmd.canonical_json(key_fields(org, event)))
-            return occurrences
-        return self.tx.recall_occurrences(org)
-
-    def _evict(self) -> None:
-        spill: list[tuple[str, bytes, int]] = []
-        while self.cached_events > self.options.max_cached_events and len(self.members) > 1:
-            org, member = next(iter(self.members.items()))
-            if member.aggregate.pending_events:
-                break  # not written yet: it leaves after the next batch is written
-            del self.members[org]
-            self.cached_events -= len(member.aggregate.events)
-            if self.options.lines and not self.ledger_was_empty:
-                spill.extend((org, digest, n) for digest, n in member.occurrences.items())
-        if spill:
-            self.tx.spill_occurrences(spill)
-
     # ------------------------------------------------------------------ storing
 
     def _add(self, member: Member, event: OrganizationEvent, extras: EventExtras) -> None:
         self.pending.append((member, event, extras))
-        self.cached_events += 1
+        self.working.cached_events += 1
         if len(self.pending) >= self.options.batch_size:
             self.flush()
 
@@ -378,53 +400,56 @@ class Submission:
                 member.aggregate.collect_events()
             self.pending.clear()
             self.claims.clear()
-        self._evict()
+        self.working.evict()
         if self.options.on_batch is not None:
             self.options.on_batch()
 
-    def keep_recent(self) -> None:
-        """After the commit: the organizations used stay decoded for the next submission of this process."""
-        for member in self.members.values():
-            self.ledger.recent.put(member.aggregate.id, member, len(member.aggregate.events))
 
+class Writer:
+    """The write side of one ledger: submissions through its storage, and the organizations it used lately."""
 
-def submit(ledger: CertificationLedger, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None,
-           options: Options = Options()) -> Outcome:
-    """Record ``lines`` ((line number or None, command) pairs) in one transaction; see ``Submission``."""
-    recorded_by = current_user(by)
-    try:
-        with fewer_collections(), ledger.storage.write(options.on_wait) as tx:
-            submission = Submission(ledger, tx, recorded_by, options)
-            for number, value in lines:
-                submission.submit(number, value)
-            submission.flush()
-            if options.check or submission.outcome.error_count:
-                raise RolledBack
-    except RolledBack:
-        return submission.outcome
-    except PersistenceError as error:
-        if is_transient(error):
-            raise
-        raise StorageError(failure_message(ledger.db, error, "write to")) from None
-    submission.keep_recent()
-    return submission.outcome
+    def __init__(self, storage: LedgerStorage, mapper: Mapper, db: str):
+        self.storage = storage
+        self.mapper = mapper
+        self.db = db
+        self.recent: Recent[Member] = Recent()
 
-
-def record(ledger: CertificationLedger, command: cmd.Command | dict[str, Any], *, by: str | None = None,
-           again: bool = False, on_wait: Callable[[], None] | None = None) -> Recorded:
-    """Record one command. Waits for other writers; gives up after a bounded number of transient failures."""
-    options = Options(again=again, on_wait=on_wait)
-    delay = 0.005
-    org = command.org if isinstance(command, cmd.Command) else str(command.get("org", "?"))
-    for _ in range(MAX_ATTEMPTS):
+    def submit(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None,
+               options: Options = Options()) -> Outcome:
+        """Record ``lines`` ((line number or None, command) pairs) in one transaction; see ``Submission``."""
+        recorded_by = current_user(by)
         try:
-            return submit(ledger, [(None, command)], by=by, options=options).entries[0]
-        except PersistenceError as error:  # only transient ones reach here
-            last = error
-        time.sleep(delay * (1 + random.random()))
-        delay = min(delay * 2, 0.25)
-    raise ConcurrencyConflict(f"recording for {org} gave up after {MAX_ATTEMPTS} attempts: the database stayed busy "
-                              f"({last}); try again")
+            with fewer_collections(), self.storage.write(options.on_wait) as tx:
+                submission = Submission(self, tx, recorded_by, options)
+                for number, value in lines:
+                    submission.submit(number, value)
+                submission.flush()
+                if options.check or submission.outcome.error_count:
+                    raise RolledBack
+        except RolledBack:
+            return submission.outcome
+        except DATABASE_ERRORS as error:
+            if is_transient(error):
+                raise
+            raise StorageError(failure_message(self.db, error, "write to")) from None
+        submission.working.keep_recent()
+        return submission.outcome
+
+    def record(self, command: cmd.Command | dict[str, Any], *, by: str | None = None, again: bool = False,
+               on_wait: Callable[[], None] | None = None) -> Recorded:
+        """Record one command. Waits for other writers; gives up after a bounded number of transient failures."""
+        options = Options(again=again, on_wait=on_wait)
+        delay = 0.005
+        org = command.org if isinstance(command, cmd.Command) else str(command.get("org", "?"))
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return self.submit([(None, command)], by=by, options=options).entries[0]
+            except DATABASE_ERRORS as error:  # only transient ones reach here
+                last = error
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.25)
+        raise ConcurrencyConflict(f"recording for {org} gave up after {MAX_ATTEMPTS} attempts: the database stayed "
+                                  f"busy ({last}); try again")
 
 
 def key_fields(org: str, event: OrganizationEvent) -> dict[str, Any]:

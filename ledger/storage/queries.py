@@ -57,7 +57,9 @@ class ExtrasForForeignEvents:
         return complete
 
 
-class LedgerQueries(ExtrasForForeignEvents):
+class LedgerWrites(ExtrasForForeignEvents):
+    """Tables, the write transaction, and the rows written beside each batch of events."""
+
     dialect: Dialect
 
     # ------------------------------------------------------------------ what a backend supplies
@@ -124,7 +126,7 @@ class LedgerQueries(ExtrasForForeignEvents):
             if extra.certificate_claim:
                 c.execute(d.sql("INSERT INTO {ledger_claims} VALUES (?, ?, ?)"),
                           (extra.certificate_claim, d.originator(originator_id), stored.originator_version))
-        entries = chain.extend(self._chain_head(c), rows, copied=copied)
+        entries = chain.extend(chain_head_in(c, self.dialect), rows, copied=copied)
         c.executemany(d.sql("INSERT INTO {ledger_chain} VALUES (?, ?, ?, ?, ?, ?)"),
                       [(e.seq, e.notification_id, d.originator(e.originator_id), e.originator_version, e.recorded_at,
                         e.entry_hash) for e in entries])
@@ -143,23 +145,25 @@ class LedgerQueries(ExtrasForForeignEvents):
                                    copied=True)
             self._after_copy(c, rows[-1].position)
 
-    # ------------------------------------------------------------------ reading
+
+
+class LedgerReads:
+    """Every read of the log, the chain, the keys and the claims, outside write transactions."""
+
+    dialect: Dialect
+
+    def _reading(self) -> ContextManager[Any]:
+        raise NotImplementedError
 
     def _rows(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         with self._reading() as c:
             c.execute(self.dialect.sql(statement), list(params))
             return c.fetchall()
 
-    def _chain_head(self, c: Any) -> chain.ChainEntry | None:
-        c.execute(self.dialect.sql("SELECT seq, notification_id, originator_id, originator_version, recorded_at, "
-                                   "entry_hash FROM {ledger_chain} ORDER BY seq DESC LIMIT 1"))
-        row = c.fetchone()
-        return chain.ChainEntry(row[0], row[1], Dialect.uuid(row[2]), row[3], row[4], bytes(row[5])) if row else None
-
     def chain_head(self) -> chain.ChainEntry | None:
         """The last chain entry (None for an empty ledger)."""
         with self._reading() as c:
-            return self._chain_head(c)
+            return chain_head_in(c, self.dialect)
 
     def max_position(self) -> int:
         return self._rows("SELECT MAX({position}) FROM {events}")[0][0] or 0
@@ -255,6 +259,19 @@ class LedgerQueries(ExtrasForForeignEvents):
     def chain_seq_before(self, position: int) -> int:
         """The largest seq whose entry points below ``position`` (0 if none): where an unchained row sits."""
         return self._rows("SELECT MAX(seq) FROM {ledger_chain} WHERE notification_id < ?", [position])[0][0] or 0
+
+
+def chain_head_in(c: Any, d: Dialect) -> chain.ChainEntry | None:
+    """The last chain entry as the transaction of cursor ``c`` sees it (None for an empty ledger)."""
+    c.execute(d.sql("SELECT seq, notification_id, originator_id, originator_version, recorded_at, entry_hash "
+                    "FROM {ledger_chain} ORDER BY seq DESC LIMIT 1"))
+    row = c.fetchone()
+    return chain.ChainEntry(row[0], row[1], Dialect.uuid(row[2]), row[3], row[4], bytes(row[5])) if row else None
+
+
+class LedgerQueries(LedgerReads, LedgerWrites):
+    """``LedgerStorage``, for any backend that supplies a dialect, a read cursor, a write transaction and the
+    library's insert."""
 
 
 class Transaction:
