@@ -31,6 +31,7 @@ import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Callable, Iterable, Iterator
 from uuid import UUID
 
@@ -69,6 +70,11 @@ def current_user(by: str | None = None) -> str:
                 return check_text(candidate)
             except ValueError as error:
                 raise InvalidInput(f"{source}: {error}") from None
+    return login_name()
+
+
+@cache
+def login_name() -> str:
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
@@ -239,7 +245,8 @@ class Submission:
         self.recorded_by = recorded_by
         self.options = options
         self.outcome = Outcome()
-        self.ledger_was_empty = tx.max_position() == 0
+        # Only lines ask: a ledger that was empty holds no key an earlier import stored.
+        self.ledger_was_empty = options.lines and tx.max_position() == 0
         self.working = WorkingSet(writer, tx, options, self.ledger_was_empty)
         self.pending: list[tuple[Member, OrganizationEvent, EventExtras]] = []
         self.claims: dict[str, tuple[UUID, int] | None] = {}  # this submission's claims, not yet stored

@@ -70,11 +70,8 @@ class LedgerWrites(ExtrasForForeignEvents):
     def _writing(self, on_wait: Callable[[], None] | None) -> ContextManager[Any]:
         raise NotImplementedError
 
-    def _insert_rows(self, c: Any, stored: Sequence[StoredEvent], extras: Extras) -> Sequence[int]:
-        raise NotImplementedError
-
-    def _after_copy(self, c: Any, last_position: int) -> None:
-        """What the backend must do after rows were inserted at given positions."""
+    def _after_insert(self, c: Any, last_position: int) -> None:
+        """What the backend must do after rows were inserted at positions the ledger chose."""
 
     # ------------------------------------------------------------------ tables
 
@@ -134,16 +131,31 @@ class LedgerWrites(ExtrasForForeignEvents):
                       [(extras[(d.uuid(s.originator_id), s.originator_version)].key, position)
                        for position, s in zip(ids, stored_events)])
 
+    def insert_rows(self, c: Any, stored: Sequence[StoredEvent], extras: Extras) -> Sequence[int]:
+        """Insert a batch of events at the next positions (the write lock is held), with their ledger rows.
+
+        Positions are chosen here, one after the last, so the whole batch is one statement.
+        """
+        c.execute(self.dialect.sql("SELECT MAX({position}) FROM {events}"))
+        first = (c.fetchone()[0] or 0) + 1
+        rows = [StoredRow(first + n, self.dialect.uuid(s.originator_id), s.originator_version, s.topic, s.state)
+                for n, s in enumerate(stored)]
+        self._insert_at(c, rows, stored, extras, copied=False)
+        return [row.position for row in rows]
+
     def insert_copied(self, rows: Sequence[StoredRow], extras: Extras) -> None:
         """Insert rows copied from another ledger at their original positions (``copy``)."""
-        d = self.dialect
         with self._writing(None) as c:
-            c.executemany(d.sql(f"INSERT INTO {{events}} ({ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
-                          [(r.position, d.originator(r.originator_id), r.originator_version, r.topic, r.state)
-                           for r in rows])
-            self.write_ledger_rows(c, [r.position for r in rows], [r.stored_event() for r in rows], extras,
-                                   copied=True)
-            self._after_copy(c, rows[-1].position)
+            self._insert_at(c, rows, [r.stored_event() for r in rows], extras, copied=True)
+
+    def _insert_at(self, c: Any, rows: Sequence[StoredRow], stored: Sequence[StoredEvent], extras: Extras, *,
+                   copied: bool) -> None:
+        d = self.dialect
+        c.executemany(d.sql(f"INSERT INTO {{events}} ({ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
+                      [(r.position, d.originator(r.originator_id), r.originator_version, r.topic, r.state)
+                       for r in rows])
+        self.write_ledger_rows(c, [r.position for r in rows], stored, extras, copied=copied)
+        self._after_insert(c, rows[-1].position)
 
 
 
@@ -305,7 +317,7 @@ class Transaction:
         return (Dialect.uuid(row[0]), row[1]) if row else None
 
     def insert(self, stored: Sequence[StoredEvent], extras: Extras) -> Sequence[int]:
-        return self.queries._insert_rows(self.c, stored, extras)
+        return self.queries.insert_rows(self.c, stored, extras)
 
     # An import into a non-empty ledger counts each organization's earlier lines; organizations that
     # leave its working set keep their counts here, in a temporary table of this transaction.
