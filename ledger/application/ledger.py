@@ -15,13 +15,18 @@ from typing import Any, Callable, Iterable, Sequence
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper, PersistenceError, Transcoder
 from eventsourcing.utils import Environment
+from pydantic import ValidationError
 
 from ledger.application import system_time
 from ledger.application.log import EventLog
 from ledger.application.reading import OrganizationReader
 from ledger.application.recording import Options, Outcome, Recorded, Writer
 from ledger.application.system_time import KnownAt, KnownAtValue
+from ledger.application.accounts import NewToken, TokenChecker, new_token
 from ledger.domain import commands as cmd
+from ledger.domain.accounts import Account, AccountCommand, OpenAccount, RevokeAccount
+from ledger.domain.values import today_utc
+from ledger.errors import InvalidInput
 from ledger.errors import LedgerError, StorageError
 from ledger.storage import DEFAULT_DB, LedgerStorage, describe, environment
 from ledger.storage.mapper import PlainJSONTranscoder, PydanticMapper
@@ -66,7 +71,8 @@ class CertificationLedger(Application):
 
     # ------------------------------------------------------------------ recording
 
-    def record(self, command: cmd.Command | dict[str, Any], *, by: str | None = None, again: bool = False,
+    def record(self, command: cmd.Command | AccountCommand | dict[str, Any], *, by: str | None = None,
+               again: bool = False,
                on_wait: Callable[[], None] | None = None) -> Recorded:
         """Record one command (a validated model, or a mapping in the import format); see ``recording``."""
         return self.writer.record(command, by=by, again=again, on_wait=on_wait)
@@ -117,6 +123,23 @@ class CertificationLedger(Application):
     def retract(self, org: str, target: int, *, date: date | str, reason: str, by: str | None = None) -> Recorded:
         return self._command("retract", by, org=org, target=target, date=date, reason=reason)
 
+    def open_account(self, name: str, *, role: str, orgs: Sequence[str] = (), by: str | None = None
+                     ) -> tuple[Recorded, NewToken]:
+        """Open an account and make its token: the token is returned here once and never stored."""
+        token = new_token(name)
+        command = _account_command(OpenAccount, name=name, role=role, orgs=tuple(orgs), token_hash=token.token_hash)
+        return self.record(command, by=by), token
+
+    def revoke_account(self, name: str, *, by: str | None = None) -> Recorded:
+        return self.record(_account_command(RevokeAccount, name=name), by=by)
+
+    def accounts(self) -> list[Account]:
+        return self.reader.accounts()
+
+    def token_checker(self) -> TokenChecker:
+        """Checks bearer tokens against the accounts as stored at each request."""
+        return TokenChecker(self.reader.account)
+
     def _command(self, verb: str, by: str | None, **fields: Any) -> Recorded:
         command = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in fields.items()
                    if v is not None and v != []}
@@ -146,3 +169,11 @@ class CertificationLedger(Application):
     def statuses(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
         """Every organization's status on ``as_of``, each from its own events (the views' reference answer)."""
         return self.reader.statuses(as_of, known_at)
+
+
+def _account_command(cls: type[AccountCommand], **fields: Any) -> AccountCommand:
+    """An account command dated today (UTC), validated; bad input is the user's error, said plainly."""
+    try:
+        return cls.model_validate({"date": today_utc(), **fields})
+    except ValidationError as error:
+        raise InvalidInput(cmd.describe_validation_error(error)) from None

@@ -15,7 +15,8 @@ from eventsourcing.persistence import Mapper
 
 from ledger.application import system_time
 from ledger.application.system_time import KnownAt, KnownAtValue
-from ledger.domain.events import OrganizationEvent
+from ledger.domain.accounts import ACCOUNT_TOPICS
+from ledger.domain.events import REGISTRATION_TOPICS, OrganizationEvent
 from ledger.storage import LedgerStorage, StoredRow
 
 
@@ -54,12 +55,13 @@ class EventLog:
         notifications = self._storage.select_notifications(start=position, limit=limit, inclusive_of_start=False)
         if not notifications:
             return [], position
-        originators = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications))
+        originators = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications
+                                         if n.topic not in ACCOUNT_TOPICS))
         return originators, notifications[-1].id
 
     def organization_ids(self) -> list[UUID]:
         """Every organization, in registration order."""
-        return self._storage.registration_ids()
+        return self._storage.registration_ids(REGISTRATION_TOPICS)
 
     def entries(self, originator_ids: Sequence[UUID], upto: int | None, *, with_recorded_at: bool = True
                 ) -> list[list[Entry]]:

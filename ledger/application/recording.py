@@ -38,6 +38,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, PersistenceError
 
 from ledger.domain import commands as cmd
+from ledger.domain.accounts import Account, AccountCommand, OpenAccount, account_id
 from ledger.domain.events import EntryRetracted, OrganizationEvent, Recertified
 from ledger.domain.organization import Organization, claimed_number, organization_id
 from ledger.domain.values import certificate_key, check_text
@@ -50,6 +51,7 @@ from ledger.errors import (
     LedgerError,
     RuleViolation,
     StorageError,
+    UnknownAccount,
     UnknownOrganization,
 )
 from ledger.application.reading import Recent
@@ -117,7 +119,7 @@ class Member:
 
     __slots__ = ("org", "aggregate", "positions", "occurrences")
 
-    def __init__(self, org: str, aggregate: Organization, positions: dict[int, int],
+    def __init__(self, org: str, aggregate: Organization | Account, positions: dict[int, int],
                  occurrences: dict[bytes, int] | None = None):
         self.org = org
         self.aggregate = aggregate
@@ -166,12 +168,13 @@ class WorkingSet:
         self.members: OrderedDict[str, Member] = OrderedDict()
         self.cached_events = 0
 
-    def get(self, org: str) -> Member | None:
+    def get(self, org: str, originator_id: UUID | None = None) -> Member | None:
+        """An organization by its id, or (with ``originator_id``) another aggregate under the name ``org``."""
         member = self.members.get(org)
         if member is not None:
             self.members.move_to_end(org)
             return member
-        member = self._load(org)
+        member = self._load(org, originator_id or organization_id(org))
         if member is not None:
             self.add(member)
         return member
@@ -181,9 +184,8 @@ class WorkingSet:
         self.cached_events += len(member.aggregate.events)
         self.evict()
 
-    def _load(self, org: str) -> Member | None:
-        """The organization as stored now: a recent copy brought up to date, or read whole."""
-        originator_id = organization_id(org)
+    def _load(self, org: str, originator_id: UUID) -> Member | None:
+        """The aggregate as stored now: a recent copy brought up to date, or read whole."""
         recent: Member | None = self.writer.recent.get(originator_id)
         aggregate = recent.aggregate.copy() if recent is not None else None
         positions = dict(recent.positions) if recent is not None else {}
@@ -193,7 +195,7 @@ class WorkingSet:
             positions[row.originator_version] = row.position
         if aggregate is None:
             return None
-        if rows:
+        if rows and isinstance(aggregate, Organization):
             aggregate.folded.forget()  # events folded here were not checked by this aggregate
         return Member(org, aggregate, positions, self._occurrences_so_far(org, aggregate))
 
@@ -255,6 +257,9 @@ class Submission:
 
     def submit(self, number: int | None, value: Any) -> None:
         try:
+            if isinstance(value, AccountCommand):
+                self._decide_account(value)
+                return
             command = value if isinstance(value, cmd.Command) else cmd.parse_command(value)
             self._decide(command)
         except LedgerError as error:
@@ -291,6 +296,24 @@ class Submission:
             aggregate.discard(event)
             raise
         self._add(member, event, extras)
+
+    def _decide_account(self, command: AccountCommand) -> None:
+        """Open or revoke an account: the same keys and store as any command, on the Account aggregate."""
+        member = self.working.get(f"account:{command.name}", account_id(command.name))
+        if isinstance(command, OpenAccount):
+            if member is not None:
+                raise AlreadyRegistered(f"account {command.name} already exists")
+            probe = Account.open(command, self.recorded_by, key="").events[0]
+            aggregate = Account.open(command, self.recorded_by, key=cmd.command_key(probe.command_fields(), 0))
+            member = Member(f"account:{command.name}", aggregate, {})
+            self.working.add(member)
+            event = aggregate.events[0]
+        else:
+            if member is None:
+                raise UnknownAccount(f"unknown account {command.name}")
+            fields = {"command": command.command, "name": command.name, "date": command.date.isoformat()}
+            event = member.aggregate.revoke(command, self.recorded_by, cmd.command_key(fields, 0))
+        self._add(member, event, EventExtras(key=event.key, recorded_at=format_instant(event.timestamp)))
 
     def _register(self, command: cmd.Register, member: Member | None) -> None:
         probe = Organization.register(command, self.recorded_by, key="").events[0]
@@ -442,12 +465,14 @@ class Writer:
         submission.working.keep_recent()
         return submission.outcome
 
-    def record(self, command: cmd.Command | dict[str, Any], *, by: str | None = None, again: bool = False,
+    def record(self, command: cmd.Command | AccountCommand | dict[str, Any], *, by: str | None = None,
+               again: bool = False,
                on_wait: Callable[[], None] | None = None) -> Recorded:
         """Record one command. Waits for other writers; gives up after a bounded number of transient failures."""
         options = Options(again=again, on_wait=on_wait)
         delay = 0.005
-        org = command.org if isinstance(command, cmd.Command) else str(command.get("org", "?"))
+        org = (command.org if isinstance(command, cmd.Command) else f"account {command.name}"
+               if isinstance(command, AccountCommand) else str(command.get("org", "?")))
         for _ in range(MAX_ATTEMPTS):
             try:
                 return self.submit([(None, command)], by=by, options=options).entries[0]

@@ -235,9 +235,12 @@ class LedgerReads:
     def position_at(self, instant: str) -> int:
         return self._rows("SELECT MAX(notification_id) FROM {ledger_chain} WHERE recorded_at <= ?", [instant])[0][0] or 0
 
-    def registration_ids(self) -> list[UUID]:
+    def registration_ids(self, topics: Sequence[str]) -> list[UUID]:
+        """The aggregates whose first event has one of ``topics`` (organizations, or accounts), by position."""
+        condition, params = self.dialect.any_of("topic", list(topics))
         return [Dialect.uuid(r[0]) for r in self._rows(
-            "SELECT originator_id FROM {events} WHERE originator_version = 1 ORDER BY {position}")]
+            f"SELECT originator_id FROM {{events}} WHERE originator_version = 1 AND {condition} ORDER BY {{position}}",
+            params)]
 
     def certificate_holder(self, number_key: str) -> tuple[UUID, int] | None:
         rows = self._rows("SELECT originator_id, originator_version FROM {ledger_claims} WHERE number_key = ?",
