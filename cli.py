@@ -6,6 +6,10 @@ import io
 import os
 import sqlite3
 import sys
+
+# pydantic looks for plugins among every installed distribution's entry points the first time it
+# builds a validator; certledger uses none, and a short command would spend a fifth of its time there.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -13,7 +17,7 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 import rendering
-from ledger.transfer import line_files
+from ledger.transfer import FORMATS
 from ledger.application import CertificationLedger
 from ledger.errors import LedgerError
 from ledger.storage import describe, failure_message
@@ -500,7 +504,7 @@ def rebuild() -> None:
 
 @cli.command("import")
 @click.argument("source", metavar="FILE|-", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(line_files.FORMATS),
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="jsonl or csv (default: csv for a .csv file, else jsonl).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @json_option
@@ -558,7 +562,7 @@ def stop_writing_to_closed_pipe() -> None:
 
 @cli.command("export")
 @click.argument("target", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(line_files.FORMATS),
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="jsonl or csv (default: csv for a .csv file, else jsonl).")
 def export_(target: str, fmt: str | None) -> None:
     """Export every event in position order, in the import format.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ledger.application import CertificationLedger, Options, Outcome, Recorded, history_entry
 from ledger.application.accounts import TokenChecker
@@ -18,10 +18,12 @@ from ledger.domain.accounts import Account
 from ledger.domain.commands import parse_line
 from ledger.errors import Forbidden, IntegrityFailure, LedgerError, StorageError
 from ledger.integrity import walker
-from ledger.integrity.heads import PublishedHead
 from ledger.storage import describe
-from projections import Views, compare_with_rebuild
 from projections.answers import Listing, Record
+
+if TYPE_CHECKING:
+    from ledger.integrity.heads import PublishedHead
+    from projections import Views
 
 
 class LedgerService:
@@ -43,6 +45,8 @@ class LedgerService:
 
     def views(self) -> Views:
         if self._views is None:
+            from projections import Views  # a question about one organization never needs the views
+
             self._views = Views(self.ledger(must_exist=True).log)
         return self._views
 
@@ -232,6 +236,8 @@ def verify(ledger: CertificationLedger, published: PublishedHead | None = None) 
 
 def compare_projections(ledger: CertificationLedger) -> list[str] | None:
     """Differences between the live views and a scratch rebuild; None when there are no views to compare."""
+    from projections import compare_with_rebuild
+
     try:
         return compare_with_rebuild(ledger.log)
     except IntegrityFailure as error:

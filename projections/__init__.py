@@ -5,10 +5,27 @@
     views.streaks()
     views.report("2019-01-01", "2019-12-31")
     views.changes(since=0, limit=100)
+
+The names below are imported on first use, so that a command which needs only a small part of
+the read side (an answer type, say) does not pay for loading all of it.
 """
 
-from projections.runner import Progress
-from projections.compare import compare_with_rebuild
-from projections.views import RebuildSummary, Views
+from __future__ import annotations
 
-__all__ = ["Progress", "RebuildSummary", "Views", "compare_with_rebuild"]
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "Progress": "projections.runner",
+    "RebuildSummary": "projections.views",
+    "Views": "projections.views",
+    "compare_with_rebuild": "projections.compare",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'projections' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

@@ -24,7 +24,7 @@ from ledger.application.log import EventLog
 from ledger.application.system_time import KnownAt, KnownAtValue, as_of_date
 from ledger.domain.values import COUNTRY_PATTERN, STANDARDS, STATUSES, parse_date
 from ledger.errors import InvalidInput, StorageError
-from ledger.storage import DATABASE_ERRORS, describe
+from ledger.storage import database_errors, describe
 from projections import changes as feed
 from projections import registry as reg
 from projections import report as rep
@@ -187,7 +187,7 @@ class Views:
     def _storage_errors(self, doing: str) -> Iterator[None]:
         try:
             yield
-        except DATABASE_ERRORS as error:
+        except database_errors() as error:
             raise StorageError(f"cannot {doing} the projections in {describe(self.log.db)}: {error}") from None
 
 

@@ -15,20 +15,15 @@ import hmac
 import secrets
 import threading
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Callable
 from uuid import UUID
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from ledger.domain.accounts import Account, account_id
 from ledger.errors import NotAuthenticated
 
 PREFIX = "cl1"
 SECRET_BYTES = 32  # 256 random bits
-# The OWASP minimum for argon2id: 19 MiB, two passes, one lane.
-HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-DUMMY_HASH = HASHER.hash("not a token of this ledger")
 REMEMBERED = 10_000
 UNAUTHENTICATED = "a valid bearer token is required (Authorization: Bearer TOKEN)"
 
@@ -41,10 +36,23 @@ class NewToken:
     token_hash: str
 
 
+@cache
+def hasher() -> Any:
+    """argon2id at the OWASP minimum (19 MiB, two passes, one lane); imported and built on first use only."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+@cache
+def dummy_hash() -> str:
+    return hasher().hash("not a token of this ledger")
+
+
 def new_token(name: str) -> NewToken:
     secret = secrets.token_urlsafe(SECRET_BYTES)
     token = f"{PREFIX}_{account_id(name).hex}_{secret}"
-    return NewToken(token, HASHER.hash(secret))
+    return NewToken(token, hasher().hash(secret))
 
 
 def parse(token: str) -> tuple[UUID, str] | None:
@@ -78,7 +86,7 @@ class TokenChecker:
                 return account
             raise NotAuthenticated(UNAUTHENTICATED)
         account = self.load(parsed[0]) if parsed is not None else None
-        stored_hash = account.opened.token_hash if account is not None else DUMMY_HASH
+        stored_hash = account.opened.token_hash if account is not None else dummy_hash()
         if not _verifies(stored_hash, parsed[1] if parsed is not None else (token or "")) or account is None \
                 or not account.active:
             raise NotAuthenticated(UNAUTHENTICATED)
@@ -90,9 +98,11 @@ class TokenChecker:
 
 
 def _verifies(stored_hash: str, secret: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return HASHER.verify(stored_hash, secret)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return bool(hasher().verify(stored_hash, secret))
+    except (VerificationError, InvalidHashError):  # a mismatch is a VerificationError too
         return False
 
 

@@ -55,7 +55,7 @@ from ledger.errors import (
     UnknownOrganization,
 )
 from ledger.application.reading import Recent
-from ledger.storage import DATABASE_ERRORS, EventExtras, LedgerStorage, WriteTransaction, failure_message, is_transient
+from ledger.storage import EventExtras, LedgerStorage, WriteTransaction, database_errors, failure_message, is_transient
 from ledger.storage.chain import format_instant
 
 BATCH_SIZE = 1000
@@ -458,7 +458,7 @@ class Writer:
                     raise RolledBack
         except RolledBack:
             return submission.outcome
-        except DATABASE_ERRORS as error:
+        except database_errors() as error:
             if is_transient(error):
                 raise
             raise StorageError(failure_message(self.db, error, "write to")) from None
@@ -476,7 +476,7 @@ class Writer:
         for _ in range(MAX_ATTEMPTS):
             try:
                 return self.submit([(None, command)], by=by, options=options).entries[0]
-            except DATABASE_ERRORS as error:  # only transient ones reach here
+            except database_errors() as error:  # only transient ones reach here
                 last = error
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.25)

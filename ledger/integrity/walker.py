@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
 from ledger.errors import IntegrityFailure
-from ledger.storage import DATABASE_ERRORS, LedgerStorage
+from ledger.storage import LedgerStorage, database_errors
 from ledger.storage.chain import ENTRY_FORMAT, GENESIS_HASH, TIMESTAMP_WITHIN, canonical_id, expected_recorded_at
 
 BATCH_SIZE = 10_000
@@ -87,7 +87,7 @@ def verify_chain(recorder: LedgerStorage, *, head: Head | None = None, batch_siz
     started = time.perf_counter()
     try:
         report = _verify(recorder, head, batch_size)
-    except DATABASE_ERRORS as error:
+    except database_errors() as error:
         raise IntegrityFailure(f"cannot read the hash chain of {database}: {error}") from None
     report.seconds = time.perf_counter() - started
     return report

@@ -11,7 +11,7 @@
 """
 
 from ledger.storage.backends import (
-    DATABASE_ERRORS,
+    database_errors,
     DEFAULT_DB,
     describe,
     environment,
@@ -23,6 +23,6 @@ from ledger.storage.boundary import EventExtras, Extras, LedgerStorage, StoredRo
 from ledger.storage.chain import ChainEntry
 
 __all__ = [
-    "DATABASE_ERRORS", "DEFAULT_DB", "ChainEntry", "EventExtras", "Extras", "LedgerStorage", "StoredRow",
-    "WriteTransaction", "describe", "environment", "failure_message", "is_postgres_url", "is_transient",
+    "DEFAULT_DB", "ChainEntry", "EventExtras", "Extras", "LedgerStorage", "StoredRow",
+    "WriteTransaction", "database_errors", "describe", "environment", "failure_message", "is_postgres_url", "is_transient",
 ]

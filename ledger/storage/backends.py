@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import sys
 from pathlib import Path
 
 from eventsourcing.persistence import PersistenceError
@@ -187,16 +188,14 @@ def postgres_environment(url: str) -> dict[str, str]:
     }
 
 
-def _database_errors() -> tuple[type[BaseException], ...]:
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - the postgres extra is not installed
-        return (PersistenceError, sqlite3.Error)
-    return (PersistenceError, sqlite3.Error, psycopg.Error)
+def database_errors() -> tuple[type[BaseException], ...]:
+    """What a database driver or the library raises when the database fails (not a refusal of the ledger's).
 
-
-# What a database driver or the library raises when the database fails (not a refusal of the ledger's).
-DATABASE_ERRORS = _database_errors()
+    A function, evaluated where an error is caught: psycopg is imported only by commands that use
+    PostgreSQL, and a process that never imported it cannot meet its errors.
+    """
+    psycopg = sys.modules.get("psycopg")
+    return (PersistenceError, sqlite3.Error, psycopg.Error) if psycopg is not None else (PersistenceError, sqlite3.Error)
 
 # Serialization failure, deadlock, lock timeout: PostgreSQL's ways of saying "try again".
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})

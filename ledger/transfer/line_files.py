@@ -16,8 +16,8 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from ledger.domain import commands as cmd
 from ledger.errors import InvalidInput
+from ledger.transfer import FORMATS  # noqa: F401 - the formats are named here too
 
-FORMATS = ("jsonl", "csv")
 MAX_LINE_BYTES = 1 << 20
 FINDING_SEPARATOR = "|"
 METADATA_KEYS = cmd.READ_ONLY_KEYS
