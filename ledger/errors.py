@@ -16,6 +16,10 @@ class UnknownOrganization(LedgerError):
     """The organization is not in the ledger (or not registered on the date asked)."""
 
 
+class UnknownCertificate(LedgerError):
+    """No period in effect carries the certificate number (as known at the time asked)."""
+
+
 class AlreadyRegistered(LedgerError):
     """An organization id that is already taken."""
 

@@ -241,7 +241,7 @@ class OrganizationState:
         if chain is not None and self.status_on(day) == "certified" and chain.latest.valid_from <= day:
             expiring_on = chain.latest.valid_until.isoformat()
         return {
-            "region": search_key(details["region"]) if details.get("region") else None,
+            "region": region_key(details["region"]) if details.get("region") else None,
             "search": SEARCH_SEPARATOR.join(search_key(text) for text in (reg.org, details["name"], *numbers)),
             "expiring_on": expiring_on,
         }
@@ -261,6 +261,13 @@ class OrganizationState:
 
 
 SEARCH_SEPARATOR = "\x1f"  # between the searchable texts: no search text can hold it (control characters are refused)
+
+
+def region_key(region: str) -> str:
+    """A region as ``registry --region`` matches it: the whole region and each of its comma-separated parts,
+    folded, each between separators (``Ananea, Puno`` is found as ``ananea, puno``, ``Ananea`` or ``PUNO``)."""
+    parts = [search_key(region).strip(), *(search_key(part).strip() for part in region.split(","))]
+    return SEARCH_SEPARATOR + SEARCH_SEPARATOR.join(dict.fromkeys(p for p in parts if p)) + SEARCH_SEPARATOR
 
 
 @dataclass(frozen=True)
