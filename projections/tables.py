@@ -82,7 +82,9 @@ filters the end in place; answers are sorted after the read, which keeps the pla
 
 
 def create_statements(d: Dialect) -> list[str]:
-    return table_statements(d) + index_statements(d)
+    """The tables, if missing. Their indexes are made with the rows (``ViewStore.replace_all``): tables of an
+    earlier layout may lack an indexed column until ``ViewStore.ensure_layout`` replaces them."""
+    return table_statements(d)
 
 
 def table_statements(d: Dialect) -> list[str]:

@@ -268,7 +268,7 @@ def scratch(batch: Sequence[OrganizationRows]) -> Iterator[Any]:
     conn.row_factory = sqlite3.Row
     try:
         c = conn.cursor()
-        for statement in tables.create_statements(tables.SQLITE):
+        for statement in tables.table_statements(tables.SQLITE) + tables.index_statements(tables.SQLITE):
             c.execute(statement)
         tables.insert_rows(c, tables.SQLITE, batch)
         yield c

@@ -117,7 +117,7 @@ def test_every_recording_command_records_its_event(cecomip: Cli) -> None:
         cecomip.ok("withdraw", "cecomip", "--date", "2018-01-10", "--imposed", "--reason", "mercury found"),
         cecomip.ok("retract", "cecomip", "4", "--date", "2018-01-12", "--reason", "wrong organization"),
         cecomip.ok("certify", "cecomip", "--date", "2018-02-01", "--standard", "ecological",
-                   "--valid-until", "2018-12-31", "--audit", "IMO-2"),
+                   "--valid-until", "2018-12-31", "--audit", "IMO-1"),
     ]
     assert [line.split(" at position")[0] for line in lines] == [
         "Recorded AuditConducted for cecomip", "Recorded CertificationDenied for cecomip",
