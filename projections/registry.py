@@ -34,7 +34,7 @@ def registry(c: Cursor, d: Dialect, as_of: date, statuses: Sequence[str] = (), c
              standard: str | None = None, filters: Filters | None = None) -> list[dict[str, Any]]:
     """The status record of every organization registered by ``as_of``, by organization id; filters combine."""
     filters = filters or Filters(statuses, country, standard)
-    c.execute(*registry_query(d, as_of, filters))
+    c.execute(*registry_query(d, as_of, filters=filters))
     return decode_records(sorted(c.fetchall(), key=lambda row: row["org"]))
 
 
@@ -43,8 +43,10 @@ def like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def registry_query(d: Dialect, as_of: date, filters: Filters) -> tuple[str, list[Any]]:
+def registry_query(d: Dialect, as_of: date, statuses: Sequence[str] = (), country: str | None = None,
+                   standard: str | None = None, filters: Filters | None = None) -> tuple[str, list[Any]]:
     """The statement and parameters: one index search per organization, filters as conditions."""
+    filters = filters or Filters(statuses, country, standard)
     day = as_of.isoformat()
     where = ["first.seq = 1", "first.start_day <= ?"]
     params: list[Any] = [day, day]
