@@ -326,7 +326,9 @@ def correct(org: str, date: str, name: str | None, country: str | None, region: 
 @click.option("--evidence", required=True, help="How the finding was resolved.")
 @json_option
 def close_finding(org: str, finding: str, date: str, evidence: str, as_json: bool) -> None:
-    """Close an audit finding, named V.N (the audit's version in history, the finding's position).
+    """Close an audit finding, named V.N (audit version, finding position).
+
+    V is the audit's version in history, N the finding's 1-based position in it.
 
     Example:
 
@@ -469,7 +471,7 @@ FINDING_COLUMNS = ("id", "audit_date", "audit_reference", "body", "severity", "c
 @csv_option
 def findings(org: str, only_open: bool, as_of: str | None, known_at: str | None, as_json: bool,
              as_csv: bool) -> None:
-    """An organization's audit findings with their ids, and whether (and when) closed.
+    """An organization's audit findings, with their ids and closures.
 
     Example:
 
@@ -490,8 +492,9 @@ def findings(org: str, only_open: bool, as_of: str | None, known_at: str | None,
 @known_at_option
 @json_option
 def certificate(number: str, as_of: str | None, known_at: str | None, as_json: bool) -> None:
-    """Was this certificate valid on the as-of date? (valid, suspended, withdrawn, superseded, expired,
-    not-yet-valid)
+    """A certificate's state on the as-of date, and the period behind it.
+
+    The state is valid, suspended, withdrawn, superseded, expired or not-yet-valid.
 
     Example:
 

@@ -130,7 +130,7 @@ class OrganizationState:
     details: dict[str, Any] = field(default_factory=dict)  # name, country, region, legal_form, deposit in force
     audits: dict[int, AuditConducted] = field(default_factory=dict)  # audits in effect so far, by version
     closures: dict[str, FindingClosed] = field(default_factory=dict)  # finding id -> its closure so far
-    catalogue: Catalogue | None = None  # the whole timeline, when legality is being checked
+    catalogue: Catalogue | None = field(default=None, compare=False, repr=False)  # the whole timeline, when checking
 
     @property
     def chain(self) -> Chain | None:
