@@ -617,3 +617,109 @@ def test_a_retracted_closure_reopens_its_finding_and_it_can_be_closed_again(with
 def test_a_finding_id_is_two_positive_numbers(with_findings: Org, finding: str) -> None:
     assert with_findings.refusal("close-finding", finding=finding, date="2016-06-01", evidence="x").startswith(
         f"finding: {finding!r} is not a finding id V.N")
+
+
+# ---------------------------------------------------------------- the new refusals at the command line
+# Each: the rule's message after "Error: ", exit 1, and the stored rows unchanged (on SQLite and PostgreSQL).
+
+NEW_REFUSALS = [
+    pytest.param(["register", "newcomer", "--name", "Newcomer", "--country", "XX", "--date", "2016-01-10"],
+                 "country: 'XX' is not an ISO 3166-1 alpha-2 country code: it names no country", id="country-XX"),
+    pytest.param(["register", "newcomer", "--name", "Newcomer", "--country", "eu", "--date", "2016-01-10"],
+                 "country: 'eu' is not an ISO 3166-1 alpha-2 country code: it names no country", id="country-eu"),
+    pytest.param(["register", "newcomer", "--name", "New\tcomer", "--country", "PE", "--date", "2016-01-10"],
+                 "name: must not contain control characters (tab included) or line separators (U+2028, U+2029)",
+                 id="tab-in-name"),
+    pytest.param(["deny", "cecomip", "--date", "2016-08-01", "--reason-category", "other", "--reason", "a\u2028b"],
+                 "reason: must not contain control characters (tab included) or line separators (U+2028, U+2029)",
+                 id="line-separator-in-reason"),
+    pytest.param(["audit", "cecomip", "--date", "2016-08-01", "--body", "IMO\u2029", "--kind", "initial"],
+                 "body: must not contain control characters (tab included) or line separators (U+2028, U+2029)",
+                 id="paragraph-separator-in-body"),
+    pytest.param(["--by", "office\tclerk", "reinstate", "cecomip", "--date", "2016-08-01"],
+                 "--by: must not contain control characters (tab included) or line separators (U+2028, U+2029)",
+                 id="tab-in-by"),
+    pytest.param(["recertify", "cecomip", "--date", "2017-05-24", "--audit", "IMO-99"],
+                 "recertify on 2017-05-24 refused: the decision on 2017-05-24 names audit IMO-99, but cecomip has "
+                 "no audit with that reference", id="audit-unknown"),
+    pytest.param(["recertify", "cecomip", "--date", "2017-05-24", "--audit", "IMO-17"],
+                 "recertify on 2017-05-24 refused: the decision on 2017-05-24 names audit IMO-17, but that audit is "
+                 "dated 2017-06-01, after the decision (an audit must come first)", id="audit-later"),
+    pytest.param(["retract", "cecomip", "2", "--date", "2016-07-01", "--reason", "wrong organization"],
+                 "retract of version 2 on 2016-07-01 refused: it would invalidate the later CertificationGranted of "
+                 "2016-06-15 (version 3): the decision on 2016-06-15 names audit IMO-16, but that audit (of "
+                 "2016-05-20, version 2) is retracted", id="retract-audit-a-decision-rests-on"),
+    pytest.param(["correct", "cecomip", "--date", "2016-07-01"],
+                 "give at least one detail to correct (name, country, region, legal_form, deposit)",
+                 id="correct-nothing"),
+    pytest.param(["correct", "cecomip", "--date", "2016-01-09", "--name", "CECOMIP Ltda."],
+                 "correct on 2016-01-09 refused: 2016-01-09 is before the registration on 2016-01-10",
+                 id="correct-before-registration"),
+    pytest.param(["correct", "cecomip", "--date", "2016-07-01", "--country", "ZZ"],
+                 "country: 'ZZ' is not an ISO 3166-1 alpha-2 country code: it names no country",
+                 id="correct-country-ZZ"),
+    pytest.param(["correct", "ghost-org", "--date", "2016-07-01", "--name", "Ghost"],
+                 "unknown organization ghost-org (register it first)", id="correct-unknown-org"),
+    pytest.param(["close-finding", "cecomip", "2.3", "--date", "2016-07-01", "--evidence", "fixed"],
+                 "close-finding on 2016-07-01 refused: finding 2.3: the audit of 2016-05-20 (version 2) has "
+                 "2 findings", id="close-no-such-finding"),
+    pytest.param(["close-finding", "cecomip", "3.1", "--date", "2016-07-01", "--evidence", "fixed"],
+                 "close-finding on 2016-07-01 refused: finding 3.1: version 3 is CertificationGranted of 2016-06-15 "
+                 "(version 3), not an audit", id="close-not-an-audit"),
+    pytest.param(["close-finding", "cecomip", "2.1", "--date", "2016-05-19", "--evidence", "fixed"],
+                 "close-finding on 2016-05-19 refused: finding 2.1: the closure on 2016-05-19 is dated before the "
+                 "audit of 2016-05-20 (version 2)", id="close-before-audit"),
+    pytest.param(["close-finding", "cecomip", "2.2", "--date", "2016-09-01", "--evidence", "fixed again"],
+                 "close-finding on 2016-09-01 refused: finding 2.2 was already closed on 2016-08-01 (version 5); "
+                 "a finding is closed once", id="close-twice"),
+    pytest.param(["close-finding", "cecomip", "2-1", "--date", "2016-09-01", "--evidence", "fixed"],
+                 "finding: '2-1' is not a finding id V.N (the audit's version in history and the finding's "
+                 "position in it, both from 1; e.g. 4.1)", id="close-bad-id"),
+    pytest.param(["certificate", "FM-XX-0001", "--as-of", "2016-12-31"], "unknown certificate FM-XX-0001",
+                 id="certificate-unknown"),
+    pytest.param(["certificate", "FM-PE-0001", "--as-of", "2016-12-31", "--known-at", "2"],
+                 "unknown certificate FM-PE-0001", id="certificate-not-yet-known"),
+    pytest.param(["registry", "--country", "XX"],
+                 "--country: 'XX' is not an ISO 3166-1 alpha-2 country code: it names no country",
+                 id="registry-country-XX"),
+    pytest.param(["registry", "--q", "a\tb"],
+                 "--q: must not contain control characters (tab included) or line separators (U+2028, U+2029)",
+                 id="registry-q-tab"),
+    pytest.param(["findings", "cecomip", "--as-of", "2015-12-31"],
+                 "cecomip is not registered on 2015-12-31 (registered on 2016-01-10)", id="findings-before"),
+]
+
+
+@pytest.fixture
+def recorded(db_url: str) -> Any:
+    """cecomip: registered 2016-01-10; audit IMO-16 of 2016-05-20 (version 2) with findings 2.1 (major) and
+    2.2 (minor); certified 2016-06-15 on it (version 3, FM-PE-0001); audit IMO-17 of 2017-06-01 (version 4);
+    finding 2.2 closed on 2016-08-01 (version 5)."""
+    from test_cli import Cli
+
+    run = Cli(db_url)
+    run.ok("register", "cecomip", "--name", "CECOMIP", "--country", "PE", "--date", "2016-01-10")
+    run.ok("audit", "cecomip", "--date", "2016-05-20", "--body", "IMO Swiss AG", "--kind", "initial",
+           "--reference", "IMO-16", "--finding", "major:health-safety:no ventilation",
+           "--finding", "minor:traceability:sales book by hand")
+    run.ok("certify", "cecomip", "--date", "2016-06-15", "--standard", "fairmined", "--certificate", "FM-PE-0001",
+           "--audit", "IMO-16")
+    run.ok("audit", "cecomip", "--date", "2017-06-01", "--body", "IMO Swiss AG", "--kind", "recertification",
+           "--reference", "IMO-17")
+    run.ok("close-finding", "cecomip", "2.2", "--date", "2016-08-01", "--evidence", "electronic register")
+    return run
+
+
+@pytest.mark.parametrize("args, message", NEW_REFUSALS)
+def test_a_new_refusal_names_the_rule_exits_1_and_writes_nothing(recorded: Any, args: list[str],
+                                                                 message: str) -> None:
+    assert recorded.error(*args) == message
+
+
+def test_a_recertification_with_a_taken_number_is_refused_and_writes_nothing(recorded: Any) -> None:
+    recorded.ok("register", "oro-puno", "--name", "Oro Puno", "--country", "PE", "--date", "2016-01-10")
+    recorded.ok("certify", "oro-puno", "--date", "2016-06-15", "--standard", "fairmined",
+                "--certificate", "FM-PE-0002")
+    assert recorded.error("recertify", "cecomip", "--date", "2017-06-01", "--certificate", "fm-pe-0002") == (
+        "recertify on 2017-06-01 refused: certificate fm-pe-0002 is already held by oro-puno (version 2); "
+        "certificate numbers are unique in the ledger, letter case aside")
