@@ -32,6 +32,8 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):
+        if set(value) == {"major", "minor"}:  # open_findings
+            return f"{value['major']} major, {value['minor']} minor"
         return " ".join(str(v) for v in value.values() if v is not None)
     if isinstance(value, (list, tuple)):
         return "; ".join(cell(v) for v in value)
