@@ -535,3 +535,23 @@ def test_registry_command_takes_the_new_filters(cli_cecomip: Cli) -> None:
                                                 "--expiring-within", "30", "--as-of", "2017-06-01")] == ["cecomip"]
     assert cli_cecomip.json("registry", "--q", "oro", "--as-of", "2017-06-01") == []
     assert cli_cecomip.json("registry", "--expiring-within", "5", "--as-of", "2017-06-01") == []
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_corrections_and_closures_survive_an_export_and_an_import(ledger: CertificationLedger, tmp_path: Any,
+                                                                  suffix: str) -> None:
+    from ledger.transfer import export, importing
+
+    cecomip(ledger)
+    ledger.correct("cecomip", date="2017-03-01", name="CECOMIP Ltda.", country="bo")
+    ledger.close_finding("cecomip", "2.1", date="2016-09-30", evidence="ventilation shaft built")
+    exported = tmp_path / f"export.{suffix}"
+    export.export_file(ledger, str(exported))
+    copy = CertificationLedger(str(tmp_path / "copy.db"))
+    try:
+        summary = importing.import_file(copy, str(exported))
+        assert summary.recorded == ledger.storage.max_position()
+        assert [e["fields"] for e in copy.history("cecomip")] == [e["fields"] for e in ledger.history("cecomip")]
+        assert importing.import_file(ledger, str(exported)).skipped == ledger.storage.max_position()
+    finally:
+        copy.close()

@@ -136,6 +136,8 @@ class Withdraw(Command):
 
 
 def _finding_id(value: object) -> object:
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]  # a CSV import line's ``finding`` cell, split as an audit's findings are
     if not isinstance(value, str):
         raise ValueError("expected a finding id V.N (e.g. 4.1)")
     text = value.strip()
