@@ -186,19 +186,20 @@ def certify(org: str, date: str, standard: str, certificate: str | None, valid_u
 @click.argument("org")
 @date_option
 @click.option("--standard", type=click.Choice(STANDARDS), help="Default: the current one.")
+@click.option("--certificate", help="A new certificate number for the new period (default: kept).")
 @click.option("--valid-until", metavar="DATE", help="Default: the day before the new period's first anniversary.")
 @click.option("--audit", "audit_ref", metavar="REF", help="The audit this decision rests on.")
 @json_option
-def recertify(org: str, date: str, standard: str | None, valid_until: str | None, audit_ref: str | None,
-              as_json: bool) -> None:
+def recertify(org: str, date: str, standard: str | None, certificate: str | None, valid_until: str | None,
+              audit_ref: str | None, as_json: bool) -> None:
     """Renew the current period: the new one follows it without a gap.
 
     Example:
 
         certledger recertify cecomip --date 2017-06-01
     """
-    record(dict(command="recertify", org=org, date=date, standard=standard, valid_until=valid_until,
-                audit=audit_ref), as_json)
+    record(dict(command="recertify", org=org, date=date, standard=standard, certificate=certificate,
+                valid_until=valid_until, audit=audit_ref), as_json)
 
 
 @cli.command()
@@ -299,6 +300,48 @@ def retract(org: str, version: int, date: str, reason: str, as_json: bool) -> No
     record(dict(command="retract", org=org, target=version, date=date, reason=reason), as_json)
 
 
+@cli.command()
+@click.argument("org")
+@date_option
+@click.option("--name", help="The organization's name from this date on.")
+@click.option("--country", metavar="CC", help="ISO 3166-1 alpha-2 code, e.g. PE.")
+@click.option("--region", help="Region or province.")
+@click.option("--legal-form", type=click.Choice(LEGAL_FORMS))
+@click.option("--deposit", type=click.Choice(DEPOSITS))
+@json_option
+def correct(org: str, date: str, name: str | None, country: str | None, region: str | None,
+            legal_form: str | None, deposit: str | None, as_json: bool) -> None:
+    """Correct an organization's details from a date on (at least one detail).
+
+    A typo is fixed by dating the correction on the registration date; a renaming is
+    dated on the day of the renaming.
+
+    Example:
+
+        certledger correct cecomip --date 2020-03-01 --name "CECOMIP Ltda." --region Puno
+    """
+    record(dict(command="correct", org=org, date=date, name=name, country=country, region=region,
+                legal_form=legal_form, deposit=deposit), as_json)
+
+
+@cli.command("close-finding")
+@click.argument("org")
+@click.argument("finding", metavar="FINDING")
+@date_option
+@click.option("--evidence", required=True, help="How the finding was resolved.")
+@json_option
+def close_finding(org: str, finding: str, date: str, evidence: str, as_json: bool) -> None:
+    """Close an audit finding, named V.N (audit version, finding position).
+
+    V is the audit's version in history, N the finding's 1-based position in it.
+
+    Example:
+
+        certledger close-finding cecomip 4.1 --date 2016-09-30 --evidence "first aid kits restocked and checked"
+    """
+    record(dict(command="close-finding", org=org, finding=finding, date=date, evidence=evidence), as_json)
+
+
 # ---------------------------------------------------------------- queries
 
 @cli.command()
@@ -394,22 +437,76 @@ def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool
               help="Only organizations with this status (repeatable).")
 @click.option("--country", metavar="CC", help="Only organizations of this country (ISO 3166-1 alpha-2).")
 @click.option("--standard", type=click.Choice(STANDARDS), help="Only certificates of this standard.")
+@click.option("--region", metavar="R", help="Only organizations of this region (letter case and accents aside).")
+@click.option("--q", "q", metavar="TEXT",
+              help="Only organizations whose id, name or a certificate number holds TEXT (case and accents aside).")
+@click.option("--expiring-within", "expiring_within", type=click.IntRange(min=0), metavar="DAYS",
+              help="Only certified organizations whose certificate ends within DAYS, with no renewal decided.")
 @as_of_option
 @known_at_option
 @json_option
 @csv_option
-def registry(statuses: tuple[str, ...], country: str | None, standard: str | None, as_of: str | None,
-             known_at: str | None, as_json: bool, as_csv: bool) -> None:
+def registry(statuses: tuple[str, ...], country: str | None, standard: str | None, region: str | None,
+             q: str | None, expiring_within: int | None, as_of: str | None, known_at: str | None, as_json: bool,
+             as_csv: bool) -> None:
     """Every organization registered by the as-of date, with its status.
 
-    Filters combine: --status (repeatable), --country and --standard.
+    Filters combine: --status (repeatable), --country, --standard, --region, --q and
+    --expiring-within.
 
     Example:
 
         certledger registry --as-of 2019-12-31 --status certified --country PE
     """
-    rows = session().views().registry(as_of, statuses, country, standard, known_at)
+    rows = session().registry(as_of, statuses, country, standard, known_at, region=region, q=q,
+                              expiring_within=expiring_within)
     render_statuses(rows, as_json, as_csv)
+
+
+FINDING_COLUMNS = ("id", "audit_date", "audit_reference", "body", "severity", "category", "text", "closed_on",
+                   "evidence")
+
+
+@cli.command()
+@click.argument("org")
+@click.option("--open", "only_open", is_flag=True, help="Only the findings not closed on the as-of date.")
+@as_of_option
+@known_at_option
+@json_option
+@csv_option
+def findings(org: str, only_open: bool, as_of: str | None, known_at: str | None, as_json: bool,
+             as_csv: bool) -> None:
+    """An organization's audit findings, with their ids and closures.
+
+    Example:
+
+        certledger findings cecomip --open --as-of 2019-12-31
+    """
+    rows = session().findings(org, only_open, as_of, known_at)
+    if as_json:
+        click.echo(rendering.to_json(rows))
+    elif as_csv:
+        click.echo(rendering.to_csv(rows, FINDING_COLUMNS))
+    else:
+        click.echo(rendering.table(rows, FINDING_COLUMNS, max_width=60))
+
+
+@cli.command()
+@click.argument("number", metavar="NUMBER")
+@as_of_option
+@known_at_option
+@json_option
+def certificate(number: str, as_of: str | None, known_at: str | None, as_json: bool) -> None:
+    """A certificate's state on the as-of date, and the period behind it.
+
+    The state is valid, suspended, withdrawn, superseded, expired or not-yet-valid.
+
+    Example:
+
+        certledger certificate FM-PE-2016-01 --as-of 2019-12-31
+    """
+    answer = session().certificate(number, as_of, known_at)
+    click.echo(rendering.to_json(answer) if as_json else rendering.record(answer))
 
 
 @cli.command()

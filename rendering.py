@@ -10,7 +10,7 @@ from typing import Any, Sequence
 STATUS_COLUMNS = (
     "org", "name", "country", "status", "standard", "certificate", "valid_from", "valid_until",
     "certified_since", "consecutive_years", "recertifications", "standard_years", "suspended_since",
-    "last_denial",
+    "last_denial", "withdrawn_on", "open_findings",
 )
 STATUS_TABLE_COLUMNS = (
     "org", "name", "country", "status", "standard", "certificate", "valid_from", "valid_until",
@@ -32,6 +32,8 @@ def cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):
+        if set(value) == {"major", "minor"}:  # open_findings
+            return f"{value['major']} major, {value['minor']} minor"
         return " ".join(str(v) for v in value.values() if v is not None)
     if isinstance(value, (list, tuple)):
         return "; ".join(cell(v) for v in value)
@@ -96,9 +98,9 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None)
 
 
 def status_csv_columns() -> list[str]:
-    columns = [c for c in STATUS_COLUMNS if c != "last_denial"]
+    columns = [c for c in STATUS_COLUMNS if c not in ("last_denial", "withdrawn_on", "open_findings")]
     return columns + ["last_denial_date", "last_denial_stage", "last_denial_reason_category", "last_denial_reason",
-                      "as_of", "known_at"]
+                      "withdrawn_on", "open_findings_major", "open_findings_minor", "as_of", "known_at"]
 
 
 def _clip(text: str, width: int) -> str:

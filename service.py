@@ -147,8 +147,26 @@ class LedgerService:
         return Listing(ledger.history(org, ledger.known_at(position)), position)
 
     def registry(self, as_of: Any = None, statuses: Sequence[str] = (), country: str | None = None,
-                 standard: str | None = None, known_at: Any = None) -> Listing:
-        return self.views().registry(as_of, statuses, country, standard, known_at)
+                 standard: str | None = None, known_at: Any = None, *, region: str | None = None,
+                 q: str | None = None, expiring_within: int | None = None) -> Listing:
+        return self.views().registry(as_of, statuses, country, standard, known_at, region=region, q=q,
+                                     expiring_within=expiring_within)
+
+    def findings(self, org: str, only_open: bool = False, as_of: Any = None, known_at: Any = None) -> Listing:
+        ledger = self.ledger(must_exist=True)
+        seen = ledger.known_at(known_at)
+        position = seen.position if seen.position is not None else ledger.storage.max_position()
+        return Listing(ledger.findings(org, as_of, ledger.known_at(position), only_open), position)
+
+    def certificate(self, number: str, as_of: Any = None, known_at: Any = None) -> Record:
+        """SPEC section 9: was this certificate valid on ``as_of`` (as known at ``known_at``)?"""
+        return self.views().certificate(number, as_of, known_at)
+
+    def verify_certificates(self, entries: Sequence[dict[str, Any]], as_of: Any = None,
+                            known_at: Any = None) -> Listing:
+        """One certificate answer per ``{"certificate", "date"?}``, in order; unknown numbers give
+        ``{"certificate": NO, "found": false}``."""
+        return self.views().verify_certificates(entries, as_of, known_at)
 
     def streaks(self, as_of: Any = None, known_at: Any = None) -> Listing:
         return self.views().streaks(as_of, known_at)

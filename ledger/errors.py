@@ -20,6 +20,10 @@ class UnknownAccount(LedgerError):
     """No account of that name."""
 
 
+class UnknownCertificate(LedgerError):
+    """No period in effect carries the certificate number (as known at the time asked)."""
+
+
 class AlreadyRegistered(LedgerError):
     """An organization id that is already taken."""
 

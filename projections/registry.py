@@ -8,36 +8,66 @@ segments follow one another without gaps. That costs the same however long the h
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Sequence
 
+from ledger.domain.timeline import SEARCH_SEPARATOR
 from projections.tables import Cursor, Dialect
 
 COVERING_SEGMENT = "start_day <= ? AND (end_day IS NULL OR end_day > ?)"
 
 
+@dataclass(frozen=True)
+class Filters:
+    """The registry's filters, already checked and folded; they combine (all must hold)."""
+
+    statuses: Sequence[str] = ()
+    country: str | None = None  # upper case
+    standard: str | None = None
+    region: str | None = None  # folded: letter case and accents aside
+    q: str | None = None  # folded: letter case and accents aside
+    expiring_by: date | None = None  # certified, no renewal decided, valid_until on or before this day
+
+
 def registry(c: Cursor, d: Dialect, as_of: date, statuses: Sequence[str] = (), country: str | None = None,
-             standard: str | None = None) -> list[dict[str, Any]]:
+             standard: str | None = None, filters: Filters | None = None) -> list[dict[str, Any]]:
     """The status record of every organization registered by ``as_of``, by organization id; filters combine."""
-    c.execute(*registry_query(d, as_of, statuses, country, standard))
+    filters = filters or Filters(statuses, country, standard)
+    c.execute(*registry_query(d, as_of, filters=filters))
     return decode_records(sorted(c.fetchall(), key=lambda row: row["org"]))
 
 
+def like_pattern(text: str) -> str:
+    """``text`` anywhere, as a LIKE pattern (with ``\\`` as the escape character)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def registry_query(d: Dialect, as_of: date, statuses: Sequence[str] = (), country: str | None = None,
-                   standard: str | None = None) -> tuple[str, list[Any]]:
+                   standard: str | None = None, filters: Filters | None = None) -> tuple[str, list[Any]]:
     """The statement and parameters: one index search per organization, filters as conditions."""
+    filters = filters or Filters(statuses, country, standard)
     day = as_of.isoformat()
     where = ["first.seq = 1", "first.start_day <= ?"]
     params: list[Any] = [day, day]
-    if statuses:
-        where.append(f"s.status IN ({', '.join('?' * len(statuses))})")
-        params += list(statuses)
-    if country is not None:
+    if filters.statuses:
+        where.append(f"s.status IN ({', '.join('?' * len(filters.statuses))})")
+        params += list(filters.statuses)
+    if filters.country is not None:
         where.append("s.country = ?")
-        params.append(country)
-    if standard is not None:
+        params.append(filters.country)
+    if filters.standard is not None:
         where.append("s.standard = ?")
-        params.append(standard)
+        params.append(filters.standard)
+    if filters.region is not None:
+        where.append("s.region LIKE ? ESCAPE '\\'")
+        params.append(like_pattern(SEARCH_SEPARATOR + filters.region + SEARCH_SEPARATOR))
+    if filters.q is not None:
+        where.append("s.search LIKE ? ESCAPE '\\'")
+        params.append(like_pattern(filters.q))
+    if filters.expiring_by is not None:
+        where.append("s.expiring_on IS NOT NULL AND s.expiring_on <= ?")
+        params.append(filters.expiring_by.isoformat())
     return d.sql("SELECT s.org AS org, s.record AS record FROM {status_segments} AS first "
                  "JOIN {status_segments} AS s ON s.org = first.org AND s.start_day = ("
                  "SELECT MAX(t.start_day) FROM {status_segments} AS t WHERE t.org = first.org AND t.start_day <= ?) "
@@ -60,6 +90,15 @@ def covered(c: Cursor, d: Dialect, as_of: date) -> list[str]:
                     "WHERE valid_from <= ? AND valid_until >= ? AND (ended_on IS NULL OR ended_on > ?)"),
               [day, day, day])
     return sorted({row["org"] for row in c.fetchall()})
+
+
+def first_holder(c: Cursor, d: Dialect, number_key: str) -> str | None:
+    """The organization whose period first carried the number (by the position of its decision): one
+    search of the number's index."""
+    c.execute(d.sql("SELECT org, position FROM {certification_periods} WHERE certificate_key = ? "
+                    "ORDER BY position LIMIT 1"), [number_key])
+    row = c.fetchone()
+    return row["org"] if row is not None else None
 
 
 def decode_records(rows: Sequence[Any]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from ledger.application.log import Entry
 from ledger.domain import timeline
+from ledger.domain.values import certificate_key
 from ledger.domain.events import (
     CertificationDenied,
     CertificationGranted,
@@ -55,36 +56,45 @@ def organization_rows(entries: Sequence[Entry], with_feed: bool = True) -> Organ
     if registration is None:
         raise ValueError("an organization's events start with its registration")
     segs, state = timeline.segments_and_state(events)
+    positions = {entry.event.originator_version: entry.position for entry in entries}
     return OrganizationRows(
         org=registration.org,
         segments=segment_rows(registration.org, segs),
-        periods=period_rows(registration.org, state),
+        periods=period_rows(registration.org, state, positions),
         feed=feed_rows(registration.org, entries, segs) if with_feed else [],
     )
 
 
 def segment_rows(org: str, segs: Sequence[timeline.Segment]) -> list[tuple[Any, ...]]:
-    """(org, seq, start_day, end_day, status, country, standard, certified_since, consecutive_years, record).
+    """(org, seq, start_day, end_day, status, country, standard, certified_since, consecutive_years, record,
+    region, search, expiring_on).
 
-    ``end_day`` is the next segment's start (exclusive); NULL for the open last segment.
+    ``end_day`` is the next segment's start (exclusive); NULL for the open last segment. ``region`` and
+    ``search`` are folded (letter case and accents aside); ``expiring_on`` is the end of a certified
+    period that no renewal follows (see ``OrganizationState.index_fields``).
     """
     rows = []
     for seq, seg in enumerate(segs, start=1):
         end = segs[seq].start.isoformat() if seq < len(segs) else None
-        record = seg.record
+        record, index = seg.record, seg.index
         rows.append((org, seq, seg.start.isoformat(), end, record["status"], record["country"], record["standard"],
-                     record["certified_since"], record["consecutive_years"], to_json(record)))
+                     record["certified_since"], record["consecutive_years"], to_json(record),
+                     index.get("region"), index.get("search"), index.get("expiring_on")))
     return rows
 
 
-def period_rows(org: str, state: timeline.OrganizationState) -> list[tuple[Any, ...]]:
-    """(org, chain, period, standard, certificate, valid_from, valid_until, decided_on, version, ended_on, end_reason).
+def period_rows(org: str, state: timeline.OrganizationState, positions: dict[int, int] | None = None
+                ) -> list[tuple[Any, ...]]:
+    """(org, chain, period, standard, certificate, valid_from, valid_until, decided_on, version, ended_on, end_reason,
+    certificate_key, position).
 
     ``valid_until`` is after extensions. ``ended_on`` is the first day the period no longer
     covers because its chain ended: the withdrawal date, or (for the chain's last period)
     valid_until + 1 day, the first expired day, which may still lie ahead. A period followed
-    by its renewal has neither.
+    by its renewal has neither. ``certificate_key`` is the number as it is looked up (letter case aside);
+    ``position`` the ledger position of the decision, so that the first holder of a number is known.
     """
+    positions = positions or {}
     rows = []
     for chain_no, chain in enumerate(state.chains, start=1):
         for period_no, period in enumerate(chain.periods, start=1):
@@ -95,7 +105,9 @@ def period_rows(org: str, state: timeline.OrganizationState) -> list[tuple[Any, 
                 ended_on, end_reason = (period.valid_until + ONE_DAY).isoformat(), "expired"
             rows.append((org, chain_no, period_no, period.standard, period.certificate,
                          period.valid_from.isoformat(), period.valid_until.isoformat(),
-                         period.decided_on.isoformat(), period.version, ended_on, end_reason))
+                         period.decided_on.isoformat(), period.version, ended_on, end_reason,
+                         certificate_key(period.certificate) if period.certificate else None,
+                         positions.get(period.version)))
     return rows
 
 

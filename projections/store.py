@@ -72,6 +72,24 @@ class ViewStore:
                 c.execute(statement)
             if position:
                 self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
+            c.execute(self.dialect.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = ?"),
+                      (tables.LAYOUT_MARKER,))
+            c.execute(self.dialect.sql(f"INSERT INTO {self.tracking_table} (application_name, notification_id) "
+                                       "VALUES (?, ?)"), (tables.LAYOUT_MARKER, tables.LAYOUT))
+
+    def layout(self) -> int | None:
+        """The layout the views were written under (None: views from before layouts were marked)."""
+        with self.reading() as c:
+            c.execute(self.dialect.sql(f"SELECT MAX(notification_id) AS layout FROM {self.tracking_table} "
+                                       "WHERE application_name = ?"), (tables.LAYOUT_MARKER,))
+            row = c.fetchone()
+        return row["layout"] if row is not None else None
+
+    def ensure_layout(self) -> None:
+        """Views written under another layout (an earlier release's) are dropped, to be replayed by the next
+        catch-up: their tables lack columns, or their rows mean what they meant then."""
+        if self.layout() != tables.LAYOUT:
+            self.replace_all((), 0)
 
     def keep_open_while_working(self, c: Any) -> None:
         """Let this transaction wait between writes while the replay reads and folds the next organizations."""

@@ -34,11 +34,11 @@ class Table:
 SEGMENTS = Table(
     "status_segments",
     ("org", "seq", "start_day", "end_day", "status", "country", "standard", "certified_since",
-     "consecutive_years", "record"),
+     "consecutive_years", "record", "region", "search", "expiring_on"),
     ("org", "seq"),
     "org TEXT NOT NULL, seq INTEGER NOT NULL, start_day TEXT NOT NULL, end_day TEXT, status TEXT NOT NULL, "
     "country TEXT NOT NULL, standard TEXT, certified_since TEXT, consecutive_years INTEGER NOT NULL, "
-    "record TEXT NOT NULL, PRIMARY KEY (start_day, org, seq)",
+    "record TEXT NOT NULL, region TEXT, search TEXT, expiring_on TEXT, PRIMARY KEY (start_day, org, seq)",
     (("status_segments_org_start", "org, start_day"), ("status_segments_first", "seq, org"),
      ("status_segments_end", "end_day")),
     clustered=True,
@@ -47,12 +47,14 @@ SEGMENTS = Table(
 PERIODS = Table(
     "certification_periods",
     ("org", "chain", "period", "standard", "certificate", "valid_from", "valid_until", "decided_on", "version",
-     "ended_on", "end_reason"),
+     "ended_on", "end_reason", "certificate_key", "position"),
     ("org", "chain", "period"),
     "org TEXT NOT NULL, chain INTEGER NOT NULL, period INTEGER NOT NULL, standard TEXT NOT NULL, "
     "certificate TEXT, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL, decided_on TEXT NOT NULL, "
-    "version INTEGER NOT NULL, ended_on TEXT, end_reason TEXT, PRIMARY KEY (valid_from, org, chain, period)",
-    (("certification_periods_org", "org"), ("certification_periods_ended", "ended_on")),
+    "version INTEGER NOT NULL, ended_on TEXT, end_reason TEXT, certificate_key TEXT, position BIGINT, "
+    "PRIMARY KEY (valid_from, org, chain, period)",
+    (("certification_periods_org", "org"), ("certification_periods_ended", "ended_on"),
+     ("certification_periods_number", "certificate_key, position")),
     clustered=True,
 )
 
@@ -68,6 +70,11 @@ FEED = Table(
 )
 
 TABLES: tuple[Table, ...] = (SEGMENTS, PERIODS, FEED)
+
+# The views' layout and meaning: raise it whenever a table gains a column or its rows change meaning.
+# Views kept under another layout are dropped and replayed (``ViewStore.ensure_layout``).
+LAYOUT = 2
+LAYOUT_MARKER = "projections-layout"  # a row of the tracking table, beside the views' own position
 """``key`` orders a table's rows for comparison. The date-ranged tables are clustered on their
 start date, so "as of D" reads one contiguous range of the primary key (``start <= D``) and
 filters the end in place; answers are sorted after the read, which keeps the planner on that range.
@@ -75,7 +82,9 @@ filters the end in place; answers are sorted after the read, which keeps the pla
 
 
 def create_statements(d: Dialect) -> list[str]:
-    return table_statements(d) + index_statements(d)
+    """The tables, if missing. Their indexes are made with the rows (``ViewStore.replace_all``): tables of an
+    earlier layout may lack an indexed column until ``ViewStore.ensure_layout`` replaces them."""
+    return table_statements(d)
 
 
 def table_statements(d: Dialect) -> list[str]:

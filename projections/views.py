@@ -15,15 +15,17 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from eventsourcing.sqlite import SQLiteDatastore
 
 from ledger.application.log import EventLog
 from ledger.application.system_time import KnownAt, KnownAtValue, as_of_date
-from ledger.domain.values import COUNTRY_PATTERN, STANDARDS, STATUSES, parse_date
-from ledger.errors import InvalidInput, StorageError
+from ledger.domain.certificates import certificate_on
+from ledger.domain.organization import organization_id
+from ledger.domain.values import STANDARDS, STATUSES, certificate_key, check_text, country_code, parse_date, search_key
+from ledger.errors import InvalidInput, StorageError, UnknownCertificate
 from ledger.storage import database_errors, describe
 from projections import changes as feed
 from projections import registry as reg
@@ -73,7 +75,9 @@ class Views:
     def store(self) -> ViewStore:
         if self._store is None:
             with self._storage_errors("open"):
-                self._store = store_for(self.log.datastore)
+                store = store_for(self.log.datastore)
+                store.ensure_layout()
+                self._store = store
         return self._store
 
     # ------------------------------------------------------------------ keeping up
@@ -98,13 +102,74 @@ class Views:
     # ------------------------------------------------------------------ queries
 
     def registry(self, as_of: date | str | None = None, statuses: Sequence[str] = (), country: str | None = None,
-                 standard: str | None = None, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
-        """The status record of every organization registered by ``as_of``; filters combine."""
+                 standard: str | None = None, known_at: KnownAtValue = None, *, region: str | None = None,
+                 q: str | None = None, expiring_within: int | None = None) -> list[dict[str, Any]]:
+        """The status record of every organization registered by ``as_of``; filters combine.
+
+        ``region`` (letter case and accents aside); ``q``: text found in the org id, the name in force
+        (letter case and accents aside) or a certificate number; ``expiring_within`` N: certified on
+        ``as_of``, no renewal decided, valid_until within N days after it.
+        """
         day = as_of_date(as_of)
-        check_filters(statuses, country, standard)
+        filters = check_filters(statuses, country, standard, region=region, q=q, expiring_within=expiring_within,
+                                as_of=day)
         with self._reading(known_at) as (c, dialect, seen, position):
-            records = reg.registry(c, dialect, day, statuses, country, standard)
+            records = reg.registry(c, dialect, day, filters=filters)
         return Listing([stamped(r, day, seen) for r in records], position)
+
+    def certificate(self, number: str, as_of: date | str | None = None, known_at: KnownAtValue = None
+                    ) -> dict[str, Any]:
+        """SPEC section 9: the certificate's state on ``as_of`` as the ledger knew it at ``known_at``.
+
+        The views find the organization whose period first carried the number (one indexed search);
+        the answer is computed from that organization's own events.
+        """
+        day = as_of_date(as_of)
+        key = check_number(number)
+        with self._reading(known_at) as (c, dialect, seen, position):
+            holder = reg.first_holder(c, dialect, key)
+        answer = self._certificate_of(holder, number, day, position)
+        if answer is None:
+            raise UnknownCertificate(f"unknown certificate {number.strip()}")
+        return Record({**answer, "as_of": day.isoformat(), "known_at": seen.instant}, position)
+
+    def verify_certificates(self, entries: Sequence[dict[str, Any]], as_of: date | str | None = None,
+                            known_at: KnownAtValue = None) -> list[dict[str, Any]]:
+        """One certificate answer per entry ``{"certificate": NO, "date": D?}``, in order, all as known at one
+        position; ``date`` defaults to ``as_of`` (default today). An unknown number gives
+        ``{"certificate": NO, "found": false}``."""
+        default_day = as_of_date(as_of)
+        checked = []
+        for n, entry in enumerate(entries, start=1):
+            if not isinstance(entry, dict) or not isinstance(entry.get("certificate"), str):
+                raise InvalidInput(f"entry {n}: expected {{\"certificate\": NUMBER, \"date\": DATE (optional)}}")
+            unknown = set(entry) - {"certificate", "date"}
+            if unknown:
+                raise InvalidInput(f"entry {n}: unknown field {sorted(unknown)[0]}")
+            try:
+                key = check_number(entry["certificate"])
+            except InvalidInput as error:
+                raise InvalidInput(f"entry {n}: {error}") from None
+            try:
+                day = parse_date(entry["date"]) if entry.get("date") is not None else default_day
+            except ValueError as error:
+                raise InvalidInput(f"entry {n}: date: {error}") from None
+            checked.append((entry["certificate"], key, day))
+        with self._reading(known_at) as (c, dialect, seen, position):
+            holders = {key: reg.first_holder(c, dialect, key) for key in {key for _, key, _ in checked}}
+        items = []
+        for number, key, day in checked:
+            answer = self._certificate_of(holders[key], number, day, position)
+            items.append({**answer, "as_of": day.isoformat(), "known_at": seen.instant} if answer is not None
+                         else {"certificate": number.strip(), "found": False})
+        return Listing(items, position)
+
+    def _certificate_of(self, org: str | None, number: str, day: date, position: int) -> dict[str, Any] | None:
+        if org is None:
+            return None
+        grouped = self.log.entries([organization_id(org)], position, with_recorded_at=False)
+        events = [entry.event for entry in grouped[0]] if grouped else []
+        return certificate_on(events, number, day)
 
     def streaks(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
         """Organizations with consecutive_years > 0, longest first (ties: certified_since, then org)."""
@@ -203,7 +268,7 @@ def scratch(batch: Sequence[OrganizationRows]) -> Iterator[Any]:
     conn.row_factory = sqlite3.Row
     try:
         c = conn.cursor()
-        for statement in tables.create_statements(tables.SQLITE):
+        for statement in tables.table_statements(tables.SQLITE) + tables.index_statements(tables.SQLITE):
             c.execute(statement)
         tables.insert_rows(c, tables.SQLITE, batch)
         yield c
@@ -215,14 +280,49 @@ def stamped(record: dict[str, Any], day: date, seen: KnownAt) -> dict[str, Any]:
     return {**record, "as_of": day.isoformat(), "known_at": seen.instant}
 
 
-def check_filters(statuses: Sequence[str], country: str | None, standard: str | None) -> None:
+def check_filters(statuses: Sequence[str], country: str | None, standard: str | None, *, region: str | None = None,
+                  q: str | None = None, expiring_within: int | None = None,
+                  as_of: date | None = None) -> reg.Filters:
+    """The registry's filters checked (each named as its option) and folded for the query."""
     unknown = [s for s in statuses if s not in STATUSES]
     if unknown:
         raise InvalidInput(f"--status: {', '.join(unknown)} is not one of {', '.join(STATUSES)}")
-    if country is not None and not COUNTRY_PATTERN.fullmatch(country):
-        raise InvalidInput(f"--country: {country!r} is not an ISO 3166-1 alpha-2 code in upper case (e.g. PE)")
+    if country is not None:
+        try:
+            country = country_code(country) if isinstance(country, str) else country_code(str(country))
+        except ValueError as error:
+            raise InvalidInput(f"--country: {error}") from None
     if standard is not None and standard not in STANDARDS:
         raise InvalidInput(f"--standard: {standard!r} is not one of {', '.join(STANDARDS)}")
+    folded: dict[str, str | None] = {}
+    for option, value in (("region", region), ("q", q)):
+        if value is None:
+            folded[option] = None
+            continue
+        if not isinstance(value, str):
+            raise InvalidInput(f"--{option}: expected text")
+        try:
+            folded[option] = search_key(check_text(value))
+        except ValueError as error:
+            raise InvalidInput(f"--{option}: {error}") from None
+    expiring_by = None
+    if expiring_within is not None:
+        if isinstance(expiring_within, bool) or not isinstance(expiring_within, int) or expiring_within < 0:
+            raise InvalidInput(f"--expiring-within: {expiring_within!r} is not a number of days (0 or more)")
+        start = as_of or date.today()
+        expiring_by = start + timedelta(days=expiring_within) if expiring_within <= (date.max - start).days \
+            else date.max
+    return reg.Filters(tuple(statuses), country, standard, folded["region"], folded["q"], expiring_by)
+
+
+def check_number(number: object) -> str:
+    """A certificate number as looked up (trimmed, letter case aside); refused like any free text."""
+    if not isinstance(number, str):
+        raise InvalidInput("certificate: expected a certificate number")
+    try:
+        return certificate_key(check_text(number))
+    except ValueError as error:
+        raise InvalidInput(f"certificate: {error}") from None
 
 
 def report_dates(start: date | str, end: date | str) -> tuple[date, date]:

@@ -433,7 +433,7 @@ def test_an_export_imported_into_an_empty_ledger_answers_every_as_of_query_the_s
         db_url: str, tmp_path: Path) -> None:
     original = CertificationLedger(db_url)
     bulk.import_file(original, str(EXAMPLES / "fairmined-history.jsonl"))
-    original.record({"command": "retract", "org": "sotrami", "target": 2, "date": "2020-01-01", "reason": "error"})
+    original.record({"command": "retract", "org": "sotrami", "target": 12, "date": "2020-01-01", "reason": "error"})
     exported = tmp_path / "export.jsonl"
     export.export_file(original, str(exported))
     copy = CertificationLedger(str(tmp_path / "copy.db"))

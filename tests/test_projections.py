@@ -13,7 +13,7 @@ from ledger.application import CertificationLedger
 from ledger.errors import InvalidInput
 from ledger.domain.values import today_utc
 from projections import Views, compare_with_rebuild
-from projections.registry import registry_query
+from projections.registry import Filters, registry_query
 from projections.rows import OrganizationRows
 
 
@@ -173,7 +173,7 @@ def test_unknown_filter_values_are_refused(views: Views) -> None:
     with pytest.raises(InvalidInput, match="--status"):
         views.registry(statuses=["valid"])
     with pytest.raises(InvalidInput, match="--country"):
-        views.registry(country="pe")
+        views.registry(country="EU")
     with pytest.raises(InvalidInput, match="--standard"):
         views.registry(standard="gold")
     with pytest.raises(InvalidInput, match="--as-of"):
@@ -366,7 +366,8 @@ def test_the_registry_as_of_a_date_searches_each_organization_once_whatever_the_
         pytest.skip("the query plan checked here is SQLite's")
     register(ledger, "cecomip")
     views.catch_up()
-    statement, params = registry_query(views.store.dialect, date(2019, 12, 31), ["certified"], "PE", "fairmined")
+    statement, params = registry_query(views.store.dialect, date(2019, 12, 31), filters=Filters(
+        ["certified"], "PE", "fairmined", region="puno", q="oro", expiring_by=date(2020, 1, 30)))
     with views.store.reading() as c:
         c.execute("EXPLAIN QUERY PLAN " + statement, params)
         plan = " ".join(row["detail"] for row in c.fetchall())

@@ -117,7 +117,7 @@ def test_usage_errors_exit_2(run, demo: CertificationLedger, args: tuple[str, ..
 
 
 @pytest.mark.parametrize("args, message", [
-    (("registry", "--country", "pe"), "Error: --country: 'pe' is not an ISO 3166-1 alpha-2 code"),
+    (("registry", "--country", "xx"), "Error: --country: 'xx' is not an ISO 3166-1 alpha-2 country code: it names no country"),
     (("registry", "--as-of", "2019-02-30"), "Error: --as-of:"),
     (("report", "--from", "2019-02-30", "--to", "2019-12-31"), "Error: --from:"),
     (("streaks", "--known-at", "yesterday"), "Error: --known-at:"),

@@ -32,7 +32,7 @@ YEARS = range(2015, 2022)
 
 orgs = st.sampled_from(ORGS)
 KINDS = ("recertify", "certify", "suspend", "recertify", "reinstate", "extend", "recertify", "withdraw", "deny",
-         "retract", "suspend", "reinstate", "audit", "recertify")
+         "retract", "suspend", "reinstate", "audit", "recertify", "correct", "close-finding")
 """Weighted towards the commands that are legal only in narrow windows."""
 gaps = st.integers(-120, 420)
 """Days after the organization's previous command: mostly forward, sometimes back-dated."""
@@ -63,7 +63,23 @@ def commands(draw: st.DrawFn) -> dict[str, Any]:
         base.update(target=draw(st.floats(0, 1)), reason="recorded by mistake")
     elif kind == "audit":
         base.update(body="IMO Swiss AG", kind="recertification")
+        base["finding"] = draw(st.lists(st.sampled_from(FINDINGS), max_size=3))
+    elif kind == "correct":
+        base.update(draw(corrections))
+    elif kind == "close-finding":
+        base.update(finding=draw(st.floats(0, 1)), evidence="fixed and checked")
     return base
+
+
+FINDINGS = ("major:health-safety:no ventilation", "minor:traceability:sales book by hand",
+            "observation:environmental:pits not revegetated")
+corrections = st.fixed_dictionaries({}, optional={
+    "name": st.sampled_from(("Oro Aurífera", "Minera del Sur", "Cooperativa Ñuñoa")),
+    "country": st.sampled_from(("pe", "BO", "co")),
+    "region": st.sampled_from(("Puno", "Ananea, Puno", "La Paz", "Nariño")),
+    "legal_form": st.sampled_from(("cooperative", "company")),
+    "deposit": st.sampled_from(("alluvial", "hard-rock")),
+}).filter(bool)
 
 
 def resolve(template: dict[str, Any], last: dict[str, date], versions: dict[str, int]) -> dict[str, Any]:
@@ -75,6 +91,8 @@ def resolve(template: dict[str, Any], last: dict[str, date], versions: dict[str,
             command[relative] = (day + timedelta(days=command[relative])).isoformat()
     if "target" in command:
         command["target"] = 2 + int(command["target"] * max(versions[command["org"]] - 1, 0))
+    if command["command"] == "close-finding":
+        command["finding"] = f"{2 + int(command['finding'] * max(versions[command['org']] - 1, 0))}.1"
     return command
 
 
@@ -152,10 +170,15 @@ def reference_changes(ledger: CertificationLedger, known_at: int | None = None) 
     return sorted(entries, key=lambda e: e["position"])
 
 
+SEARCHES = ({"country": "BO"}, {"region": "puno"}, {"q": "aurifera"}, {"q": "alpha"}, {"expiring_within": 90},
+            {"country": "pe", "region": "ananea"})
+
+
 def answers(views: Views) -> list[Any]:
     result: list[Any] = []
     for day in AS_OF:
         result += [without_known_at(views.registry(day)), without_known_at(views.streaks(day)), views.covered(day)]
+        result += [without_known_at(views.registry(day, **search)) for search in SEARCHES]
     result += [views.year_report(year) for year in YEARS]
     result.append(views.changes(0, 10_000))
     return result
@@ -215,5 +238,50 @@ def test_incremental_views_equal_the_rebuild_and_the_pure_fold(beginning: list[d
             before = answers(views)
             views.rebuild()
             assert answers(views) == before
+        finally:
+            ledger.close()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(beginning=beginnings(), steps=st.lists(commands(), min_size=5, max_size=30),
+       correction=corrections, org=orgs, gap=st.integers(-400, 400))
+def test_a_correction_then_a_rebuild_gives_the_registry_of_the_incremental_views(
+        beginning: list[dict[str, Any]], steps: list[dict[str, Any]], correction: dict[str, Any], org: str,
+        gap: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        ledger = CertificationLedger(str(Path(folder) / "ledger.db"))
+        try:
+            views = Views(ledger.log)
+            last: dict[str, date] = {}
+            versions = {name: 0 for name in ORGS}
+            for command in beginning:
+                ledger.record(command)
+                last[command["org"]] = date.fromisoformat(command["date"])
+                versions[command["org"]] += 1
+            for template in steps:
+                command = resolve(template, last, versions)
+                try:
+                    ledger.record(command)
+                except LedgerError:
+                    continue
+                last[command["org"]] = date.fromisoformat(command["date"])
+                versions[command["org"]] += 1
+            views.catch_up()
+            corrected = resolve({"command": "correct", "org": org, "gap": gap, **correction}, last, versions)
+            try:
+                ledger.record(corrected)
+            except LedgerError:
+                event("correction refused (dated before the registration)")
+            else:
+                event("correction recorded")
+            incremental = answers(views)
+            for day in AS_OF:
+                assert without_known_at(views.registry(day)) == without_known_at(ledger.statuses(day)), day
+                assert without_known_at(views.registry(day, country="BO")) == without_known_at(
+                    [r for r in ledger.statuses(day) if r["country"] == "BO"]), day
+            views.rebuild()
+            assert answers(views) == incremental
+            assert compare_with_rebuild(ledger.log) == []
         finally:
             ledger.close()

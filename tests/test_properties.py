@@ -251,15 +251,18 @@ def reference_streaks(history: list[dict[str, Any]], day: date) -> tuple[int, in
             and date.fromisoformat(e["date"]) <= day]
     live.sort(key=lambda e: (e["date"], e["version"]))
     standards: list[str] = []
+    starts: list[date] = []
     ends: date | None = None
     ended_by_withdrawal = False
     for e in live:
         fields = e["fields"]
         if e["type"] == "CertificationGranted":
             standards, ended_by_withdrawal = [fields["standard"]], False
+            starts = [date.fromisoformat(fields["valid_from"])]
             ends = date.fromisoformat(fields["valid_until"])
         elif e["type"] == "Recertified":
             standards.append(fields["standard"])
+            starts.append(date.fromisoformat(fields["valid_from"]))
             ends = date.fromisoformat(fields["valid_until"])
         elif e["type"] == "ValidityExtended":
             ends = date.fromisoformat(fields["until"])
@@ -268,7 +271,13 @@ def reference_streaks(history: list[dict[str, Any]], day: date) -> tuple[int, in
     if not standards or ended_by_withdrawal or ends is None or day > ends:
         return 0, 0, 0
     years = len(standards)
-    same_standard = len(list(itertools.takewhile(lambda s: s == standards[-1], reversed(standards))))
+    # The current standard is that of the period in force on the day (README, "How the ledger reads the
+    # rules"); a renewal decided but not started yet counts when it keeps that standard.
+    started = [s for s, start in zip(standards, starts) if start <= day]
+    pending = standards[len(started):]
+    current = started[-1]
+    same_standard = len(list(itertools.takewhile(lambda s: s == current, reversed(started))))
+    same_standard += sum(1 for s in pending if s == current)
     return years, max(years - 1, 0), same_standard
 
 

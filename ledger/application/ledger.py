@@ -123,6 +123,16 @@ class CertificationLedger(Application):
     def retract(self, org: str, target: int, *, date: date | str, reason: str, by: str | None = None) -> Recorded:
         return self._command("retract", by, org=org, target=target, date=date, reason=reason)
 
+    def correct(self, org: str, *, date: date | str, name: str | None = None, country: str | None = None,
+                region: str | None = None, legal_form: str | None = None, deposit: str | None = None,
+                by: str | None = None) -> Recorded:
+        return self._command("correct", by, org=org, date=date, name=name, country=country, region=region,
+                             legal_form=legal_form, deposit=deposit)
+
+    def close_finding(self, org: str, finding: str, *, date: date | str, evidence: str, by: str | None = None
+                      ) -> Recorded:
+        return self._command("close-finding", by, org=org, finding=finding, date=date, evidence=evidence)
+
     def open_account(self, name: str, *, role: str, orgs: Sequence[str] = (), by: str | None = None
                      ) -> tuple[Recorded, NewToken]:
         """Open an account and make its token: the token is returned here once and never stored."""
@@ -154,6 +164,11 @@ class CertificationLedger(Application):
     def state_at(self, org: str, as_of: date | str | None = None, known_at: KnownAtValue = None) -> dict[str, Any]:
         """The status record of SPEC section 8 for ``org`` on ``as_of`` as the ledger knew it at ``known_at``."""
         return self.reader.state_at(org, as_of, known_at)
+
+    def findings(self, org: str, as_of: date | str | None = None, known_at: KnownAtValue = None,
+                 only_open: bool = False) -> list[dict[str, Any]]:
+        """``org``'s audit findings (ids ``V.N``) on ``as_of``, and whether (and when) each was closed."""
+        return self.reader.findings(org, as_of, known_at, only_open)
 
     def history(self, org: str, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
         """Every event of ``org`` in position order, retracted ones marked; no query-time fields."""

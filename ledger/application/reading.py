@@ -18,7 +18,7 @@ from eventsourcing.persistence import Mapper
 
 from ledger.application import system_time
 from ledger.application.system_time import KnownAt, KnownAtValue
-from ledger.domain import timeline
+from ledger.domain import certificates, timeline
 from ledger.domain.accounts import ACCOUNT_TOPICS, OPENING_TOPICS, Account
 from ledger.domain.events import REGISTRATION_TOPICS, EntryRetracted, OrganizationEvent, OrganizationRegistered
 from ledger.domain.organization import organization_id
@@ -132,6 +132,19 @@ class OrganizationReader:
         denial = record["last_denial"]
         return {**record, "last_denial": dict(denial) if denial else None, "as_of": day.isoformat(),
                 "known_at": seen.instant}
+
+    def findings(self, org: str, as_of: date | str | None = None, known_at: KnownAtValue = None,
+                 only_open: bool = False) -> list[dict[str, Any]]:
+        """``org``'s audit findings on ``as_of`` (audits and closures dated up to it) as known at ``known_at``."""
+        day = system_time.as_of_date(as_of)
+        seen = self.known_at(known_at)
+        events = self.timeline_of(org).upto(seen.position)
+        registered = next((e for e in events if isinstance(e, OrganizationRegistered)), None)
+        if registered is None:
+            raise UnknownOrganization(f"unknown organization {org}")
+        if registered.date > day:
+            raise UnknownOrganization(f"{org} is not registered on {day} (registered on {registered.date})")
+        return certificates.findings(events, day, only_open)
 
     def timeline_of(self, org: str) -> KnownTimeline:
         """``org``'s stored events: those decoded before, plus its rows recorded since (reads only its rows)."""

@@ -11,10 +11,11 @@ import json
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from ledger.errors import InvalidInput
 from ledger.domain.values import (
+    CONTROL_CHARACTER,
     AuditKind,
     Country,
     Deposit,
@@ -34,6 +35,9 @@ READ_ONLY_KEYS = ("position", "version", "recorded_at", "recorded_by")
 
 def _finding(value: object) -> object:
     if isinstance(value, str):
+        if CONTROL_CHARACTER.search(value):  # before the parts are trimmed: a tab is refused, not trimmed away
+            raise ValueError("must not contain control characters (tab included) or line separators "
+                             "(U+2028, U+2029)")
         parts = value.split(":", 2)
         if len(parts) != 3:
             raise ValueError(f"{value!r} is not SEVERITY:CATEGORY:TEXT")
@@ -131,6 +135,46 @@ class Withdraw(Command):
     reason: Text
 
 
+def _finding_id(value: object) -> object:
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]  # a CSV import line's ``finding`` cell, split as an audit's findings are
+    if not isinstance(value, str):
+        raise ValueError("expected a finding id V.N (e.g. 4.1)")
+    text = value.strip()
+    parts = text.split(".")
+    if len(parts) != 2 or not all(part.isascii() and part.isdigit() for part in parts) or \
+            not all(0 < int(part) < 2**31 for part in parts):
+        raise ValueError(f"{value!r} is not a finding id V.N (the audit's version in history and the "
+                         "finding's position in it, both from 1; e.g. 4.1)")
+    return f"{int(parts[0])}.{int(parts[1])}"
+
+
+FindingId = Annotated[str, BeforeValidator(_finding_id)]
+
+
+class Correct(Command):
+    verb: ClassVar[str] = "correct"
+    command: Literal["correct"] = "correct"
+    name: Text | None = None
+    country: Country | None = None
+    region: Text | None = None
+    legal_form: LegalForm | None = None
+    deposit: Deposit | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one_detail(self) -> Correct:
+        if all(getattr(self, field) is None for field in ("name", "country", "region", "legal_form", "deposit")):
+            raise ValueError("give at least one detail to correct (name, country, region, legal_form, deposit)")
+        return self
+
+
+class CloseFinding(Command):
+    verb: ClassVar[str] = "close-finding"
+    command: Literal["close-finding"] = "close-finding"
+    finding: FindingId
+    evidence: Text
+
+
 class Retract(Command):
     verb: ClassVar[str] = "retract"
     command: Literal["retract"] = "retract"
@@ -140,11 +184,12 @@ class Retract(Command):
 
 COMMANDS: dict[str, type[Command]] = {
     cls.verb: cls for cls in (Register, Audit, Certify, Recertify, Deny, Suspend, Reinstate, Extend, Withdraw,
-                              Retract)
+                              Retract, Correct, CloseFinding)
 }
 
 AnyCommand = Annotated[
-    Union[Register, Audit, Certify, Recertify, Deny, Suspend, Reinstate, Extend, Withdraw, Retract],
+    Union[Register, Audit, Certify, Recertify, Deny, Suspend, Reinstate, Extend, Withdraw, Retract, Correct,
+          CloseFinding],
     Field(discriminator="command"),
 ]
 
@@ -157,7 +202,10 @@ def any_command() -> TypeAdapter[Command]:
 def describe_validation_error(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
-        where = ".".join(str(p) for p in item.get("loc", ()) if not (isinstance(p, str) and p in COMMANDS))
+        loc = tuple(item.get("loc", ()))
+        if loc and isinstance(loc[0], str) and loc[0] in COMMANDS:
+            loc = loc[1:]  # the union's tag: the command, not a field (a field may share a command's name)
+        where = ".".join(str(p) for p in loc)
         message = item.get("msg", "invalid")
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]

@@ -190,6 +190,56 @@ class CertificationWithdrawn(OrganizationEvent):
     reason: str
 
 
+class OrganizationDetailsCorrected(OrganizationEvent):
+    """From its date on, the given details replace those in force (SPEC section 3).
+
+    ``previous`` holds the details it replaced, as they stood on its date when it was recorded
+    (derived, like a denial's stage: not part of the command, so not of its import key).
+    """
+
+    command: ClassVar[str] = "correct"
+
+    name: str | None = None
+    country: str | None = None
+    region: str | None = None
+    legal_form: LegalForm | None = None
+    deposit: Deposit | None = None
+    previous: dict[str, str | None] = {}
+
+    def corrected(self) -> dict[str, str]:
+        """The details this correction gives, by field name."""
+        return {field: getattr(self, field) for field in DETAIL_FIELDS if getattr(self, field) is not None}
+
+    def command_fields(self) -> dict[str, Any]:
+        fields = super().command_fields()
+        fields.pop("previous", None)
+        return fields
+
+    def shown_fields(self) -> dict[str, Any]:
+        return {**self.corrected(), "previous": dict(self.previous)}
+
+
+DETAIL_FIELDS = ("name", "country", "region", "legal_form", "deposit")
+
+
+class FindingClosed(OrganizationEvent):
+    """An audit finding was resolved. ``finding`` is ``V.N``: the audit's version in ``history`` and the
+    finding's 1-based position in that audit."""
+
+    command: ClassVar[str] = "close-finding"
+
+    finding: str
+    evidence: str
+
+    @property
+    def audit_version(self) -> int:
+        return int(self.finding.split(".")[0])
+
+    @property
+    def position(self) -> int:
+        return int(self.finding.split(".")[1])
+
+
 class EntryRetracted(OrganizationEvent):
     command: ClassVar[str] = "retract"
 
@@ -208,6 +258,8 @@ EVENT_TYPES: tuple[type[OrganizationEvent], ...] = (
     ValidityExtended,
     CertificationWithdrawn,
     EntryRetracted,
+    OrganizationDetailsCorrected,
+    FindingClosed,
 )
 
 

@@ -25,6 +25,8 @@ from ledger.domain.events import (
     CertificationWithdrawn,
     EntryRetracted,
     Finding,
+    FindingClosed,
+    OrganizationDetailsCorrected,
     OrganizationEvent,
     OrganizationRegistered,
     Recertified,
@@ -139,6 +141,14 @@ class Organization(BaseAggregate[UUID]):
             return CertificationWithdrawn, dict(mode=command.mode, reason=command.reason)
         if isinstance(command, cmd.Retract):
             return EntryRetracted, dict(target=command.target, reason=command.reason)
+        if isinstance(command, cmd.Correct):
+            given = {field: getattr(command, field) for field in ("name", "country", "region", "legal_form",
+                                                                   "deposit") if getattr(command, field) is not None}
+            state = self.folded.state_on(self.events, day)
+            in_force = state.details or self.registration_details()
+            return OrganizationDetailsCorrected, dict(**given, previous={k: in_force.get(k) for k in given})
+        if isinstance(command, cmd.CloseFinding):
+            return FindingClosed, dict(finding=command.finding, evidence=command.evidence)
         raise RuleViolation(f"{command.command} cannot be recorded on an existing organization")
 
     # Recording: check the whole timeline with the candidate inserted, then accept it.
@@ -182,6 +192,11 @@ class Organization(BaseAggregate[UUID]):
         if event.date < target.date:
             raise RuleViolation(f"{what}: the correction is dated before the event it retracts "
                                 f"({timeline.describe_event(target)})")
+
+    def registration_details(self) -> dict[str, Any]:
+        reg = self.registration
+        return {"name": reg.name, "country": reg.country, "region": reg.region, "legal_form": reg.legal_form,
+                "deposit": reg.deposit}
 
     def event(self, version: int) -> OrganizationEvent | None:
         if 1 <= version <= len(self.events):

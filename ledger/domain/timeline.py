@@ -22,14 +22,18 @@ from ledger.domain.events import (
     CertificationGranted,
     CertificationSuspended,
     CertificationWithdrawn,
+    DETAIL_FIELDS,
     EntryRetracted,
+    FindingClosed,
+    OrganizationDetailsCorrected,
     OrganizationEvent,
     OrganizationRegistered,
+    PeriodDecided,
     Recertified,
     SuspensionLifted,
     ValidityExtended,
 )
-from ledger.domain.values import LATEST_END_DATE
+from ledger.domain.values import LATEST_END_DATE, search_key
 
 ONE_DAY = timedelta(days=1)
 COVERED = ("certified", "suspended")
@@ -72,12 +76,61 @@ class Chain:
 
 
 @dataclass
+class Catalogue:
+    """Every event of a whole timeline by version, retracted or not, and its audits in effect by reference.
+
+    The legality check keeps one beside the state it folds: the rules that name other events (``--audit
+    REF``, ``close-finding V.N``) look them up here, whatever their date, to say precisely why a name
+    does not resolve. Folds for reading keep none: those rules are then not checked, so a ledger
+    written before a rule existed reads as it always did.
+    """
+
+    events: dict[int, OrganizationEvent] = field(default_factory=dict)
+    retracted: set[int] = field(default_factory=set)
+    audits: dict[str, dict[int, date]] = field(default_factory=dict)  # reference -> {version: date}, in effect
+
+    @classmethod
+    def of(cls, events: Iterable[OrganizationEvent]) -> Catalogue:
+        catalogue = cls()
+        events = list(events)
+        catalogue.retracted = retracted_versions(events)
+        for event in events:
+            catalogue.note(event)
+        return catalogue
+
+    def note(self, event: OrganizationEvent) -> None:
+        self.events[event.originator_version] = event
+        if isinstance(event, EntryRetracted):
+            self.retracted.add(event.target)
+            target = self.events.get(event.target)
+            if isinstance(target, AuditConducted) and target.reference is not None:
+                self.audits.get(target.reference, {}).pop(event.target, None)
+        elif isinstance(event, AuditConducted) and event.reference is not None \
+                and event.originator_version not in self.retracted:
+            self.audits.setdefault(event.reference, {})[event.originator_version] = event.date
+
+    def retracted_audit(self, reference: str) -> AuditConducted | None:
+        for version in sorted(self.retracted):
+            event = self.events.get(version)
+            if isinstance(event, AuditConducted) and event.reference == reference:
+                return event
+        return None
+
+    def copy(self) -> Catalogue:
+        return Catalogue(dict(self.events), set(self.retracted), {k: dict(v) for k, v in self.audits.items()})
+
+
+@dataclass
 class OrganizationState:
     """What the fold knows after the events up to some date."""
 
     registration: OrganizationRegistered | None = None
     chains: list[Chain] = field(default_factory=list)
     denials: list[CertificationDenied] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # name, country, region, legal_form, deposit in force
+    audits: dict[int, AuditConducted] = field(default_factory=dict)  # audits in effect so far, by version
+    closures: dict[str, FindingClosed] = field(default_factory=dict)  # finding id -> its closure so far
+    catalogue: Catalogue | None = field(default=None, compare=False, repr=False)  # the whole timeline, when checking
 
     @property
     def chain(self) -> Chain | None:
@@ -104,7 +157,29 @@ class OrganizationState:
         return None
 
     def copy(self) -> OrganizationState:
-        return OrganizationState(self.registration, [c.copy() for c in self.chains], list(self.denials))
+        return OrganizationState(self.registration, [c.copy() for c in self.chains], list(self.denials),
+                                 dict(self.details), dict(self.audits), dict(self.closures),
+                                 self.catalogue.copy() if self.catalogue is not None else None)
+
+    def shown_period(self, day: date) -> Period | None:
+        """The period that status on ``day`` shows: the one covering ``day``; for an expired chain its last
+        period; for a withdrawn chain the period in force on the withdrawal date (a renewal that had not
+        started when the certificate was withdrawn never took effect)."""
+        chain = self.chain
+        if chain is None:
+            return None
+        on = chain.withdrawn.date if chain.withdrawn is not None else day
+        started = [period for period in chain.periods if period.valid_from <= on]
+        return started[-1] if started else chain.periods[0]
+
+    def open_findings(self) -> dict[str, int]:
+        """Major and minor findings of the audits folded so far that no closure folded so far closes."""
+        counts = {"major": 0, "minor": 0}
+        for version, audit in self.audits.items():
+            for n, finding in enumerate(audit.findings, start=1):
+                if finding.severity in counts and f"{version}.{n}" not in self.closures:
+                    counts[finding.severity] += 1
+        return counts
 
     def describe(self, day: date) -> dict[str, Any]:
         """The status record of SPEC section 8 (without the query-time fields)."""
@@ -114,29 +189,61 @@ class OrganizationState:
         status = self.status_on(day)
         chain = self.chain
         covered = status in COVERED
-        latest = chain.latest if chain else None
+        shown = self.shown_period(day)
         consecutive = len(chain.periods) if covered and chain else 0
         standard_years = 0
-        if covered and chain:
-            for period in reversed(chain.periods):
-                if period.standard != chain.latest.standard:
+        if covered and chain and shown is not None:
+            # The trailing grants and renewals with the standard shown: a renewal decided but not started
+            # yet continues it when it keeps the standard, and is not counted while a change is pending.
+            at = chain.periods.index(shown)
+            standard_years = sum(1 for period in chain.periods[at + 1:] if period.standard == shown.standard)
+            for period in reversed(chain.periods[:at + 1]):
+                if period.standard != shown.standard:
                     break
                 standard_years += 1
+        details = self.details or self.registered_details()
         return {
             "org": reg.org,
-            "name": reg.name,
-            "country": reg.country,
+            "name": details["name"],
+            "country": details["country"],
             "status": status,
-            "standard": latest.standard if latest else None,
-            "certificate": latest.certificate if latest else None,
-            "valid_from": _iso(latest.valid_from) if latest else None,
-            "valid_until": _iso(latest.valid_until) if latest else None,
+            "standard": shown.standard if shown else None,
+            "certificate": shown.certificate if shown else None,
+            "valid_from": _iso(shown.valid_from) if shown else None,
+            "valid_until": _iso(shown.valid_until) if shown else None,
             "certified_since": _iso(chain.started_on) if covered and chain else None,
             "consecutive_years": consecutive,
             "recertifications": max(consecutive - 1, 0),
             "standard_years": standard_years,
             "suspended_since": _iso(chain.suspended_since) if status == "suspended" and chain else None,
             "last_denial": self._last_denial(),
+            "withdrawn_on": _iso(chain.withdrawn.date) if status == "withdrawn" and chain and chain.withdrawn
+            else None,
+            "open_findings": self.open_findings(),
+        }
+
+    def registered_details(self) -> dict[str, Any]:
+        reg = self.registration
+        assert reg is not None
+        return {field: getattr(reg, field) for field in DETAIL_FIELDS}
+
+    def index_fields(self, day: date) -> dict[str, Any]:
+        """What the registry filters on besides the status record, on ``day``: the region in force and the
+        search text (both folded: letter case and accents aside), and the end of a certified period that no
+        renewal follows (``expiring_on``)."""
+        reg = self.registration
+        assert reg is not None
+        details = self.details or self.registered_details()
+        numbers = dict.fromkeys(period.certificate for chain in self.chains for period in chain.periods
+                                if period.certificate)
+        expiring_on = None
+        chain = self.chain
+        if chain is not None and self.status_on(day) == "certified" and chain.latest.valid_from <= day:
+            expiring_on = chain.latest.valid_until.isoformat()
+        return {
+            "region": region_key(details["region"]) if details.get("region") else None,
+            "search": SEARCH_SEPARATOR.join(search_key(text) for text in (reg.org, details["name"], *numbers)),
+            "expiring_on": expiring_on,
         }
 
     def _last_denial(self) -> dict[str, Any] | None:
@@ -153,12 +260,24 @@ class OrganizationState:
         return None
 
 
+SEARCH_SEPARATOR = "\x1f"  # between the searchable texts: no search text can hold it (control characters are refused)
+
+
+def region_key(region: str) -> str:
+    """A region as ``registry --region`` matches it: the whole region and each of its comma-separated parts,
+    folded, each between separators (``Ananea, Puno`` is found as ``ananea, puno``, ``Ananea`` or ``PUNO``)."""
+    parts = [search_key(region).strip(), *(search_key(part).strip() for part in region.split(","))]
+    return SEARCH_SEPARATOR + SEARCH_SEPARATOR.join(dict.fromkeys(p for p in parts if p)) + SEARCH_SEPARATOR
+
+
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of valid time, from ``start`` until the next segment's start, with one status."""
+    """A stretch of valid time, from ``start`` until the next segment's start, with one status record
+    (and one set of ``index`` fields: what the registry filters on besides the record)."""
 
     start: date
     record: dict[str, Any]
+    index: dict[str, Any] = field(default_factory=dict)
 
 
 def _iso(d: date | None) -> str | None:
@@ -192,12 +311,22 @@ class Illegal(Exception):
 
 
 def apply(state: OrganizationState, event: OrganizationEvent) -> None:
-    """Fold one event into ``state`` (all earlier events already folded), or raise Illegal."""
+    """Fold one event into ``state`` (all earlier events already folded), or raise Illegal.
+
+    All or nothing: an Illegal event leaves ``state`` as it was.
+    """
+    _apply(state, event)
+    if state.catalogue is not None:
+        state.catalogue.note(event)
+
+
+def _apply(state: OrganizationState, event: OrganizationEvent) -> None:
     day = event.date
     if isinstance(event, OrganizationRegistered):
         if state.registration is not None:
             raise Illegal(event, f"{state.registration.org} is already registered")
         state.registration = event
+        state.details = state.registered_details()
         return
     if state.registration is None:
         raise Illegal(event, f"{day} is before the organization's registration")
@@ -207,7 +336,21 @@ def apply(state: OrganizationState, event: OrganizationEvent) -> None:
     chain = state.chain
 
     if isinstance(event, AuditConducted):
+        state.audits[event.originator_version] = event
         return
+    if isinstance(event, OrganizationDetailsCorrected):
+        state.details = {**state.details, **event.corrected()}
+        return
+    if isinstance(event, FindingClosed):
+        refusal = closure_refusal(state, event)
+        if refusal is not None:
+            raise Illegal(event, refusal)
+        state.closures[event.finding] = event
+        return
+    if isinstance(event, PeriodDecided):
+        refusal = audit_refusal(state, event)
+        if refusal is not None:
+            raise Illegal(event, refusal)
     if isinstance(event, CertificationDenied):
         stage = "recertification" if status in COVERED else "initial"
         if event.stage != stage:
@@ -282,6 +425,55 @@ def apply(state: OrganizationState, event: OrganizationEvent) -> None:
     raise Illegal(event, f"unknown event type {type(event).__name__}")
 
 
+def audit_refusal(state: OrganizationState, event: PeriodDecided) -> str | None:
+    """Why the audit a decision names (``--audit REF``) does not hold, or None: it must be an audit of the same
+    organization, dated on or before the decision, and not retracted. Checked only with a catalogue."""
+    reference, catalogue = event.audit, state.catalogue
+    if reference is None or catalogue is None:
+        return None
+    dates = sorted(catalogue.audits.get(reference, {}).values())
+    if dates and dates[0] <= event.date:
+        return None
+    org = state.registration.org if state.registration is not None else "the organization"
+    what = f"the decision on {event.date} names audit {reference}"
+    if dates:
+        return f"{what}, but that audit is dated {dates[0]}, after the decision (an audit must come first)"
+    retracted = catalogue.retracted_audit(reference)
+    if retracted is not None:
+        return f"{what}, but that audit (of {retracted.date}, version {retracted.originator_version}) is retracted"
+    return f"{what}, but {org} has no audit with that reference"
+
+
+def closure_refusal(state: OrganizationState, event: FindingClosed) -> str | None:
+    """Why ``close-finding`` does not hold, or None: the finding exists in an audit of the organization in
+    effect, dated on or before the closure, and is not closed yet."""
+    finding, version, day = event.finding, event.audit_version, event.date
+    audit = state.audits.get(version)
+    if audit is None:
+        catalogue = state.catalogue
+        target = catalogue.events.get(version) if catalogue is not None else None
+        org = state.registration.org if state.registration is not None else "the organization"
+        if catalogue is None:
+            return f"finding {finding}: no audit in effect at version {version} dated on or before {day}"
+        if target is None or target.originator_version >= event.originator_version:
+            return f"finding {finding}: {org} has no version {version}"
+        if not isinstance(target, AuditConducted):
+            return f"finding {finding}: version {version} is {describe_event(target)}, not an audit"
+        if version in catalogue.retracted:
+            return f"finding {finding}: the audit of {target.date} (version {version}) is retracted"
+        return (f"finding {finding}: the closure on {day} is dated before the audit of {target.date} "
+                f"(version {version})")
+    if event.position > len(audit.findings):
+        count = len(audit.findings)
+        has = f"{count} finding{'s' if count != 1 else ''}" if count else "no findings"
+        return f"finding {finding}: the audit of {audit.date} (version {version}) has {has}"
+    closed = state.closures.get(finding)
+    if closed is not None:
+        return (f"finding {finding} was already closed on {closed.date} (version {closed.originator_version}); "
+                "a finding is closed once")
+    return None
+
+
 def renewal_refusal(state: OrganizationState, day: date) -> str | None:
     """Why the period covering ``day`` cannot be renewed on ``day``, or None when it can."""
     chain = state.chain
@@ -331,7 +523,7 @@ def check(events: Sequence[OrganizationEvent], new: OrganizationEvent | None = N
     """
     ordered = effective(events)
     registered_on = next((e.date for e in ordered if isinstance(e, OrganizationRegistered)), None)
-    state = OrganizationState()
+    state = OrganizationState(catalogue=Catalogue.of(events))
     for event in ordered:
         try:
             apply(state, event)
@@ -359,8 +551,9 @@ def state_on(events: Sequence[OrganizationEvent], day: date) -> OrganizationStat
 def segments(events: Sequence[OrganizationEvent]) -> list[Segment]:
     """Valid-time segments: the status record is constant from each start to the next.
 
-    Status changes only on event dates and on the first day after a chain's last period
-    (expiry): time passing alone needs no event.
+    Status changes only on event dates, on the day a renewal's period starts (the renewal was
+    decided earlier) and on the first day after a chain's last period (expiry): time passing
+    alone needs no event.
     """
     return segments_and_state(events)[0]
 
@@ -381,20 +574,32 @@ def segments_and_state(events: Sequence[OrganizationEvent]) -> tuple[list[Segmen
             i += 1
         if state.registration is None:
             continue
-        _append(result, day, state.describe(day))
+        _append(result, day, state)
         next_day = ordered[i].date if i < len(ordered) else None
-        chain = state.chain
-        if chain is not None and chain.withdrawn is None:
-            expiry = chain.latest.valid_until + ONE_DAY
-            if expiry > day and (next_day is None or expiry < next_day):
-                _append(result, expiry, state.describe(expiry))
+        for change in changes_without_event(state, day):
+            if next_day is None or change < next_day:
+                _append(result, change, state)
     return result, state
 
 
-def _append(result: list[Segment], start: date, record: dict[str, Any]) -> None:
-    if result and result[-1].record == record:
+def changes_without_event(state: OrganizationState, day: date) -> list[date]:
+    """The days after ``day`` on which status changes with no event: a renewal's period starting (it was
+    decided before), and the first day after the chain's last period (expiry)."""
+    chain = state.chain
+    if chain is None or chain.withdrawn is not None:
+        return []
+    days = {period.valid_from for period in chain.periods if period.valid_from > day}
+    expiry = chain.latest.valid_until + ONE_DAY
+    if expiry > day:
+        days.add(expiry)
+    return sorted(days)
+
+
+def _append(result: list[Segment], start: date, state: OrganizationState) -> None:
+    record, index = state.describe(start), state.index_fields(start)
+    if result and result[-1].record == record and result[-1].index == index:
         return
-    result.append(Segment(start, record))
+    result.append(Segment(start, record, index))
 
 
 def segment_on(segs: Sequence[Segment], day: date) -> Segment | None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
+from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator
 
 ORG_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
-COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
-CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every C0 control but the tab, and DEL
+COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")  # the shape of a stored country code
+COUNTRY_INPUT = re.compile(r"^[A-Za-z]{2}$")  # a code as typed: either case
 MAX_TEXT = 500
-CONTROL_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # every C0 control but tab, DEL, every C1 control
+# Unicode category Cc (every C0 control, tab included, DEL and every C1 control) and the line and
+# paragraph separators: any of them would break a table or CSV row in two.
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # from a JSON "\\ud800" escape or undecodable bytes in argv
 
 Standard = Literal["fairmined", "ecological"]
@@ -101,23 +105,48 @@ def _org_id(value: str) -> str:
     return value
 
 
+def country_code(value: str) -> str:
+    """An assigned ISO 3166-1 alpha-2 code, typed in either case, as stored: upper case (``pe`` -> ``PE``).
+
+    The list is the standard's as kept by ``pycountry``: codes that name no country (``XX``, ``ZZ``,
+    the reserved ``EU``) are refused.
+    """
+    if not COUNTRY_INPUT.fullmatch(value):
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (two letters, e.g. PE)")
+    code = value.upper()
+    if code not in assigned_country_codes():
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code: it names no country")
+    return code
+
+
+@cache
+def assigned_country_codes() -> frozenset[str]:
+    import pycountry  # loaded only by the commands that take a country
+
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
 def _country(value: str) -> str:
-    if not COUNTRY_PATTERN.fullmatch(value):
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code in upper case (e.g. PE)")
-    return value
+    return country_code(value)
 
 
 def check_text(value: str) -> str:
+    if CONTROL_CHARACTER.search(value):
+        raise ValueError("must not contain control characters (tab included) or line separators (U+2028, U+2029)")
     trimmed = value.strip()
     if not trimmed:
         raise ValueError("must not be empty")
     if len(trimmed) > MAX_TEXT:
         raise ValueError(f"must be at most {MAX_TEXT} characters (got {len(trimmed)})")
-    if CONTROL_CHARACTER.search(trimmed):
-        raise ValueError("must not contain control characters")
     if LONE_SURROGATE.search(trimmed):
         raise ValueError("must be valid Unicode text (it holds a lone surrogate)")
     return trimmed
+
+
+def search_key(text: str) -> str:
+    """``text`` for matching letter case and accents aside: ``Aurífera`` and ``AURIFERA`` both give ``aurifera``."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def certificate_key(number: str) -> str:

@@ -174,7 +174,7 @@ def _csv_cell(line: dict[str, Any], name: str) -> Any:
     value = line.get(name)
     if value is None:
         return ""
-    if name == "finding":
+    if name == "finding" and isinstance(value, list):  # an audit's findings (close-finding's is one id)
         if any(FINDING_SEPARATOR in finding for finding in value):
             raise InvalidInput(f"position {line.get('position')}: a finding contains '{FINDING_SEPARATOR}', "
                                "which a CSV cell cannot carry; export as JSON Lines instead")

@@ -102,7 +102,7 @@ def seed_ledger(db: str | Path, organizations: int = 3) -> None:
             org = f"seed-{n:02d}"
             app.register(org, name=f"Seed Cooperative {n}", country="PE", date="2016-01-10",
                          legal_form="cooperative")
-            app.audit(org, date="2016-05-20", body="IMO Swiss AG", kind="initial",
+            app.audit(org, date="2016-05-20", body="IMO Swiss AG", kind="initial", reference="R-1",
                       findings=["minor:health-safety:first aid kits incomplete"])
             app.certify(org, date="2016-06-15", standard="fairmined", certificate=f"FM-SEED-{n:04d}")
             app.recertify(org, date="2017-06-01")

@@ -23,12 +23,16 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import pycountry
+
 from cli import cli
 from harness import assert_clean_refusal, hostile_examples, ledger_digest, run_certledger, seed_ledger
 
 # The contract's own patterns (SPEC section 2), not the product's code.
 ORG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
-COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
+COUNTRY_PATTERN = re.compile(r"[A-Za-z]{2}")  # either case; the code must also name a country
+ASSIGNED_COUNTRIES = {country.alpha_2 for country in pycountry.countries}  # the kept list of the standard
+FINDING_ID = re.compile(r"[0-9]+\.[0-9]+")
 DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CLICK_EAGER = {"-h", "--help", "--version"}
 
@@ -51,10 +55,10 @@ BASE_INVOCATIONS: dict[str, list[str | Slot]] = {
               "--reference", Slot("text", "R-1"), "--finding", Slot("finding", "minor:health-safety:kits")],
     "certify": ["certify", Slot("org", "seed-02"), "--date", Slot("effective-date", "2018-06-15"),
                 "--standard", Slot("choice", "ecological"), "--certificate", Slot("text", "FM-NEW-1"),
-                "--valid-until", Slot("end-date", "2019-06-14"), "--audit", Slot("text", "R-1")],
+                "--valid-until", Slot("end-date", "2019-06-14"), "--audit", Slot("audit-ref", "R-1")],
     "recertify": ["recertify", Slot("org", "seed-00"), "--date", Slot("effective-date", "2018-05-01"),
                   "--standard", Slot("choice", "fairmined"), "--valid-until", Slot("end-date", "2019-05-31"),
-                  "--audit", Slot("text", "R-2")],
+                  "--audit", Slot("audit-ref", "R-1")],
     "deny": ["deny", Slot("org", "seed-00"), "--date", Slot("effective-date", "2018-02-20"),
              "--reason-category", Slot("choice", "commercial"), "--reason", Slot("text", "requirements")],
     "suspend": ["suspend", Slot("org", "seed-00"), "--date", Slot("effective-date", "2018-02-01"),
@@ -66,6 +70,12 @@ BASE_INVOCATIONS: dict[str, list[str | Slot]] = {
                  "--imposed", "--reason", Slot("text", "fraud")],
     "retract": ["retract", Slot("org", "seed-00"), Slot("version", "2"), "--date", Slot("effective-date", "2018-08-01"),
                 "--reason", Slot("text", "recorded for the wrong organization")],
+    "correct": ["correct", Slot("org", "seed-00"), "--date", Slot("effective-date", "2018-05-20"),
+                "--name", Slot("text", "Seed Renamed"), "--country", Slot("country", "bo"),
+                "--region", Slot("text", "La Paz"), "--legal-form", Slot("choice", "association"),
+                "--deposit", Slot("choice", "hard-rock")],
+    "close-finding": ["close-finding", Slot("org", "seed-00"), Slot("finding-id", "2.1"),
+                      "--date", Slot("effective-date", "2018-05-20"), "--evidence", Slot("text", "kits restocked")],
 }
 QUERY_INVOCATIONS: dict[str, list[str | Slot]] = {
     "status": ["status", Slot("any-org", "seed-00"), "--as-of", Slot("end-date", "2017-12-31"),
@@ -80,12 +90,19 @@ QUERY_INVOCATIONS: dict[str, list[str | Slot]] = {
     "report-year": ["report", "--year", Slot("number", "2017")],
     "changes": ["changes", "--since", Slot("number", "2"), "--limit", Slot("number", "5"),
                 "--known-at", Slot("known-at", "5")],
+    "registry-search": ["registry", "--region", Slot("any-text", "Puno"), "--q", Slot("any-text", "seed"),
+                        "--expiring-within", Slot("number", "30"), "--country", Slot("any", "pe"),
+                        "--as-of", Slot("end-date", "2017-12-31"), "--known-at", Slot("known-at", "5")],
+    "findings": ["findings", Slot("any-org", "seed-00"), "--open", "--as-of", Slot("end-date", "2017-12-31"),
+                 "--known-at", Slot("known-at", "5")],
+    "certificate": ["certificate", Slot("any-text", "FM-SEED-0000"), "--as-of", Slot("end-date", "2017-12-31"),
+                    "--known-at", Slot("known-at", "5")],
 }
 QUERY_INVOCATIONS = {name: args for name, args in QUERY_INVOCATIONS.items() if args[0] in cli.commands}
 
 SQL_LOOKING = ["'; DROP TABLE stored_events; --", "1 OR 1=1", "Robert'); DROP TABLE ledger_chain;--",
                "\" OR \"\"=\"", "%s%s%n", "{}", "[]", "null", "$(rm -rf /)", "`reboot`"]
-CONTROL = [chr(c) for c in (*range(0, 9), *range(10, 32), 0x7F, 0x85, 0x9B)]
+CONTROL = [chr(c) for c in (*range(0, 32), 0x7F, 0x85, 0x9B, 0x2028, 0x2029)]  # Cc (tab included), U+2028/9
 SURROGATES = ["\udcff", "\udc80\udcfe", "\ud800"]
 HUGE = "x" * 100_000
 
@@ -119,8 +136,16 @@ FAR_FUTURE = st.dates(min_value=date.today() + timedelta(days=2)).map(date.isofo
 INVALID_EFFECTIVE_DATE = st.one_of(INVALID_CALENDAR_DATE, FAR_FUTURE)
 INVALID_CHOICE = st.one_of(st.sampled_from(["", "FAIRMINED", "gold", HUGE, *SQL_LOOKING, *SURROGATES]),
                            st.text(max_size=30))
-INVALID_COUNTRY = st.one_of(st.sampled_from(["", "pe", "PER", "P", "Ñ", "P1", "PE ", HUGE, *SURROGATES]),
-                            st.text(max_size=5).filter(lambda s: not COUNTRY_PATTERN.fullmatch(s)))
+INVALID_COUNTRY = st.one_of(st.sampled_from(["", "PER", "P", "Ñ", "P1", "PE ", " pe", "XX", "ZZ", "EU", "xx", "eu",
+                                             "UK", "ÀB", HUGE, *SURROGATES]),
+                            st.text(max_size=5).filter(lambda s: not (COUNTRY_PATTERN.fullmatch(s)
+                                                                      and s.upper() in ASSIGNED_COUNTRIES)))
+INVALID_AUDIT_REF = st.one_of(INVALID_TEXT, st.sampled_from(["R-2", "r-1", "R-1x", "NO-SUCH-AUDIT", *SQL_LOOKING]))
+INVALID_FINDING_ID = st.one_of(
+    st.sampled_from(["0.1", "2.0", "2.2", "1.1", "3.1", "99.1", "2", "2.", ".1", "a.b", "2.1.1", "-2.1", "",
+                     "2.1\t", "\u0662.1", HUGE, *SQL_LOOKING, *SURROGATES]),
+    st.text(max_size=12).filter(lambda s: not FINDING_ID.fullmatch(s.strip())),
+)
 INVALID_VERSION = st.sampled_from(["0", "-1", "abc", "1.5", "", "0x10", "1e3", "99999999999999999999999",
                                    HUGE, *SQL_LOOKING, *SURROGATES])
 INVALID_FINDING = st.one_of(
@@ -141,6 +166,8 @@ INVALID: dict[str, st.SearchStrategy[str]] = {
     "country": INVALID_COUNTRY,
     "version": INVALID_VERSION,
     "finding": INVALID_FINDING,
+    "audit-ref": INVALID_AUDIT_REF,
+    "finding-id": INVALID_FINDING_ID,
 }
 # For queries, anything goes: the answer may be an answer, but the ledger must not move.
 QUERY_VALUES: dict[str, st.SearchStrategy[str]] = {
@@ -150,6 +177,7 @@ QUERY_VALUES: dict[str, st.SearchStrategy[str]] = {
     "number": st.one_of(st.integers(min_value=-10**30, max_value=10**30).map(str),
                         st.sampled_from(["", "1.5", "1e3", "0x10", HUGE, *SQL_LOOKING, *SURROGATES])),
     "any": st.one_of(INVALID_CHOICE, INVALID_COUNTRY),
+    "any-text": st.one_of(INVALID_TEXT, st.text(max_size=60)),
 }
 
 
@@ -199,6 +227,7 @@ REQUIRED_OPTIONS = {
     "deny": ["--date", "--reason-category", "--reason"], "suspend": ["--date", "--reason"],
     "reinstate": ["--date"], "extend": ["--date", "--until", "--reason"],
     "withdraw": ["--date", "--imposed", "--reason"], "retract": ["--date", "--reason"],
+    "correct": ["--date"], "close-finding": ["--date", "--evidence"],
 }
 
 
@@ -274,12 +303,12 @@ def test_a_query_with_hostile_arguments_answers_or_refuses_cleanly_and_changes_n
 
 
 VALID_TEXT = st.text(min_size=1, max_size=500).filter(
-    lambda s: s.strip() != "" and not any(ord(c) < 32 and c != "\t" or 0x7F <= ord(c) <= 0x9F for c in s))
+    lambda s: s.strip() != "" and not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in s))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.one_of(st.sampled_from([*SQL_LOOKING, "Aurífera Yani R.L.", "\u202eevil\u202c", "🪙 oro",
-                                       "w" * 500, "tab\tinside"]), VALID_TEXT))
+                                       "w" * 500, "nbsp\u00a0inside"]), VALID_TEXT))
 def test_a_hostile_looking_but_valid_name_is_stored_verbatim(seeded: str, name: str) -> None:
     org = f"n-{abs(hash(name)) % 10**12}"
     registered = invoke(seeded, ["register", org, "--name", name, "--country", "PE", "--date", "2018-01-10"])
@@ -350,3 +379,26 @@ def test_an_error_naming_a_path_with_a_newline_stays_on_one_line(tmp_path) -> No
     result = invoke(str(tmp_path / "no\nsuch" / "ledger.db"), ["status"])
     assert_clean_refusal(result.exit_code, result.stdout, result.stderr)
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("bad", ["\t", "\u2028", "\u2029"], ids=["tab", "line-separator", "paragraph-separator"])
+def test_a_tab_or_a_line_separator_in_any_text_is_refused(seeded: str, bad: str) -> None:
+    for args in (["register", "newcomer", "--name", f"Oro{bad}Puno", "--country", "PE", "--date", "2018-01-10"],
+                 ["correct", "seed-00", "--date", "2018-01-10", "--region", f"{bad}Puno"],
+                 ["close-finding", "seed-00", "2.1", "--date", "2018-01-10", "--evidence", f"kits{bad}"],
+                 ["audit", "seed-00", "--date", "2018-01-10", "--body", "IMO", "--kind", "initial",
+                  "--finding", f"minor:health{bad}safety:kits"]):
+        before = ledger_digest(seeded)
+        result = invoke(seeded, args)
+        assert_clean_refusal(result.exit_code, result.stdout, result.stderr, mentions="control characters")
+        assert ledger_digest(seeded) == before
+
+
+def test_a_country_in_either_case_is_stored_upper_case_and_one_naming_no_country_refused(seeded: str) -> None:
+    assert invoke(seeded, ["register", "newcomer", "--name", "N", "--country", "mn", "--date", "2018-01-10"]
+                  ).exit_code == 0
+    assert json.loads(invoke(seeded, ["history", "newcomer", "--json"]).stdout)[0]["fields"]["country"] == "MN"
+    before = ledger_digest(seeded)
+    result = invoke(seeded, ["correct", "newcomer", "--date", "2018-01-10", "--country", "EU"])
+    assert_clean_refusal(result.exit_code, result.stdout, result.stderr, mentions="names no country")
+    assert ledger_digest(seeded) == before

@@ -429,3 +429,297 @@ def test_a_renewal_whose_default_end_would_pass_the_latest_end_date_is_refused(o
         "recertify on 2017-01-01 refused: valid_until 9998-12-31 is after 9997-12-31, "
         "the latest end date the ledger takes")
     assert segments(org.aggregate.events)[-1].record["valid_until"] == "9997-12-31"
+
+
+# ---------------------------------------------------------------- --audit REF (certify, recertify)
+
+def audited(org: Org, on: str, reference: str, *findings: str) -> OrganizationEvent:
+    return org.do("audit", date=on, body="IMO Swiss AG", kind="initial", reference=reference, finding=list(findings))
+
+
+def test_a_decision_may_name_an_audit_of_the_organization_dated_on_or_before_it(org: Org) -> None:
+    audited(org, "2016-05-20", "IMO-PE-16-01")
+    audited(org, "2017-05-10", "IMO-PE-17-02")
+    assert org.certify("2016-06-15", audit="IMO-PE-16-01").audit == "IMO-PE-16-01"
+    assert org.recertify("2017-05-10", audit="IMO-PE-17-02").audit == "IMO-PE-17-02"
+
+
+def test_a_decision_naming_an_audit_that_does_not_exist_is_refused(org: Org) -> None:
+    audited(org, "2016-05-20", "IMO-PE-16-01")
+    assert org.refusal("certify", date="2016-06-15", standard="fairmined", audit="IMO-PE-16-09") == (
+        "certify on 2016-06-15 refused: the decision on 2016-06-15 names audit IMO-PE-16-09, "
+        "but cecomip has no audit with that reference")
+
+
+def test_a_decision_naming_a_later_audit_is_refused_with_both_dates(certified: Org) -> None:
+    audited(certified, "2017-05-30", "IMO-PE-17-02")
+    assert certified.refusal("recertify", date="2017-05-24", audit="IMO-PE-17-02") == (
+        "recertify on 2017-05-24 refused: the decision on 2017-05-24 names audit IMO-PE-17-02, "
+        "but that audit is dated 2017-05-30, after the decision (an audit must come first)")
+
+
+def test_a_decision_naming_a_retracted_audit_is_refused(org: Org) -> None:
+    audit = audited(org, "2016-05-20", "IMO-PE-16-01")
+    org.retract(audit.originator_version, "2016-05-25")
+    assert org.refusal("certify", date="2016-06-15", standard="fairmined", audit="IMO-PE-16-01") == (
+        "certify on 2016-06-15 refused: the decision on 2016-06-15 names audit IMO-PE-16-01, "
+        "but that audit (of 2016-05-20, version 2) is retracted")
+
+
+def test_an_audit_reference_is_matched_exactly(org: Org) -> None:
+    audited(org, "2016-05-20", "IMO-PE-16-01")
+    assert "has no audit with that reference" in org.refusal("certify", date="2016-06-15", standard="fairmined",
+                                                             audit="imo-pe-16-01")
+
+
+def test_the_audit_a_decision_rests_on_cannot_be_retracted(org: Org) -> None:
+    audited(org, "2016-05-20", "IMO-PE-16-01")
+    org.certify("2016-06-15", audit="IMO-PE-16-01")
+    assert org.refusal("retract", target=2, date="2016-07-01", reason="x") == (
+        "retract of version 2 on 2016-07-01 refused: it would invalidate the later CertificationGranted of "
+        "2016-06-15 (version 3): the decision on 2016-06-15 names audit IMO-PE-16-01, but that audit "
+        "(of 2016-05-20, version 2) is retracted")
+
+
+def test_an_audit_with_the_same_reference_keeps_a_decision_legal_when_the_other_is_retracted(org: Org) -> None:
+    audited(org, "2016-05-20", "IMO-PE-16-01")
+    audited(org, "2016-05-21", "IMO-PE-16-01")
+    org.certify("2016-06-15", audit="IMO-PE-16-01")
+    org.retract(2, "2016-07-01")
+
+
+def test_an_audit_of_another_organization_does_not_count() -> None:
+    other = Org(registered="2016-01-10")
+    audited(other, "2016-05-20", "IMO-PE-16-01")
+    org = Org(registered="2016-01-10")
+    assert "cecomip has no audit with that reference" in org.refusal(
+        "certify", date="2016-06-15", standard="fairmined", audit="IMO-PE-16-01")
+
+
+# ---------------------------------------------------------------- correct
+
+def test_a_correction_records_the_details_it_replaced(org: Org) -> None:
+    correction = org.do("correct", date="2017-03-01", name="CECOMIP Ltda.", country="bo")
+    assert (correction.name, correction.country, correction.previous) == (
+        "CECOMIP Ltda.", "BO", {"name": "CECOMIP", "country": "PE"})
+
+
+def test_a_correction_needs_at_least_one_detail(org: Org) -> None:
+    assert org.refusal("correct", date="2017-03-01") == (
+        "give at least one detail to correct (name, country, region, legal_form, deposit)")
+
+
+def test_a_correction_is_not_dated_before_the_registration(org: Org) -> None:
+    assert org.refusal("correct", date="2016-01-09", name="CECOMIP Ltda.") == (
+        "correct on 2016-01-09 refused: 2016-01-09 is before the registration on 2016-01-10")
+
+
+def test_a_correction_on_the_registration_day_is_accepted(org: Org) -> None:
+    assert org.do("correct", date="2016-01-10", region="Puno").region == "Puno"
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"country": "XX"}, "country: 'XX' is not an ISO 3166-1 alpha-2 country code: it names no country"),
+    ({"country": "PER"}, "country: 'PER' is not an ISO 3166-1 alpha-2 country code (two letters, e.g. PE)"),
+    ({"name": " "}, "name: must not be empty"),
+    ({"name": "a\tb"}, "name: must not contain control characters (tab included) or line separators "
+                       "(U+2028, U+2029)"),
+    ({"region": "x" * 501}, "region: must be at most 500 characters (got 501)"),
+    ({"legal_form": "cartel"}, "legal_form: Input should be 'company', 'cooperative', 'central-cooperative', "
+                               "'association' or 'other'"),
+    ({"deposit": "placer"}, "deposit: Input should be 'alluvial', 'hard-rock' or 'other'"),
+])
+def test_each_corrected_detail_must_be_valid_as_at_registration(org: Org, fields: dict[str, Any],
+                                                                 message: str) -> None:
+    assert org.refusal("correct", date="2017-03-01", **fields) == message
+
+
+def test_a_correction_can_be_retracted(org: Org) -> None:
+    org.do("correct", date="2017-03-01", name="CECOMIP Ltda.")
+    org.retract(2, "2017-03-02")
+    assert segments(org.aggregate.events)[-1].record["name"] == "CECOMIP"
+
+
+# ---------------------------------------------------------------- close-finding
+
+@pytest.fixture
+def with_findings(org: Org) -> Org:
+    """An audit at version 2 (2016-05-20) with a major finding (2.1) and a minor one (2.2)."""
+    audited(org, "2016-05-20", "IMO-PE-16-01", "major:health-safety:no ventilation", "minor:traceability:book")
+    return org
+
+
+def close(org: Org, finding: str, on: str) -> OrganizationEvent:
+    return org.do("close-finding", finding=finding, date=on, evidence="fixed and checked on site")
+
+
+def test_a_finding_is_closed_by_its_id(with_findings: Org) -> None:
+    closure = close(with_findings, "2.2", "2016-06-01")
+    assert (closure.finding, closure.evidence) == ("2.2", "fixed and checked on site")
+
+
+def test_a_closure_on_the_audit_day_is_accepted(with_findings: Org) -> None:
+    close(with_findings, "2.1", "2016-05-20")
+
+
+@pytest.mark.parametrize("finding, message", [
+    ("9.1", "close-finding on 2016-06-01 refused: finding 9.1: cecomip has no version 9"),
+    ("1.1", "close-finding on 2016-06-01 refused: finding 1.1: version 1 is OrganizationRegistered of 2016-01-10 "
+            "(version 1), not an audit"),
+    ("2.3", "close-finding on 2016-06-01 refused: finding 2.3: the audit of 2016-05-20 (version 2) has 2 findings"),
+])
+def test_a_closure_must_name_a_finding_of_an_audit_of_the_organization(with_findings: Org, finding: str,
+                                                                       message: str) -> None:
+    assert with_findings.refusal("close-finding", finding=finding, date="2016-06-01", evidence="x") == message
+
+
+def test_a_closure_is_not_dated_before_the_audit(with_findings: Org) -> None:
+    assert with_findings.refusal("close-finding", finding="2.1", date="2016-05-19", evidence="x") == (
+        "close-finding on 2016-05-19 refused: finding 2.1: the closure on 2016-05-19 is dated before the audit "
+        "of 2016-05-20 (version 2)")
+
+
+def test_a_finding_is_closed_only_once(with_findings: Org) -> None:
+    close(with_findings, "2.1", "2016-06-01")
+    assert with_findings.refusal("close-finding", finding="2.1", date="2016-07-01", evidence="x") == (
+        "close-finding on 2016-07-01 refused: finding 2.1 was already closed on 2016-06-01 (version 3); "
+        "a finding is closed once")
+
+
+def test_a_back_dated_second_closure_is_refused_naming_the_later_one(with_findings: Org) -> None:
+    close(with_findings, "2.1", "2016-06-01")
+    assert with_findings.refusal("close-finding", finding="2.1", date="2016-05-25", evidence="x") == (
+        "close-finding on 2016-05-25 refused: it would invalidate the later FindingClosed of 2016-06-01 "
+        "(version 3): finding 2.1 was already closed on 2016-05-25 (version 4); a finding is closed once")
+
+
+def test_a_finding_of_a_retracted_audit_cannot_be_closed(with_findings: Org) -> None:
+    with_findings.retract(2, "2016-05-21")
+    assert with_findings.refusal("close-finding", finding="2.1", date="2016-06-01", evidence="x") == (
+        "close-finding on 2016-06-01 refused: finding 2.1: the audit of 2016-05-20 (version 2) is retracted")
+
+
+def test_an_audit_with_a_closed_finding_cannot_be_retracted(with_findings: Org) -> None:
+    close(with_findings, "2.1", "2016-06-01")
+    assert with_findings.refusal("retract", target=2, date="2016-07-01", reason="x") == (
+        "retract of version 2 on 2016-07-01 refused: it would invalidate the later FindingClosed of 2016-06-01 "
+        "(version 3): finding 2.1: the audit of 2016-05-20 (version 2) is retracted")
+
+
+def test_a_retracted_closure_reopens_its_finding_and_it_can_be_closed_again(with_findings: Org) -> None:
+    close(with_findings, "2.1", "2016-06-01")
+    with_findings.retract(3, "2016-06-02")
+    close(with_findings, "2.1", "2016-06-10")
+    assert segments(with_findings.aggregate.events)[-1].record["open_findings"] == {"major": 0, "minor": 1}
+
+
+@pytest.mark.parametrize("finding", ["2", "2.", ".1", "2.0", "0.1", "2.1.1", "a.b", "2,1", "-2.1", "².1", ""])
+def test_a_finding_id_is_two_positive_numbers(with_findings: Org, finding: str) -> None:
+    assert with_findings.refusal("close-finding", finding=finding, date="2016-06-01", evidence="x").startswith(
+        f"finding: {finding!r} is not a finding id V.N")
+
+
+# ---------------------------------------------------------------- the new refusals at the command line
+# Each: the rule's message after "Error: ", exit 1, and the stored rows unchanged (on SQLite and PostgreSQL).
+
+NEW_REFUSALS = [
+    pytest.param(["register", "newcomer", "--name", "Newcomer", "--country", "XX", "--date", "2016-01-10"],
+                 "country: 'XX' is not an ISO 3166-1 alpha-2 country code: it names no country", id="country-XX"),
+    pytest.param(["register", "newcomer", "--name", "Newcomer", "--country", "eu", "--date", "2016-01-10"],
+                 "country: 'eu' is not an ISO 3166-1 alpha-2 country code: it names no country", id="country-eu"),
+    pytest.param(["register", "newcomer", "--name", "New\tcomer", "--country", "PE", "--date", "2016-01-10"],
+                 "name: must not contain control characters (tab included) or line separators (U+2028, U+2029)",
+                 id="tab-in-name"),
+    pytest.param(["deny", "cecomip", "--date", "2016-08-01", "--reason-category", "other", "--reason", "a\u2028b"],
+                 "reason: must not contain control characters (tab included) or line separators (U+2028, U+2029)",
+                 id="line-separator-in-reason"),
+    pytest.param(["audit", "cecomip", "--date", "2016-08-01", "--body", "IMO\u2029", "--kind", "initial"],
+                 "body: must not contain control characters (tab included) or line separators (U+2028, U+2029)",
+                 id="paragraph-separator-in-body"),
+    pytest.param(["--by", "office\tclerk", "reinstate", "cecomip", "--date", "2016-08-01"],
+                 "--by: must not contain control characters (tab included) or line separators (U+2028, U+2029)",
+                 id="tab-in-by"),
+    pytest.param(["recertify", "cecomip", "--date", "2017-05-24", "--audit", "IMO-99"],
+                 "recertify on 2017-05-24 refused: the decision on 2017-05-24 names audit IMO-99, but cecomip has "
+                 "no audit with that reference", id="audit-unknown"),
+    pytest.param(["recertify", "cecomip", "--date", "2017-05-24", "--audit", "IMO-17"],
+                 "recertify on 2017-05-24 refused: the decision on 2017-05-24 names audit IMO-17, but that audit is "
+                 "dated 2017-06-01, after the decision (an audit must come first)", id="audit-later"),
+    pytest.param(["retract", "cecomip", "2", "--date", "2016-07-01", "--reason", "wrong organization"],
+                 "retract of version 2 on 2016-07-01 refused: it would invalidate the later CertificationGranted of "
+                 "2016-06-15 (version 3): the decision on 2016-06-15 names audit IMO-16, but that audit (of "
+                 "2016-05-20, version 2) is retracted", id="retract-audit-a-decision-rests-on"),
+    pytest.param(["correct", "cecomip", "--date", "2016-07-01"],
+                 "give at least one detail to correct (name, country, region, legal_form, deposit)",
+                 id="correct-nothing"),
+    pytest.param(["correct", "cecomip", "--date", "2016-01-09", "--name", "CECOMIP Ltda."],
+                 "correct on 2016-01-09 refused: 2016-01-09 is before the registration on 2016-01-10",
+                 id="correct-before-registration"),
+    pytest.param(["correct", "cecomip", "--date", "2016-07-01", "--country", "ZZ"],
+                 "country: 'ZZ' is not an ISO 3166-1 alpha-2 country code: it names no country",
+                 id="correct-country-ZZ"),
+    pytest.param(["correct", "ghost-org", "--date", "2016-07-01", "--name", "Ghost"],
+                 "unknown organization ghost-org (register it first)", id="correct-unknown-org"),
+    pytest.param(["close-finding", "cecomip", "2.3", "--date", "2016-07-01", "--evidence", "fixed"],
+                 "close-finding on 2016-07-01 refused: finding 2.3: the audit of 2016-05-20 (version 2) has "
+                 "2 findings", id="close-no-such-finding"),
+    pytest.param(["close-finding", "cecomip", "3.1", "--date", "2016-07-01", "--evidence", "fixed"],
+                 "close-finding on 2016-07-01 refused: finding 3.1: version 3 is CertificationGranted of 2016-06-15 "
+                 "(version 3), not an audit", id="close-not-an-audit"),
+    pytest.param(["close-finding", "cecomip", "2.1", "--date", "2016-05-19", "--evidence", "fixed"],
+                 "close-finding on 2016-05-19 refused: finding 2.1: the closure on 2016-05-19 is dated before the "
+                 "audit of 2016-05-20 (version 2)", id="close-before-audit"),
+    pytest.param(["close-finding", "cecomip", "2.2", "--date", "2016-09-01", "--evidence", "fixed again"],
+                 "close-finding on 2016-09-01 refused: finding 2.2 was already closed on 2016-08-01 (version 5); "
+                 "a finding is closed once", id="close-twice"),
+    pytest.param(["close-finding", "cecomip", "2-1", "--date", "2016-09-01", "--evidence", "fixed"],
+                 "finding: '2-1' is not a finding id V.N (the audit's version in history and the finding's "
+                 "position in it, both from 1; e.g. 4.1)", id="close-bad-id"),
+    pytest.param(["certificate", "FM-XX-0001", "--as-of", "2016-12-31"], "unknown certificate FM-XX-0001",
+                 id="certificate-unknown"),
+    pytest.param(["certificate", "FM-PE-0001", "--as-of", "2016-12-31", "--known-at", "2"],
+                 "unknown certificate FM-PE-0001", id="certificate-not-yet-known"),
+    pytest.param(["registry", "--country", "XX"],
+                 "--country: 'XX' is not an ISO 3166-1 alpha-2 country code: it names no country",
+                 id="registry-country-XX"),
+    pytest.param(["registry", "--q", "a\tb"],
+                 "--q: must not contain control characters (tab included) or line separators (U+2028, U+2029)",
+                 id="registry-q-tab"),
+    pytest.param(["findings", "cecomip", "--as-of", "2015-12-31"],
+                 "cecomip is not registered on 2015-12-31 (registered on 2016-01-10)", id="findings-before"),
+]
+
+
+@pytest.fixture
+def recorded(db_url: str) -> Any:
+    """cecomip: registered 2016-01-10; audit IMO-16 of 2016-05-20 (version 2) with findings 2.1 (major) and
+    2.2 (minor); certified 2016-06-15 on it (version 3, FM-PE-0001); audit IMO-17 of 2017-06-01 (version 4);
+    finding 2.2 closed on 2016-08-01 (version 5)."""
+    from test_cli import Cli
+
+    run = Cli(db_url)
+    run.ok("register", "cecomip", "--name", "CECOMIP", "--country", "PE", "--date", "2016-01-10")
+    run.ok("audit", "cecomip", "--date", "2016-05-20", "--body", "IMO Swiss AG", "--kind", "initial",
+           "--reference", "IMO-16", "--finding", "major:health-safety:no ventilation",
+           "--finding", "minor:traceability:sales book by hand")
+    run.ok("certify", "cecomip", "--date", "2016-06-15", "--standard", "fairmined", "--certificate", "FM-PE-0001",
+           "--audit", "IMO-16")
+    run.ok("audit", "cecomip", "--date", "2017-06-01", "--body", "IMO Swiss AG", "--kind", "recertification",
+           "--reference", "IMO-17")
+    run.ok("close-finding", "cecomip", "2.2", "--date", "2016-08-01", "--evidence", "electronic register")
+    return run
+
+
+@pytest.mark.parametrize("args, message", NEW_REFUSALS)
+def test_a_new_refusal_names_the_rule_exits_1_and_writes_nothing(recorded: Any, args: list[str],
+                                                                 message: str) -> None:
+    assert recorded.error(*args) == message
+
+
+def test_a_recertification_with_a_taken_number_is_refused_and_writes_nothing(recorded: Any) -> None:
+    recorded.ok("register", "oro-puno", "--name", "Oro Puno", "--country", "PE", "--date", "2016-01-10")
+    recorded.ok("certify", "oro-puno", "--date", "2016-06-15", "--standard", "fairmined",
+                "--certificate", "FM-PE-0002")
+    assert recorded.error("recertify", "cecomip", "--date", "2017-06-01", "--certificate", "fm-pe-0002") == (
+        "recertify on 2017-06-01 refused: certificate fm-pe-0002 is already held by oro-puno (version 2); "
+        "certificate numbers are unique in the ledger, letter case aside")

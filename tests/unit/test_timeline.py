@@ -190,7 +190,7 @@ def test_a_status_record_has_the_fields_of_the_spec_in_order() -> None:
     assert list(story.record("2016-06-15")) == [
         "org", "name", "country", "status", "standard", "certificate", "valid_from", "valid_until",
         "certified_since", "consecutive_years", "recertifications", "standard_years", "suspended_since",
-        "last_denial"]
+        "last_denial", "withdrawn_on", "open_findings"]
 
 
 def test_an_organization_has_no_status_before_its_registration() -> None:
@@ -263,10 +263,35 @@ def test_a_streak_counts_the_grants_and_renewals_dated_up_to_the_day() -> None:
     assert story.streak("2018-12-31") == (3, 2, 3)
 
 
-def test_a_renewal_decided_before_the_old_period_ends_shows_the_new_period() -> None:
+def test_status_shows_the_period_covering_the_day_even_after_its_renewal_was_decided() -> None:
     record = cecomip_2016_to_2019().record("2019-05-31")
     assert (record["valid_from"], record["valid_until"], record["consecutive_years"]) == (
-        "2019-06-15", "2020-06-14", 4)
+        "2018-06-15", "2019-06-14", 4)
+
+
+def test_status_shows_the_renewed_period_from_the_day_it_starts() -> None:
+    story = cecomip_2016_to_2019()
+    assert (story.record("2019-06-14")["valid_from"], story.record("2019-06-15")["valid_from"]) == (
+        "2018-06-15", "2019-06-15")
+    assert [s.start.isoformat() for s in segments(story.events)][-3:] == ["2019-05-22", "2019-06-15", "2020-06-15"]
+
+
+def test_a_pending_change_of_standard_shows_from_the_day_its_period_starts() -> None:
+    story = Story()
+    story.granted("2020-06-15", standard="fairmined")
+    story.recertified("2021-05-20", valid_from="2021-06-15", standard="ecological")
+    before = story.record("2021-06-01")
+    after = story.record("2021-06-15")
+    assert (before["standard"], before["consecutive_years"], before["standard_years"]) == ("fairmined", 2, 1)
+    assert (after["standard"], after["consecutive_years"], after["standard_years"]) == ("ecological", 2, 1)
+
+
+def test_a_withdrawn_chain_shows_the_period_in_force_on_the_withdrawal_date() -> None:
+    story = cecomip_2016_to_2019()
+    story.withdrawn("2019-06-01")
+    record = story.record("2019-12-31")
+    assert (record["status"], record["valid_from"], record["valid_until"], record["withdrawn_on"]) == (
+        "withdrawn", "2018-06-15", "2019-06-14", "2019-06-01")
 
 
 def test_a_streak_ends_when_the_chain_expires() -> None:
@@ -440,6 +465,7 @@ def test_segments_change_on_event_dates_and_on_expiry_without_an_event() -> None
         ("2016-09-01", "suspended", 1),
         ("2016-10-15", "certified", 1),
         ("2017-05-24", "certified", 2),
+        ("2017-06-15", "certified", 2),
         ("2018-02-01", "withdrawn", 0),
         ("2019-03-01", "certified", 1),
         ("2020-01-01", "expired", 0),

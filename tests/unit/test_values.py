@@ -120,15 +120,35 @@ def test_anything_else_is_refused_as_an_organization_id(org: str) -> None:
 
 # ---------------------------------------------------------------- countries
 
-@pytest.mark.parametrize("country", ["PE", "BO", "MN", "CO"])
-def test_a_country_is_an_upper_case_alpha_2_code(country: str) -> None:
+@pytest.mark.parametrize("country", ["PE", "BO", "MN", "CO", "DE", "AQ"])
+def test_a_country_is_an_assigned_alpha_2_code(country: str) -> None:
     assert parse_command(register_line(country=country)).country == country
 
 
-@pytest.mark.parametrize("country", ["pe", "PER", "P", "P1", ""])
-def test_other_country_codes_are_refused(country: str) -> None:
+@pytest.mark.parametrize("typed, stored", [("pe", "PE"), ("Bo", "BO"), ("mN", "MN")])
+def test_a_country_typed_in_any_case_is_stored_upper_case(typed: str, stored: str) -> None:
+    assert parse_command(register_line(country=typed)).country == stored
+
+
+@pytest.mark.parametrize("country", ["XX", "ZZ", "EU", "xx", "eu", "UK", "AA"])
+def test_a_code_that_names_no_country_is_refused(country: str) -> None:
     assert refusal(register_line(country=country)) == (
-        f"country: {country!r} is not an ISO 3166-1 alpha-2 country code in upper case (e.g. PE)")
+        f"country: {country!r} is not an ISO 3166-1 alpha-2 country code: it names no country")
+
+
+@pytest.mark.parametrize("country", ["PER", "P", "P1", "", " PE", "PE ", "Ñu", "12"])
+def test_a_country_that_is_not_two_letters_is_refused(country: str) -> None:
+    assert refusal(register_line(country=country)) == (
+        f"country: {country!r} is not an ISO 3166-1 alpha-2 country code (two letters, e.g. PE)")
+
+
+def test_the_country_list_is_the_kept_standard_not_a_hand_typed_one() -> None:
+    import pycountry
+
+    from ledger.domain.values import assigned_country_codes
+
+    assert assigned_country_codes() == {country.alpha_2 for country in pycountry.countries}
+    assert len(assigned_country_codes()) == 249
 
 
 # ---------------------------------------------------------------- names and free texts
@@ -144,6 +164,43 @@ def test_a_name_that_is_blank_after_trimming_is_refused() -> None:
 def test_a_text_of_500_characters_is_accepted_and_one_of_501_refused() -> None:
     assert parse_command(register_line(name="ñ" * 500)).name == "ñ" * 500
     assert refusal(register_line(name="ñ" * 501)) == "name: must be at most 500 characters (got 501)"
+
+
+@pytest.mark.parametrize("bad", ["\t", "\n", "\r", "\x00", "\x1b", "\x7f", "\x85", "\x9f", "\u2028", "\u2029"])
+@pytest.mark.parametrize("where", ["inside", "at the start", "at the end"])
+def test_a_control_character_or_line_separator_is_refused_anywhere_in_a_text(bad: str, where: str) -> None:
+    name = {"inside": f"Oro{bad}Puno", "at the start": f"{bad}Oro Puno", "at the end": f"Oro Puno{bad}"}[where]
+    assert refusal(register_line(name=name)) == (
+        "name: must not contain control characters (tab included) or line separators (U+2028, U+2029)")
+
+
+@pytest.mark.parametrize("field, line", [
+    ("reason", {"command": "deny", "org": "cecomip", "date": "2019-11-20", "reason_category": "commercial"}),
+    ("body", {"command": "audit", "org": "cecomip", "date": "2019-11-20", "kind": "initial"}),
+    ("reference", {"command": "audit", "org": "cecomip", "date": "2019-11-20", "kind": "initial", "body": "IMO"}),
+    ("evidence", {"command": "close-finding", "org": "cecomip", "date": "2019-11-20", "finding": "2.1"}),
+    ("region", {"command": "correct", "org": "cecomip", "date": "2019-11-20"}),
+    ("certificate", {"command": "certify", "org": "cecomip", "date": "2019-11-20", "standard": "fairmined"}),
+    ("audit", {"command": "recertify", "org": "cecomip", "date": "2019-11-20"}),
+])
+def test_every_free_text_refuses_a_tab_and_a_line_separator(field: str, line: dict[str, object]) -> None:
+    for bad in ("a\tb", "a\u2028b", "a\u2029b"):
+        assert refusal({**line, field: bad}) == (
+            f"{field}: must not contain control characters (tab included) or line separators (U+2028, U+2029)")
+
+
+@pytest.mark.parametrize("finding", ["minor:health\tsafety:first aid", "minor:health-safety:first\u2028aid",
+                                     "minor:health-safety:\tfirst aid", "minor\t:x:y"])
+def test_a_finding_refuses_a_tab_or_line_separator_in_its_category_or_text(finding: str) -> None:
+    line = {"command": "audit", "org": "cecomip", "date": "2019-05-08", "body": "IMO", "kind": "initial",
+            "finding": [finding]}
+    assert "must not contain control characters (tab included)" in refusal(line)
+
+
+def test_a_certificate_number_is_trimmed() -> None:
+    line = {"command": "certify", "org": "cecomip", "date": "2019-11-20", "standard": "fairmined",
+            "certificate": "  FM-PE-2019-01 "}
+    assert parse_command(line).certificate == "FM-PE-2019-01"
 
 
 def test_a_reason_is_a_free_text_too() -> None:
