@@ -45,6 +45,7 @@ from ledger.errors import (
     ConcurrencyConflict,
     DuplicateCertificate,
     DuplicateCommand,
+    Interrupted,
     InvalidInput,
     LedgerError,
     RuleViolation,
@@ -165,6 +166,8 @@ class Submission:
 
     def submit(self, number: int | None, value: Any) -> None:
         try:
+            if isinstance(value, LedgerError):  # a line that could not even be read (the reader words why)
+                raise value
             command = value if isinstance(value, cmd.Command) else cmd.parse_command(value)
             self._decide(command)
         except LedgerError as error:
@@ -392,6 +395,7 @@ def submit(ledger: CertificationLedger, lines: Iterable[tuple[int | None, Any]],
            options: Options = Options()) -> Outcome:
     """Record ``lines`` ((line number or None, command) pairs) in one transaction; see ``Submission``."""
     recorded_by = current_user(by)
+    committing = False
     try:
         with fewer_collections(), ledger.storage.write(options.on_wait) as tx:
             submission = Submission(ledger, tx, recorded_by, options)
@@ -400,8 +404,13 @@ def submit(ledger: CertificationLedger, lines: Iterable[tuple[int | None, Any]],
             submission.flush()
             if options.check or submission.outcome.error_count:
                 raise RolledBack
+            committing = True
     except RolledBack:
         return submission.outcome
+    except KeyboardInterrupt:
+        if committing:
+            raise  # during or after the commit: it may have been written
+        raise Interrupted("interrupted: nothing was recorded") from None  # rolled back on the way out
     except PersistenceError as error:
         if is_transient(error):
             raise

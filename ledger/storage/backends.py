@@ -47,9 +47,11 @@ def describe(db: str) -> str:
     return db if len(db) <= 200 else f"{db[:120]}...{db[-60:]}"
 
 
-def environment(db: str, *, must_exist: bool = False) -> dict[str, str]:
+def environment(db: str, *, must_exist: bool = False, tables_on_first_write: bool = False) -> dict[str, str]:
     if is_postgres_url(db):
         env = postgres_environment(db)
+        if tables_on_first_write:
+            env["CREATE_TABLE"] = "no"  # the recorder creates them in its first write transaction
         try:
             from ledger.storage.postgres import check_server
         except ImportError:

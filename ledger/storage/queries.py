@@ -219,6 +219,11 @@ class LedgerQueries(ExtrasForForeignEvents):
     def position_at(self, instant: str) -> int:
         return self._rows("SELECT MAX(notification_id) FROM {ledger_chain} WHERE recorded_at <= ?", [instant])[0][0] or 0
 
+    def select_registration_rows(self) -> list[StoredRow]:
+        """Every organization's first event (its registration), in position order."""
+        return self._stored_rows(self._rows(
+            f"SELECT {ROW_COLUMNS} FROM {{events}} WHERE originator_version = 1 ORDER BY {{position}}"))
+
     def registration_ids(self) -> list[UUID]:
         return [Dialect.uuid(r[0]) for r in self._rows(
             "SELECT originator_id FROM {events} WHERE originator_version = 1 ORDER BY {position}")]
