@@ -402,8 +402,8 @@ def submit(ledger: CertificationLedger, lines: Iterable[tuple[int | None, Any]],
             for number, value in lines:
                 submission.submit(number, value)
             submission.flush()
-            if options.check or submission.outcome.error_count:
-                raise RolledBack
+            if options.check or submission.outcome.error_count or not submission.outcome.recorded:
+                raise RolledBack  # (nothing recorded: nothing to commit, not even a new ledger's tables)
             committing = True
     except RolledBack:
         return submission.outcome
