@@ -105,24 +105,35 @@ class LineReader:
 
 
 def not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
-    """Which byte is not UTF-8, and what to do about it."""
-    byte = raw[error.start]
-    guess = ""
+    """Which byte is not UTF-8, the word it is in as an older encoding would read it, and what to do."""
+    start, end = error.start, error.start + 1
+    while start > 0 and raw[start - 1:start] not in WORD_ENDS:
+        start -= 1
+    while end < len(raw) and raw[end:end + 1] not in WORD_ENDS:
+        end += 1
     try:
-        guess = f" (read as Windows-1252 it would say {raw[max(0, error.start - 8):error.start + 8].decode('cp1252')!r})"
+        guess = f" (in Windows-1252 that would be {raw[start:end].decode('cp1252')!r})"
     except UnicodeDecodeError:
-        pass
-    return (f"not valid UTF-8: byte {error.start + 1} of the line is 0x{byte:02X}{guess}; re-save the file as "
-            "UTF-8")
+        guess = ""
+    return (f"not valid UTF-8: byte {error.start + 1} of the line is 0x{raw[error.start]:02X}{guess}; re-save the "
+            "file as UTF-8")
 
 
-def decode_json(text: str, number: int) -> Any:
+WORD_ENDS = frozenset(bytes([b]) for b in b' \t\r\n",;:{}[]')
+
+
+def decode_json(text: str) -> Any:
+    """The line's JSON value, or the InvalidInput that says why it has none (a check goes on to the next line)."""
+    text = text.rstrip("\r\n")
     try:
         return json.loads(text)
     except RecursionError:
-        raise InvalidInput(f"line {number}: not valid JSON: nested too deeply") from None
+        return InvalidInput("not valid JSON: nested too deeply")
+    except json.JSONDecodeError as error:
+        where = "at the end of the line" if error.pos >= len(text) else f"at character {error.pos + 1}"
+        return InvalidInput(f"not valid JSON: {error.msg} {where}")
     except ValueError as error:
-        raise InvalidInput(f"line {number}: not valid JSON: {error}") from None
+        return InvalidInput(f"not valid JSON: {error}")
 
 
 def jsonl_commands(reader: LineReader) -> Iterator[tuple[int, Any]]:
@@ -142,7 +153,7 @@ def jsonl_commands(reader: LineReader) -> Iterator[tuple[int, Any]]:
         try:
             yield reader.number, line_model().validate_json(text)
         except ValidationError:
-            value = decode_json(text, reader.number)
+            value = decode_json(text)
             yield reader.number, misnamed_keys(value) or value
 
 
