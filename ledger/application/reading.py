@@ -121,7 +121,8 @@ class OrganizationReader:
                 stamp = self.storage.recorded_at([first[0].position]).get(first[0].position)
                 return UnknownOrganization(f"{org} was not yet recorded at {system_time.describe(asked, seen)} "
                                            f"(first recorded at position {first[0].position}, {stamp})")
-        close = difflib.get_close_matches(org, self.organization_slugs(), n=3, cutoff=0.6)
+        scored = [(difflib.SequenceMatcher(None, org, slug).ratio(), slug) for slug in self.organization_slugs()]
+        close = [slug for score, slug in sorted(scored, key=lambda pair: (-pair[0], pair[1])) if score >= 0.6][:3]
         if not close:
             return UnknownOrganization(f"unknown organization {org}")
         named = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
