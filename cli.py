@@ -29,7 +29,9 @@ class LedgerGroup(click.Group):
     """Maps every ledger refusal to ``Error: ...`` and exit 1, and never shows a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        typed = [*ctx._protected_args, *ctx.args]  # the command's name and its arguments (invoke empties them)
+        # The command's name and its arguments as typed (Group.invoke empties them; click < 8.2 names them
+        # protected_args).
+        typed = [*vars(ctx).get("_protected_args", vars(ctx).get("protected_args", [])), *ctx.args]
         try:
             return super().invoke(ctx)
         except click.NoSuchOption as error:

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from cli import cli
 from conftest import fresh_postgres_schema, server_connection
 from ledger.application import CertificationLedger, creation
-from ledger.errors import ConcurrencyConflict
+from ledger.errors import ConcurrencyConflict, LedgerError
 from ledger.storage import describe, is_postgres_url
 from service import LedgerService
 
@@ -231,7 +231,7 @@ def test_a_refused_first_command_on_postgresql_rolls_back_the_schema_and_a_later
     try:
         for refused in ({"command": "audit", "org": "cecomip", "date": "2016-02-01", "body": "IMO", "kind": "initial"},
                         {"command": "register", "org": "cecomip", "name": "C", "country": "PE", "date": "2999-01-01"}):
-            with pytest.raises(Exception):
+            with pytest.raises(LedgerError):
                 service.record(refused)
             assert not ledger_exists(db_url)
         assert service.record({"command": "register", "org": "cecomip", "name": "C", "country": "PE",
@@ -296,3 +296,14 @@ def test_a_new_output_file_is_written_whole_and_nothing_else_is_left(recorded: s
     assert invoke(recorded, "export", str(out / "backup.jsonl")).exit_code == 0
     assert invoke(recorded, "head", "--out", str(out / "head.json")).exit_code == 0
     assert sorted(os.listdir(out)) == ["backup.jsonl", "head.json"]
+
+
+def test_a_query_on_an_empty_file_says_there_is_no_ledger_and_leaves_the_file_empty(tmp_path: Path) -> None:
+    empty = tmp_path / "ledger.db"
+    empty.touch()
+
+    result = invoke(str(empty), "status")
+
+    assert (result.exit_code, result.stderr) == (1, f"Error: no ledger at {empty} (the file is empty; record an "
+                                                    "event first, or pass --db / set CERTLEDGER_DB)\n")
+    assert empty.stat().st_size == 0
