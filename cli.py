@@ -207,18 +207,25 @@ def csv_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--csv", "as_csv", is_flag=True, help="Print CSV (lists only).")(f)
 
 
-def wide_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--wide", is_flag=True,
-                        help=f"Show every column in full (the table otherwise fits {rendering.TABLE_WIDTH} columns).")(f)
+# Flags that only change how a command renders or records are kept on the context (not passed
+# to the command's function), so that every command takes them the same way.
 
-
-def remember_again(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    ctx.meta["certledger.again"] = value
+def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta[f"certledger.{param.name}"] = value
     return value
 
 
+def flag(name: str) -> bool:
+    return bool(click.get_current_context().meta.get(f"certledger.{name}", False))
+
+
+def wide_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--wide", is_flag=True, expose_value=False, callback=remember,
+                        help=f"Show every column in full (the table otherwise fits {rendering.TABLE_WIDTH} columns).")(f)
+
+
 def again_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--again", is_flag=True, expose_value=False, callback=remember_again,
+    return click.option("--again", is_flag=True, expose_value=False, callback=remember,
                         help="Record it even if an identical event is already recorded for the organization.")(f)
 
 
@@ -238,7 +245,7 @@ def date_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def record(command: dict[str, Any], as_json: bool) -> None:
     s = session()
-    again = click.get_current_context().meta.get("certledger.again", False)
+    again = flag("again")
     fields = {k: v for k, v in command.items() if v not in (None, ())}
     result = s.write(lambda ledger: ledger.record(fields, by=s.by, again=again, on_wait=s.on_wait))
     if as_json:
@@ -455,8 +462,7 @@ def retract(org: str, version: int, date: str, reason: str, as_json: bool) -> No
 @json_option
 @csv_option
 @wide_option
-def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool,
-           wide: bool) -> None:
+def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """Status of one organization, or of all.
 
     Example:
@@ -475,17 +481,17 @@ def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bo
         return
     with replay_progress(known_at):
         rows = session().views().registry(as_of, known_at=known_at)
-    render_statuses(rows, as_json, as_csv, wide)
+    render_statuses(rows, as_json, as_csv)
 
 
-def render_statuses(rows: list[dict[str, Any]], as_json: bool, as_csv: bool, wide: bool = False,
+def render_statuses(rows: list[dict[str, Any]], as_json: bool, as_csv: bool,
                     columns: tuple[str, ...] = rendering.NARROW_STATUS_COLUMNS) -> None:
     if as_json:
         click.echo(rendering.to_json(rows))
     elif as_csv:
         click.echo(rendering.to_csv(rows, rendering.STATUS_CSV_COLUMNS))
     else:
-        click.echo(rendering.status_table(rows, columns, wide=wide))
+        click.echo(rendering.status_table(rows, columns, wide=flag("wide")))
 
 
 @cli.command()
@@ -494,7 +500,7 @@ def render_statuses(rows: list[dict[str, Any]], as_json: bool, as_csv: bool, wid
 @json_option
 @csv_option
 @wide_option
-def history(org: str, known_at: str | None, as_json: bool, as_csv: bool, wide: bool) -> None:
+def history(org: str, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """Every event of an organization in position order; retracted ones marked.
 
     The table leaves out who recorded each event and when (--wide, --json and --csv show them).
@@ -504,11 +510,10 @@ def history(org: str, known_at: str | None, as_json: bool, as_csv: bool, wide: b
         certledger history cecomip
     """
     entries = session().ledger(must_exist=True).history(org, known_at)
-    render_events(entries, as_json, as_csv, with_org=False, wide=wide)
+    render_events(entries, as_json, as_csv, with_org=False)
 
 
-def render_events(entries: list[dict[str, Any]], as_json: bool, as_csv: bool, *, with_org: bool,
-                  wide: bool = False) -> None:
+def render_events(entries: list[dict[str, Any]], as_json: bool, as_csv: bool, *, with_org: bool) -> None:
     if as_json:
         click.echo(rendering.to_json(entries))
     elif as_csv:
@@ -517,6 +522,7 @@ def render_events(entries: list[dict[str, Any]], as_json: bool, as_csv: bool, *,
     else:
         rows = [{**e, "details": _details(e["fields"]), "retracted": f"by v{e['retracted_by']}" if e["retracted"]
                  else ""} for e in entries]
+        wide = flag("wide")
         recorded = ("recorded_at", "recorded_by") if wide else ()
         columns = ("position", *(("org",) if with_org else ()), "version", *recorded, "type", "date", "details",
                    "retracted")
@@ -535,7 +541,7 @@ def _details(fields: dict[str, Any]) -> str:
 @json_option
 @csv_option
 @wide_option
-def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool, wide: bool) -> None:
+def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """Certified streaks, longest first (ties: certified_since, then org).
 
     Lists the organizations with consecutive_years > 0 on the as-of date.
@@ -546,7 +552,7 @@ def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool
     """
     with replay_progress(known_at):
         rows = session().views().streaks(as_of, known_at)
-    render_statuses(rows, as_json, as_csv, wide, rendering.NARROW_STREAK_COLUMNS)
+    render_statuses(rows, as_json, as_csv, rendering.NARROW_STREAK_COLUMNS)
 
 
 @cli.command()
@@ -560,7 +566,7 @@ def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool
 @csv_option
 @wide_option
 def registry(statuses: tuple[str, ...], country: str | None, standard: str | None, as_of: str | None,
-             known_at: str | None, as_json: bool, as_csv: bool, wide: bool) -> None:
+             known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """Every organization registered by the as-of date, with its status.
 
     Filters combine: --status (repeatable), --country and --standard.
@@ -571,7 +577,7 @@ def registry(statuses: tuple[str, ...], country: str | None, standard: str | Non
     """
     with replay_progress(known_at):
         rows = session().views().registry(as_of, statuses, country, standard, known_at)
-    render_statuses(rows, as_json, as_csv, wide)
+    render_statuses(rows, as_json, as_csv)
 
 
 @cli.command()
@@ -583,7 +589,7 @@ def registry(statuses: tuple[str, ...], country: str | None, standard: str | Non
 @csv_option
 @wide_option
 def report(year: int | None, start: str | None, end: str | None, known_at: str | None, as_json: bool,
-           as_csv: bool, wide: bool) -> None:
+           as_csv: bool) -> None:
     """What happened in a year or period, as the scheme's yearly news tells it.
 
     Certified at the end, grants, renewals (with their streak), denials, suspensions,
@@ -608,7 +614,7 @@ def report(year: int | None, start: str | None, end: str | None, known_at: str |
     elif as_csv:
         click.echo(rendering.to_csv(rendering.report_csv_rows(result), rendering.REPORT_CSV_COLUMNS))
     else:
-        click.echo(render_report(result, wide))
+        click.echo(render_report(result, flag("wide")))
 
 
 def check_period_order(start: str, end: str) -> None:
@@ -652,7 +658,7 @@ def render_report(result: dict[str, Any], wide: bool = False) -> str:
 @json_option
 @csv_option
 @wide_option
-def changes(since: int, limit: int, known_at: str | None, as_json: bool, as_csv: bool, wide: bool) -> None:
+def changes(since: int, limit: int, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """The event feed: every event after a position, in position order.
 
     Example:
@@ -661,7 +667,7 @@ def changes(since: int, limit: int, known_at: str | None, as_json: bool, as_csv:
     """
     with replay_progress(known_at):
         entries = session().views().changes(since, limit, known_at)
-    render_events(entries, as_json, as_csv, with_org=True, wide=wide)
+    render_events(entries, as_json, as_csv, with_org=True)
 
 
 @cli.command()
