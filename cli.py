@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import click
-from click.shell_completion import CompletionItem
 from eventsourcing.persistence import PersistenceError
 
 import rendering
@@ -179,8 +178,10 @@ def replay_progress(known_at: str | None) -> Iterator[None]:
             views.on_replay = None
 
 
-def complete_org(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+def complete_org(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """Shell completion of organization ids from the ledger named by --db (or CERTLEDGER_DB); silent on any failure."""
+    from click.shell_completion import CompletionItem
+
     try:
         db = ctx.find_root().params.get("db") or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
         ledger = CertificationLedger(db, must_exist=True)
