@@ -19,6 +19,7 @@ from ledger.application import CertificationLedger
 from ledger.errors import Interrupted, LedgerError
 from ledger.storage import DEFAULT_DB, describe, failure_message
 from service import LedgerService
+from ledger.domain.accounts import ROLES
 from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES, parse_date
 
 # Options of the group itself: given after a command's name, they get a hint to move them.
@@ -667,7 +668,7 @@ def changes(since: int, limit: int, known_at: str | None, as_json: bool, as_csv:
         certledger changes --since 30 --limit 10
     """
     with replay_progress(known_at):
-        entries = session().views().changes(since, limit, known_at)
+        entries = session().changes(since, limit, known_at)
     render_events(entries, as_json, as_csv, with_org=True)
 
 
@@ -941,6 +942,73 @@ def copy_command(target: str) -> None:
     head = report.head.entry_hash.hex()[:16] if report.head else "-"
     click.echo(f"Copied {report.events} events (up to position {report.last_position}) from "
                f"{describe(source.db)} to {describe(target)}; chain head {head} matches the source")
+
+
+# ---------------------------------------------------------------- accounts (who may record over HTTP)
+
+@cli.group()
+def accounts() -> None:
+    """Accounts that may record over HTTP: add, list, revoke.
+
+    Every grant and revocation is an event in the ledger's hash chain.
+
+    Example:
+
+        certledger accounts add imo-swiss --role body --org cecomip --org oro-puno
+    """
+
+
+@accounts.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True,
+              help="office: every command; body: audit and close-finding for its --org; reader: nothing.")
+@click.option("--org", "orgs", multiple=True, metavar="ORG", help="An organization a body audits (repeatable).")
+@json_option
+def accounts_add(name: str, role: str, orgs: tuple[str, ...], as_json: bool) -> None:
+    """Open an account and print its token, once: it is stored only as a salted hash.
+
+    Example:
+
+        certledger accounts add registry-office --role office
+    """
+    if orgs and role != "body":
+        raise click.UsageError("--org is for accounts with the body role")
+    opened = session().open_account(name, role, orgs)
+    if as_json:
+        click.echo(rendering.to_json({k: opened[k] for k in ("name", "role", "orgs", "token")}))
+    else:
+        click.echo(f"Opened account {name} ({role}{': ' + ', '.join(opened['orgs']) if opened['orgs'] else ''}) "
+                   f"at position {opened['position']}. Its token, shown only now:")
+        click.echo(opened["token"])
+
+
+@accounts.command("list")
+@json_option
+def accounts_list(as_json: bool) -> None:
+    """Every account: role, organizations, who opened it and when, whether revoked.
+
+    Example:
+
+        certledger accounts list
+    """
+    rows = session().accounts()
+    if as_json:
+        click.echo(rendering.to_json(rows))
+    else:
+        click.echo(rendering.table(rows, ("name", "role", "orgs", "opened_on", "opened_by", "revoked_on", "revoked_by")))
+
+
+@accounts.command("revoke")
+@click.argument("name")
+def accounts_revoke(name: str) -> None:
+    """Revoke an account: its token is refused from the next request on.
+
+    Example:
+
+        certledger accounts revoke imo-swiss
+    """
+    result = session().revoke_account(name)
+    click.echo(f"Revoked account {name} at position {result.position}")
 
 
 

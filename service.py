@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from ledger.application import CertificationLedger, Options, Outcome, Recorded, creation, history_entry
-from ledger.errors import IntegrityFailure, LedgerError, StorageError
+from ledger.application.accounts import TokenChecker
+from ledger.domain.accounts import Account
+from ledger.domain.commands import parse_line
+from ledger.errors import Forbidden, IntegrityFailure, LedgerError, StorageError
 from ledger.integrity import walker
 from ledger.integrity.heads import PublishedHead
 from ledger.storage import DEFAULT_DB, describe
@@ -35,6 +38,7 @@ class LedgerService:
         self.on_wait = on_wait
         self._ledger: CertificationLedger | None = None
         self._views: Views | None = None
+        self._tokens: TokenChecker | None = None
 
     def ledger(self, *, must_exist: bool = False) -> CertificationLedger:
         if self._ledger is None:
@@ -107,6 +111,45 @@ class LedgerService:
         stamp = self.ledger().storage.recorded_at([result.position]).get(result.position)
         return history_entry(result.position, result.event, stamp, None)
 
+    # ------------------------------------------------------------------ accounts
+
+    def open_account(self, name: str, role: str, orgs: Sequence[str] = ()) -> dict[str, Any]:
+        """Open an account; the answer holds its token, shown this once and stored nowhere."""
+        recorded, token = self.write(lambda ledger: ledger.open_account(name, role=role, orgs=orgs, by=self.by))
+        self.catch_up_quietly()
+        return {"name": name, "role": role, "orgs": list(dict.fromkeys(orgs)), "token": token.token,
+                "position": recorded.position}
+
+    def revoke_account(self, name: str) -> Recorded:
+        result = self.ledger(must_exist=True).revoke_account(name, by=self.by)
+        self.catch_up_quietly()
+        return result
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return [account.describe() for account in self.ledger(must_exist=True).accounts()]
+
+    def authenticate(self, token: str | None) -> Account:
+        """The active account holding a bearer token (NotAuthenticated otherwise, one message for all)."""
+        if self._tokens is None:
+            self._tokens = self.ledger(must_exist=True).token_checker()
+        return self._tokens.account(token)
+
+    def record_as(self, account: Account, lines: Sequence[Any]) -> Outcome:
+        """Record import lines for an account: all or nothing, each allowed by its role, under its name."""
+        commands = []
+        for number, line in enumerate(lines, start=1):
+            command = parse_line(line, number if len(lines) > 1 else None)
+            refusal = account.refusal(command.command, command.org)
+            if refusal is not None:
+                raise Forbidden(f"line {number}: {refusal}" if len(lines) > 1 else refusal)
+            commands.append((number if len(lines) > 1 else None, command))
+        outcome = self.write(lambda ledger: ledger.record_lines(commands, by=account.name,
+                                                                options=Options(lines=True, on_wait=self.on_wait)),
+                             lambda outcome: outcome.recorded > 0)
+        if outcome.recorded:
+            self.catch_up_quietly()
+        return outcome
+
     # ------------------------------------------------------------------ questions
 
     def status(self, org: str, as_of: Any = None, known_at: Any = None) -> Record:
@@ -134,7 +177,13 @@ class LedgerService:
         return views.year_report(year, known_at) if year is not None else views.report(start, end, known_at)
 
     def changes(self, since: int = 0, limit: int = 100, known_at: Any = None) -> Listing:
-        return self.views().changes(since, limit, known_at)
+        """The event feed: organizations' events from the views, accounts' events (few) read beside them."""
+        feed = self.views().changes(since, limit, known_at)
+        accounts = self.ledger().reader.account_feed(since, limit, feed.position)
+        if not accounts:
+            return feed
+        merged = sorted([*feed, *accounts], key=lambda entry: entry["position"])[:limit]
+        return Listing(merged, feed.position)
 
     def rebuild(self) -> Any:
         return self.views().rebuild()

@@ -16,6 +16,10 @@ class UnknownOrganization(LedgerError):
     """The organization is not in the ledger (or not registered on the date asked)."""
 
 
+class UnknownAccount(LedgerError):
+    """No account of that name."""
+
+
 class AlreadyRegistered(LedgerError):
     """An organization id that is already taken."""
 
@@ -46,3 +50,11 @@ class StorageError(LedgerError):
 
 class IntegrityFailure(LedgerError):
     """The hash chain or the projections do not match the stored events."""
+
+
+class NotAuthenticated(LedgerError):
+    """A request without a valid, unrevoked token (one message for every reason, so tokens cannot be probed)."""
+
+
+class Forbidden(LedgerError):
+    """A command the account's role or organizations do not allow."""

@@ -51,9 +51,9 @@ def catch_up(log: EventLog, store: ViewStore, batch_size: int = BATCH_SIZE,
     while True:
         tracked = store.tracked_position()
         originators, position = log.originators_after(tracked, batch_size)
-        if not originators:
-            return applied
-        batch = [organization_rows(entries) for entries in log.entries(originators, position)]
+        if position == tracked:
+            return applied  # nothing new (a batch of accounts' events only moves the position on)
+        batch = [organization_rows(entries) for entries in log.entries(originators, position)] if originators else []
         try:
             store.apply_batch(batch, position)
         except IntegrityError:

@@ -56,7 +56,7 @@ def ledger(db_url: str) -> Iterator[CertificationLedger]:
 
 @pytest.fixture(scope="module")
 def views(ledger: CertificationLedger) -> Views:
-    return Views(ledger)
+    return Views(ledger.log)
 
 
 def entries(ledger: CertificationLedger, org: str, *types: str) -> list[dict[str, Any]]:

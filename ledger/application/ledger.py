@@ -15,13 +15,18 @@ from typing import Any, Callable, Iterable, Sequence
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper, PersistenceError, Transcoder
 from eventsourcing.utils import Environment
+from pydantic import ValidationError
 
-from ledger.application import recording, system_time
+from ledger.application import system_time
 from ledger.application.log import EventLog
-from ledger.application.reading import OrganizationReader, Recent
-from ledger.application.recording import Options, Outcome, Recorded
+from ledger.application.reading import OrganizationReader
+from ledger.application.recording import Options, Outcome, Recorded, Writer
 from ledger.application.system_time import KnownAt, KnownAtValue
+from ledger.application.accounts import NewToken, TokenChecker, new_token
 from ledger.domain import commands as cmd
+from ledger.domain.accounts import Account, AccountCommand, OpenAccount, RevokeAccount
+from ledger.domain.values import today_utc
+from ledger.errors import InvalidInput
 from ledger.errors import LedgerError, StorageError
 from ledger.storage import DEFAULT_DB, LedgerStorage, describe, environment
 from ledger.storage.mapper import PlainJSONTranscoder, PydanticMapper
@@ -45,7 +50,7 @@ class CertificationLedger(Application):
             raise
         except (PersistenceError, sqlite3.Error, OSError, ImportError) as error:
             raise StorageError(f"cannot open database {describe(self.db)}: {error}") from None
-        self.recent: Recent[recording.Member] = Recent()
+        self.writer = Writer(self.storage, self.mapper, self.db)
         self.reader = OrganizationReader(self.storage, self.mapper)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
@@ -66,19 +71,20 @@ class CertificationLedger(Application):
     @property
     def log(self) -> EventLog:
         """The narrow view of this ledger that the read models are given."""
-        return EventLog(self)
+        return EventLog(self.storage, self.mapper, self.db, owner=self)
 
     # ------------------------------------------------------------------ recording
 
-    def record(self, command: cmd.Command | dict[str, Any], *, by: str | None = None, again: bool = False,
+    def record(self, command: cmd.Command | AccountCommand | dict[str, Any], *, by: str | None = None,
+               again: bool = False,
                on_wait: Callable[[], None] | None = None) -> Recorded:
         """Record one command (a validated model, or a mapping in the import format); see ``recording``."""
-        return recording.record(self, command, by=by, again=again, on_wait=on_wait)
+        return self.writer.record(command, by=by, again=again, on_wait=on_wait)
 
     def record_lines(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None,
                      options: Options = Options(lines=True)) -> Outcome:
         """Record many commands as the lines of one file: all or nothing, lines already recorded skipped."""
-        return recording.submit(self, lines, by=by, options=options)
+        return self.writer.submit(lines, by=by, options=options)
 
     def register(self, org: str, *, name: str, country: str, date: date | str, region: str | None = None,
                  legal_form: str = "other", deposit: str | None = None, by: str | None = None) -> Recorded:
@@ -121,6 +127,23 @@ class CertificationLedger(Application):
     def retract(self, org: str, target: int, *, date: date | str, reason: str, by: str | None = None) -> Recorded:
         return self._command("retract", by, org=org, target=target, date=date, reason=reason)
 
+    def open_account(self, name: str, *, role: str, orgs: Sequence[str] = (), by: str | None = None
+                     ) -> tuple[Recorded, NewToken]:
+        """Open an account and make its token: the token is returned here once and never stored."""
+        token = new_token(name)
+        command = _account_command(OpenAccount, name=name, role=role, orgs=tuple(orgs), token_hash=token.token_hash)
+        return self.record(command, by=by), token
+
+    def revoke_account(self, name: str, *, by: str | None = None) -> Recorded:
+        return self.record(_account_command(RevokeAccount, name=name), by=by)
+
+    def accounts(self) -> list[Account]:
+        return self.reader.accounts()
+
+    def token_checker(self) -> TokenChecker:
+        """Checks bearer tokens against the accounts as stored at each request."""
+        return TokenChecker(self.reader.account)
+
     def _command(self, verb: str, by: str | None, **fields: Any) -> Recorded:
         command = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in fields.items()
                    if v is not None and v != []}
@@ -150,3 +173,11 @@ class CertificationLedger(Application):
     def statuses(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
         """Every organization's status on ``as_of``, each from its own events (the views' reference answer)."""
         return self.reader.statuses(as_of, known_at)
+
+
+def _account_command(cls: type[AccountCommand], **fields: Any) -> AccountCommand:
+    """An account command dated today (UTC), validated; bad input is the user's error, said plainly."""
+    try:
+        return cls.model_validate({"date": today_utc(), **fields})
+    except ValidationError as error:
+        raise InvalidInput(cmd.describe_validation_error(error)) from None

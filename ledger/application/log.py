@@ -8,16 +8,16 @@ resolution. They never see the write pipeline or the storage queries behind it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 from uuid import UUID
+
+from eventsourcing.persistence import Mapper
 
 from ledger.application import system_time
 from ledger.application.system_time import KnownAt, KnownAtValue
-from ledger.domain.events import OrganizationEvent
-from ledger.storage import StoredRow
-
-if TYPE_CHECKING:
-    from ledger.application.ledger import CertificationLedger
+from ledger.domain.accounts import ACCOUNT_TOPICS
+from ledger.domain.events import REGISTRATION_TOPICS, OrganizationEvent
+from ledger.storage import LedgerStorage, StoredRow
 
 
 
@@ -33,11 +33,11 @@ class Entry:
 class EventLog:
     """The ledger's log as the read side sees it."""
 
-    def __init__(self, ledger: CertificationLedger):
-        self._ledger = ledger  # kept alive: the library closes the connections when the application goes
-        self._storage = ledger.storage
-        self._mapper = ledger.mapper
-        self.db = ledger.db
+    def __init__(self, storage: LedgerStorage, mapper: Mapper, db: str, *, owner: Any = None):
+        self._owner = owner  # kept alive: the library closes the connections when the application goes
+        self._storage = storage
+        self._mapper = mapper
+        self.db = db
 
     @property
     def datastore(self) -> Any:
@@ -55,12 +55,13 @@ class EventLog:
         notifications = self._storage.select_notifications(start=position, limit=limit, inclusive_of_start=False)
         if not notifications:
             return [], position
-        originators = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications))
+        originators = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications
+                                         if n.topic not in ACCOUNT_TOPICS))
         return originators, notifications[-1].id
 
     def organization_ids(self) -> list[UUID]:
         """Every organization, in registration order."""
-        return self._storage.registration_ids()
+        return self._storage.registration_ids(REGISTRATION_TOPICS)
 
     def entries(self, originator_ids: Sequence[UUID], upto: int | None, *, with_recorded_at: bool = True
                 ) -> list[list[Entry]]:

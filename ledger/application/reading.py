@@ -20,7 +20,8 @@ from eventsourcing.persistence import Mapper
 from ledger.application import system_time
 from ledger.application.system_time import KnownAt, KnownAtValue
 from ledger.domain import timeline
-from ledger.domain.events import EntryRetracted, OrganizationEvent, OrganizationRegistered
+from ledger.domain.accounts import ACCOUNT_TOPICS, OPENING_TOPICS, Account
+from ledger.domain.events import REGISTRATION_TOPICS, EntryRetracted, OrganizationEvent, OrganizationRegistered
 from ledger.domain.organization import organization_id
 from ledger.errors import UnknownOrganization
 from ledger.storage import LedgerStorage, StoredRow
@@ -131,7 +132,7 @@ class OrganizationReader:
     def organization_slugs(self) -> list[str]:
         """Every organization id in the ledger now, sorted (one query: the registrations)."""
         return sorted(self.mapper.to_domain_event(row.stored_event()).org
-                      for row in self.storage.select_registration_rows())
+                      for row in self.storage.select_registration_rows(REGISTRATION_TOPICS))
 
     def state_at(self, org: str, as_of: date | str | None = None, known_at: KnownAtValue = None) -> dict[str, Any]:
         """The status record of SPEC section 8 for ``org`` on ``as_of`` as the ledger knew it at ``known_at``."""
@@ -175,11 +176,38 @@ class OrganizationReader:
     def organizations(self, known_at: KnownAt | None = None) -> list[str]:
         """Every organization id in the ledger (as known at ``known_at``), sorted."""
         slugs = []
-        for originator_id in self.storage.registration_ids():
+        for originator_id in self.storage.registration_ids(REGISTRATION_TOPICS):
             rows = self.storage.select_org_rows(originator_id, known_at.position if known_at else None)
             if rows:
                 slugs.append(self.mapper.to_domain_event(rows[0].stored_event()).org)
         return sorted(slugs)
+
+    def account(self, originator_id: UUID) -> Account | None:
+        """An account as stored now (read fresh: a revocation counts from the next request on)."""
+        rows = self.storage.select_org_rows(originator_id)
+        if not rows or rows[0].topic not in ACCOUNT_TOPICS:
+            return None
+        aggregate: Account | None = None
+        for row in rows:
+            aggregate = self.mapper.to_domain_event(row.stored_event()).mutate(aggregate)
+        return aggregate
+
+    def account_feed(self, since: int, limit: int, upto: int | None) -> list[dict[str, Any]]:
+        """The accounts' events after position ``since`` (and up to ``upto``), as feed entries (``org`` null)."""
+        notifications = self.storage.select_notifications(since, limit, stop=upto, topics=sorted(ACCOUNT_TOPICS),
+                                                          inclusive_of_start=False)
+        stamps = self.storage.recorded_at([n.id for n in notifications])
+        entries = []
+        for notification in notifications:
+            event = self.mapper.to_domain_event(notification)
+            entry = history_entry(notification.id, event, stamps.get(notification.id), None)
+            entries.append({"position": entry.pop("position"), "org": None, **entry})
+        return entries
+
+    def accounts(self) -> list[Account]:
+        """Every account, in the order they were opened."""
+        found = [self.account(originator_id) for originator_id in self.storage.registration_ids(OPENING_TOPICS)]
+        return [account for account in found if account is not None]
 
     def statuses(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
         """The status of every organization registered by ``as_of``, by organization id, each from its own

@@ -31,12 +31,14 @@ import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from functools import cache
+from typing import Any, Callable, Iterable, Iterator
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import Mapper, PersistenceError
 
 from ledger.domain import commands as cmd
+from ledger.domain.accounts import Account, AccountCommand, OpenAccount, account_id
 from ledger.domain.events import EntryRetracted, OrganizationEvent, Recertified
 from ledger.domain.organization import Organization, claimed_number, organization_id
 from ledger.domain.values import certificate_key, check_text
@@ -50,13 +52,12 @@ from ledger.errors import (
     LedgerError,
     RuleViolation,
     StorageError,
+    UnknownAccount,
     UnknownOrganization,
 )
-from ledger.storage import EventExtras, WriteTransaction, failure_message, is_transient
+from ledger.application.reading import Recent
+from ledger.storage import DATABASE_ERRORS, EventExtras, LedgerStorage, WriteTransaction, failure_message, is_transient
 from ledger.storage.chain import format_instant
-
-if TYPE_CHECKING:
-    from ledger.application.ledger import CertificationLedger
 
 BATCH_SIZE = 1000
 MAX_CACHED_EVENTS = 20_000
@@ -72,6 +73,11 @@ def current_user(by: str | None = None) -> str:
                 return check_text(candidate)
             except ValueError as error:
                 raise InvalidInput(f"{source}: {error}") from None
+    return login_name()
+
+
+@cache
+def login_name() -> str:
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
@@ -114,7 +120,7 @@ class Member:
 
     __slots__ = ("org", "aggregate", "positions", "occurrences")
 
-    def __init__(self, org: str, aggregate: Organization, positions: dict[int, int],
+    def __init__(self, org: str, aggregate: Organization | Account, positions: dict[int, int],
                  occurrences: dict[bytes, int] | None = None):
         self.org = org
         self.aggregate = aggregate
@@ -146,21 +152,107 @@ class RolledBack(Exception):
     """Ends a checking submission's transaction without writing."""
 
 
+class WorkingSet:
+    """The organizations a submission works on: loaded from its transaction, a bounded number kept.
+
+    An organization taken from the writer's recent ones is brought up to date by reading only its
+    newer rows. When more than ``max_cached_events`` events are held, the least recently used
+    organizations leave (an import's counts of earlier lines go to the transaction's scratch table,
+    to be recalled if the organization comes back).
+    """
+
+    def __init__(self, writer: Writer, tx: WriteTransaction, options: Options, ledger_was_empty: bool):
+        self.writer = writer
+        self.tx = tx
+        self.options = options
+        self.ledger_was_empty = ledger_was_empty
+        self.members: OrderedDict[str, Member] = OrderedDict()
+        self.cached_events = 0
+
+    def get(self, org: str, originator_id: UUID | None = None) -> Member | None:
+        """An organization by its id, or (with ``originator_id``) another aggregate under the name ``org``."""
+        member = self.members.get(org)
+        if member is not None:
+            self.members.move_to_end(org)
+            return member
+        member = self._load(org, originator_id or organization_id(org))
+        if member is not None:
+            self.add(member)
+        return member
+
+    def add(self, member: Member) -> None:
+        self.members[member.org] = member
+        self.cached_events += len(member.aggregate.events)
+        self.evict()
+
+    def _load(self, org: str, originator_id: UUID) -> Member | None:
+        """The aggregate as stored now: a recent copy brought up to date, or read whole."""
+        recent: Member | None = self.writer.recent.get(originator_id)
+        aggregate = recent.aggregate.copy() if recent is not None else None
+        positions = dict(recent.positions) if recent is not None else {}
+        rows = self.tx.org_rows(originator_id, after_version=aggregate.version if aggregate else 0)
+        for row in rows:
+            aggregate = self.writer.mapper.to_domain_event(row.stored_event()).mutate(aggregate)
+            positions[row.originator_version] = row.position
+        if aggregate is None:
+            return None
+        if rows and isinstance(aggregate, Organization):
+            aggregate.folded.forget()  # events folded here were not checked by this aggregate
+        return Member(org, aggregate, positions, self._occurrences_so_far(org, aggregate))
+
+    def _occurrences_so_far(self, org: str, aggregate: Organization) -> dict[bytes, int]:
+        if not self.options.lines:
+            return {}
+        if self.ledger_was_empty:
+            # Every event of the organization comes from an earlier line of this submission.
+            occurrences: dict[bytes, int] = {}
+            for event in aggregate.events:
+                count(occurrences, cmd.canonical_json(key_fields(org, event)))
+            return occurrences
+        return self.tx.recall_occurrences(org)
+
+    def evict(self) -> None:
+        spill: list[tuple[str, bytes, int]] = []
+        while self.cached_events > self.options.max_cached_events and len(self.members) > 1:
+            org, member = next(iter(self.members.items()))
+            if member.aggregate.pending_events:
+                break  # not written yet: it leaves after the next batch is written
+            del self.members[org]
+            self.cached_events -= len(member.aggregate.events)
+            if self.options.lines and not self.ledger_was_empty:
+                spill.extend((org, digest, n) for digest, n in member.occurrences.items())
+        if spill:
+            self.tx.spill_occurrences(spill)
+
+    def slug(self, originator_id: UUID) -> str:
+        """An organization's id, from the working set or its registration."""
+        for member in self.members.values():
+            if member.aggregate.id == originator_id:
+                return member.org
+        rows = self.tx.org_rows(originator_id)
+        return self.writer.mapper.to_domain_event(rows[0].stored_event()).org if rows else str(originator_id)
+
+    def keep_recent(self) -> None:
+        """After the commit: the organizations used stay decoded for the next submission of this process."""
+        for member in self.members.values():
+            self.writer.recent.put(member.aggregate.id, member, len(member.aggregate.events))
+
+
 class Submission:
     """Commands recorded in one write transaction: all of them, or (on any bad one) none."""
 
-    def __init__(self, ledger: CertificationLedger, tx: WriteTransaction, recorded_by: str, options: Options):
-        self.ledger = ledger
-        self.mapper = ledger.mapper
+    def __init__(self, writer: Writer, tx: WriteTransaction, recorded_by: str, options: Options):
+        self.writer = writer
+        self.mapper = writer.mapper
         self.tx = tx
         self.recorded_by = recorded_by
         self.options = options
         self.outcome = Outcome()
-        self.members: OrderedDict[str, Member] = OrderedDict()
-        self.cached_events = 0
+        # Only lines ask: a ledger that was empty holds no key an earlier import stored.
+        self.ledger_was_empty = options.lines and tx.max_position() == 0
+        self.working = WorkingSet(writer, tx, options, self.ledger_was_empty)
         self.pending: list[tuple[Member, OrganizationEvent, EventExtras]] = []
         self.claims: dict[str, tuple[UUID, int] | None] = {}  # this submission's claims, not yet stored
-        self.ledger_was_empty = tx.max_position() == 0
 
     # ------------------------------------------------------------------ one command
 
@@ -168,6 +260,9 @@ class Submission:
         try:
             if isinstance(value, LedgerError):  # a line that could not even be read (the reader words why)
                 raise value
+            if isinstance(value, AccountCommand):
+                self._decide_account(value)
+                return
             command = value if isinstance(value, cmd.Command) else cmd.parse_command(value)
             self._decide(command)
         except LedgerError as error:
@@ -179,7 +274,7 @@ class Submission:
                 self.outcome.errors.append(str(located))
 
     def _decide(self, command: cmd.Command) -> None:
-        member = self._member(command.org)
+        member = self.working.get(command.org)
         if isinstance(command, cmd.Register):
             self._register(command, member)
             return
@@ -205,6 +300,24 @@ class Submission:
             raise
         self._add(member, event, extras)
 
+    def _decide_account(self, command: AccountCommand) -> None:
+        """Open or revoke an account: the same keys and store as any command, on the Account aggregate."""
+        member = self.working.get(f"account:{command.name}", account_id(command.name))
+        if isinstance(command, OpenAccount):
+            if member is not None:
+                raise AlreadyRegistered(f"account {command.name} already exists")
+            probe = Account.open(command, self.recorded_by, key="").events[0]
+            aggregate = Account.open(command, self.recorded_by, key=cmd.command_key(probe.command_fields(), 0))
+            member = Member(f"account:{command.name}", aggregate, {})
+            self.working.add(member)
+            event = aggregate.events[0]
+        else:
+            if member is None:
+                raise UnknownAccount(f"unknown account {command.name}")
+            fields = {"command": command.command, "name": command.name, "date": command.date.isoformat()}
+            event = member.aggregate.revoke(command, self.recorded_by, cmd.command_key(fields, 0))
+        self._add(member, event, EventExtras(key=event.key, recorded_at=format_instant(event.timestamp)))
+
     def _register(self, command: cmd.Register, member: Member | None) -> None:
         probe = Organization.register(command, self.recorded_by, key="").events[0]
         if not self.options.lines:
@@ -220,8 +333,8 @@ class Submission:
             if member is not None:
                 raise AlreadyRegistered(f"organization {command.org} is already registered")
         aggregate = Organization.register(command, self.recorded_by, key=key)
-        member = Member(command.org, aggregate, {}, {} if not self.options.lines else occurrences)
-        self.members[command.org] = member
+        member = Member(command.org, aggregate, {}, occurrences if self.options.lines else {})
+        self.working.add(member)
         event = aggregate.events[0]
         self._add(member, event, EventExtras(key=key, recorded_at=format_instant(event.timestamp)))
 
@@ -278,7 +391,7 @@ class Submission:
             if holder is not None:
                 raise DuplicateCertificate(
                     f"{event.command} on {event.date} refused: certificate {claim} is already held by "
-                    f"{self._slug(holder[0])} (version {holder[1]}); certificate numbers are unique in the ledger, "
+                    f"{self.working.slug(holder[0])} (version {holder[1]}); certificate numbers are unique in the ledger, "
                     "letter case aside")
             self.claims[certificate_key(claim)] = (event.originator_id, event.originator_version)
         if isinstance(event, EntryRetracted):
@@ -294,72 +407,11 @@ class Submission:
             return self.claims[number_key]
         return self.tx.certificate_holder(number_key)
 
-    def _slug(self, originator_id: UUID) -> str:
-        for member in self.members.values():
-            if member.aggregate.id == originator_id:
-                return member.org
-        rows = self.tx.org_rows(originator_id)
-        return self.mapper.to_domain_event(rows[0].stored_event()).org if rows else str(originator_id)
-
-    # ------------------------------------------------------------------ the working set
-
-    def _member(self, org: str) -> Member | None:
-        member = self.members.get(org)
-        if member is not None:
-            self.members.move_to_end(org)
-            return member
-        member = self._load(org)
-        if member is not None:
-            self.members[org] = member
-            self.cached_events += len(member.aggregate.events)
-            self._evict()
-        return member
-
-    def _load(self, org: str) -> Member | None:
-        """The organization as stored now: a recent copy brought up to date, or read whole."""
-        originator_id = organization_id(org)
-        recent: Member | None = self.ledger.recent.get(originator_id)
-        aggregate = recent.aggregate.copy() if recent is not None else None
-        positions = dict(recent.positions) if recent is not None else {}
-        rows = self.tx.org_rows(originator_id, after_version=aggregate.version if aggregate else 0)
-        for row in rows:
-            aggregate = self.mapper.to_domain_event(row.stored_event()).mutate(aggregate)
-            positions[row.originator_version] = row.position
-        if aggregate is None:
-            return None
-        if rows:
-            aggregate.folded.forget()  # events folded here were not checked by this aggregate
-        return Member(org, aggregate, positions, self._occurrences_so_far(org, aggregate))
-
-    def _occurrences_so_far(self, org: str, aggregate: Organization) -> dict[bytes, int]:
-        if not self.options.lines:
-            return {}
-        if self.ledger_was_empty:
-            # Every event of the organization comes from an earlier line of this submission.
-            occurrences: dict[bytes, int] = {}
-            for event in aggregate.events:
-                count(occurrences, cmd.canonical_json(key_fields(org, event)))
-            return occurrences
-        return self.tx.recall_occurrences(org)
-
-    def _evict(self) -> None:
-        spill: list[tuple[str, bytes, int]] = []
-        while self.cached_events > self.options.max_cached_events and len(self.members) > 1:
-            org, member = next(iter(self.members.items()))
-            if member.aggregate.pending_events:
-                break  # not written yet: it leaves after the next batch is written
-            del self.members[org]
-            self.cached_events -= len(member.aggregate.events)
-            if self.options.lines and not self.ledger_was_empty:
-                spill.extend((org, digest, n) for digest, n in member.occurrences.items())
-        if spill:
-            self.tx.spill_occurrences(spill)
-
     # ------------------------------------------------------------------ storing
 
     def _add(self, member: Member, event: OrganizationEvent, extras: EventExtras) -> None:
         self.pending.append((member, event, extras))
-        self.cached_events += 1
+        self.working.cached_events += 1
         if len(self.pending) >= self.options.batch_size:
             self.flush()
 
@@ -381,59 +433,64 @@ class Submission:
                 member.aggregate.collect_events()
             self.pending.clear()
             self.claims.clear()
-        self._evict()
+        self.working.evict()
         if self.options.on_batch is not None:
             self.options.on_batch()
 
-    def keep_recent(self) -> None:
-        """After the commit: the organizations used stay decoded for the next submission of this process."""
-        for member in self.members.values():
-            self.ledger.recent.put(member.aggregate.id, member, len(member.aggregate.events))
 
+class Writer:
+    """The write side of one ledger: submissions through its storage, and the organizations it used lately."""
 
-def submit(ledger: CertificationLedger, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None,
-           options: Options = Options()) -> Outcome:
-    """Record ``lines`` ((line number or None, command) pairs) in one transaction; see ``Submission``."""
-    recorded_by = current_user(by)
-    committing = False
-    try:
-        with fewer_collections(), ledger.storage.write(options.on_wait) as tx:
-            submission = Submission(ledger, tx, recorded_by, options)
-            for number, value in lines:
-                submission.submit(number, value)
-            submission.flush()
-            if options.check or submission.outcome.error_count or not submission.outcome.recorded:
-                raise RolledBack  # (nothing recorded: nothing to commit, not even a new ledger's tables)
-            committing = True
-    except RolledBack:
-        return submission.outcome
-    except KeyboardInterrupt:
-        if committing:
-            raise  # during or after the commit: it may have been written
-        raise Interrupted("interrupted: nothing was recorded") from None  # rolled back on the way out
-    except PersistenceError as error:
-        if is_transient(error):
-            raise
-        raise StorageError(failure_message(ledger.db, error, "write to")) from None
-    submission.keep_recent()
-    return submission.outcome
+    def __init__(self, storage: LedgerStorage, mapper: Mapper, db: str):
+        self.storage = storage
+        self.mapper = mapper
+        self.db = db
+        self.recent: Recent[Member] = Recent()
 
-
-def record(ledger: CertificationLedger, command: cmd.Command | dict[str, Any], *, by: str | None = None,
-           again: bool = False, on_wait: Callable[[], None] | None = None) -> Recorded:
-    """Record one command. Waits for other writers; gives up after a bounded number of transient failures."""
-    options = Options(again=again, on_wait=on_wait)
-    delay = 0.005
-    org = command.org if isinstance(command, cmd.Command) else str(command.get("org", "?"))
-    for _ in range(MAX_ATTEMPTS):
+    def submit(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None,
+               options: Options = Options()) -> Outcome:
+        """Record ``lines`` ((line number or None, command) pairs) in one transaction; see ``Submission``."""
+        recorded_by = current_user(by)
+        committing = False
         try:
-            return submit(ledger, [(None, command)], by=by, options=options).entries[0]
-        except PersistenceError as error:  # only transient ones reach here
-            last = error
-        time.sleep(delay * (1 + random.random()))
-        delay = min(delay * 2, 0.25)
-    raise ConcurrencyConflict(f"recording for {org} gave up after {MAX_ATTEMPTS} attempts: the database stayed busy "
-                              f"({last}); try again")
+            with fewer_collections(), self.storage.write(options.on_wait) as tx:
+                submission = Submission(self, tx, recorded_by, options)
+                for number, value in lines:
+                    submission.submit(number, value)
+                submission.flush()
+                if options.check or submission.outcome.error_count or not submission.outcome.recorded:
+                    raise RolledBack  # (nothing recorded: nothing to commit, not even a new ledger's tables)
+                committing = True
+        except RolledBack:
+            return submission.outcome
+        except KeyboardInterrupt:
+            if committing:
+                raise  # during or after the commit: it may have been written
+            raise Interrupted("interrupted: nothing was recorded") from None  # rolled back on the way out
+        except DATABASE_ERRORS as error:
+            if is_transient(error):
+                raise
+            raise StorageError(failure_message(self.db, error, "write to")) from None
+        submission.working.keep_recent()
+        return submission.outcome
+
+    def record(self, command: cmd.Command | AccountCommand | dict[str, Any], *, by: str | None = None,
+               again: bool = False,
+               on_wait: Callable[[], None] | None = None) -> Recorded:
+        """Record one command. Waits for other writers; gives up after a bounded number of transient failures."""
+        options = Options(again=again, on_wait=on_wait)
+        delay = 0.005
+        org = (command.org if isinstance(command, cmd.Command) else f"account {command.name}"
+               if isinstance(command, AccountCommand) else str(command.get("org", "?")))
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return self.submit([(None, command)], by=by, options=options).entries[0]
+            except DATABASE_ERRORS as error:  # only transient ones reach here
+                last = error
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.25)
+        raise ConcurrencyConflict(f"recording for {org} gave up after {MAX_ATTEMPTS} attempts: the database stayed "
+                                  f"busy ({last}); try again")
 
 
 def key_fields(org: str, event: OrganizationEvent) -> dict[str, Any]:

@@ -184,6 +184,14 @@ def parse_command(data: dict[str, Any]) -> Command:
         raise InvalidInput(describe_validation_error(error)) from None
 
 
+def parse_line(data: Any, number: int | None = None) -> Command:
+    """``parse_command`` for one line of a list, the error naming the line."""
+    try:
+        return parse_command(data)
+    except InvalidInput as error:
+        raise InvalidInput(f"line {number}: {error}" if number is not None else str(error)) from None
+
+
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
-from eventsourcing.utils import register_topic
+from eventsourcing.utils import get_topic, register_topic
 
 from ledger.domain.values import (
     AuditKind,
@@ -216,3 +216,7 @@ EVENT_TYPES: tuple[type[OrganizationEvent], ...] = (
 FIRST_RELEASE_MODULE = "ledger.events"
 for _event_type in EVENT_TYPES:
     register_topic(f"{FIRST_RELEASE_MODULE}:{_event_type.__name__}", _event_type)
+
+# The topics an organization's first event is stored under, today's and the first release's.
+REGISTRATION_TOPICS: tuple[str, ...] = (get_topic(OrganizationRegistered),
+                                        f"{FIRST_RELEASE_MODULE}:{OrganizationRegistered.__name__}")

@@ -86,8 +86,9 @@ class Organization(BaseAggregate[UUID]):
     # Deciding: resolve the command into a candidate event (not yet legal-checked).
 
     def decide(self, command: cmd.Command, recorded_by: str) -> OrganizationEvent:
+        # Built without validating again: every field is either the validated command's or derived here.
         event_class, fields = self._resolve(command)
-        return event_class(
+        return event_class.model_construct(
             originator_id=self.id,
             originator_version=self.version + 1,
             timestamp=datetime_now_with_tzinfo(),

@@ -7,7 +7,8 @@ tables are both written this way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Sequence
 from uuid import UUID
 
@@ -22,8 +23,8 @@ class _Qualified(dict):  # type: ignore[type-arg]
             name = self.dialect.events_table
         elif name == "position":
             return self.dialect.position
-        elif name in self.dialect.types:
-            return self.dialect.types[name]
+        elif name in dict(self.dialect.types):
+            return dict(self.dialect.types)[name]
         return self.dialect.table(name)
 
 
@@ -37,8 +38,9 @@ class Dialect:
     events_table: str = "stored_events"
     schema: str | None = None
     clustered_suffix: str = ""
-    types: dict[str, str] = field(default_factory=dict)  # {uuid}, {blob}, {bigint} in CREATE statements
+    types: tuple[tuple[str, str], ...] = ()  # what {uuid}, {blob}, {bigint} stand for in CREATE statements
 
+    @lru_cache(maxsize=512)  # noqa: B019 - dialects live as long as the process; statements are few
     def sql(self, statement: str) -> str:
         """``statement`` with ``{table}`` names qualified, ``{events}`` and ``{position}`` filled, ``?`` converted."""
         text = statement.format_map(_Qualified(self))
@@ -64,12 +66,12 @@ class Dialect:
 
 def sqlite(events_table: str = "stored_events") -> Dialect:
     return Dialect("sqlite", "?", "rowid", events_table, clustered_suffix=" WITHOUT ROWID",
-                   types={"uuid": "TEXT", "blob": "BLOB", "bigint": "INTEGER"})
+                   types=(("uuid", "TEXT"), ("blob", "BLOB"), ("bigint", "INTEGER")))
 
 
 def postgres(schema: str, events_table: str = "stored_events") -> Dialect:
     return Dialect("postgresql", "%s", "notification_id", events_table, schema,
-                   types={"uuid": "uuid", "blob": "bytea", "bigint": "bigint"})
+                   types=(("uuid", "uuid"), ("blob", "bytea"), ("bigint", "bigint")))
 
 
 SQLITE = sqlite()

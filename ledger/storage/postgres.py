@@ -21,7 +21,6 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 from psycopg.types.composite import CompositeInfo, register_composite
 
-from ledger.storage.boundary import Extras
 from ledger.storage.dialect import postgres as postgres_dialect
 from ledger.storage.queries import LEDGER_TABLES, OLD_CLAIMS_TABLE, LedgerQueries
 from ledger.errors import StorageError
@@ -139,13 +138,6 @@ class PostgresLedgerRecorder(LedgerQueries, PostgresApplicationRecorder):
                          "COALESCE(MAX(notification_id), 0) + 1, false) FROM {0}").format(table),
                      (table.as_string(curs),), prepare=True)
 
-    def _insert_rows(self, c: Any, stored: Sequence[StoredEvent], extras: Extras) -> Sequence[int]:
-        with c.connection.cursor() as curs:  # the library reads its inserts' ids by column name
-            self._insert_stored_events(curs, stored, extras=extras)
-            ids = self._fetch_ids_after_insert_events(curs, stored, extras=extras)
-        assert ids is not None
-        return ids
-
     def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         # Every insert, the ledger's own or the library's (its recorder tests), writes the ledger's rows too.
@@ -159,7 +151,9 @@ class PostgresLedgerRecorder(LedgerQueries, PostgresApplicationRecorder):
             pass
         return ids
 
-    def _after_copy(self, c: Any, last_position: int) -> None:
+    def _after_insert(self, c: Any, last_position: int) -> None:
+        # The ledger chose the positions: the library's own inserts must continue after them, and
+        # followers listening for new events must hear of them.
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         c.execute("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
                   (table.as_string(c), last_position))

@@ -57,7 +57,9 @@ class ExtrasForForeignEvents:
         return complete
 
 
-class LedgerQueries(ExtrasForForeignEvents):
+class LedgerWrites(ExtrasForForeignEvents):
+    """Tables, the write transaction, and the rows written beside each batch of events."""
+
     dialect: Dialect
 
     # ------------------------------------------------------------------ what a backend supplies
@@ -68,11 +70,8 @@ class LedgerQueries(ExtrasForForeignEvents):
     def _writing(self, on_wait: Callable[[], None] | None) -> ContextManager[Any]:
         raise NotImplementedError
 
-    def _insert_rows(self, c: Any, stored: Sequence[StoredEvent], extras: Extras) -> Sequence[int]:
-        raise NotImplementedError
-
-    def _after_copy(self, c: Any, last_position: int) -> None:
-        """What the backend must do after rows were inserted at given positions."""
+    def _after_insert(self, c: Any, last_position: int) -> None:
+        """What the backend must do after rows were inserted at positions the ledger chose."""
 
     # ------------------------------------------------------------------ tables
 
@@ -124,7 +123,7 @@ class LedgerQueries(ExtrasForForeignEvents):
             if extra.certificate_claim:
                 c.execute(d.sql("INSERT INTO {ledger_claims} VALUES (?, ?, ?)"),
                           (extra.certificate_claim, d.originator(originator_id), stored.originator_version))
-        entries = chain.extend(self._chain_head(c), rows, copied=copied)
+        entries = chain.extend(chain_head_in(c, self.dialect), rows, copied=copied)
         c.executemany(d.sql("INSERT INTO {ledger_chain} VALUES (?, ?, ?, ?, ?, ?)"),
                       [(e.seq, e.notification_id, d.originator(e.originator_id), e.originator_version, e.recorded_at,
                         e.entry_hash) for e in entries])
@@ -132,34 +131,51 @@ class LedgerQueries(ExtrasForForeignEvents):
                       [(extras[(d.uuid(s.originator_id), s.originator_version)].key, position)
                        for position, s in zip(ids, stored_events)])
 
+    def insert_rows(self, c: Any, stored: Sequence[StoredEvent], extras: Extras) -> Sequence[int]:
+        """Insert a batch of events at the next positions (the write lock is held), with their ledger rows.
+
+        Positions are chosen here, one after the last, so the whole batch is one statement.
+        """
+        c.execute(self.dialect.sql("SELECT MAX({position}) FROM {events}"))
+        first = (c.fetchone()[0] or 0) + 1
+        rows = [StoredRow(first + n, self.dialect.uuid(s.originator_id), s.originator_version, s.topic, s.state)
+                for n, s in enumerate(stored)]
+        self._insert_at(c, rows, stored, extras, copied=False)
+        return [row.position for row in rows]
+
     def insert_copied(self, rows: Sequence[StoredRow], extras: Extras) -> None:
         """Insert rows copied from another ledger at their original positions (``copy``)."""
-        d = self.dialect
         with self._writing(None) as c:
-            c.executemany(d.sql(f"INSERT INTO {{events}} ({ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
-                          [(r.position, d.originator(r.originator_id), r.originator_version, r.topic, r.state)
-                           for r in rows])
-            self.write_ledger_rows(c, [r.position for r in rows], [r.stored_event() for r in rows], extras,
-                                   copied=True)
-            self._after_copy(c, rows[-1].position)
+            self._insert_at(c, rows, [r.stored_event() for r in rows], extras, copied=True)
 
-    # ------------------------------------------------------------------ reading
+    def _insert_at(self, c: Any, rows: Sequence[StoredRow], stored: Sequence[StoredEvent], extras: Extras, *,
+                   copied: bool) -> None:
+        d = self.dialect
+        c.executemany(d.sql(f"INSERT INTO {{events}} ({ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
+                      [(r.position, d.originator(r.originator_id), r.originator_version, r.topic, r.state)
+                       for r in rows])
+        self.write_ledger_rows(c, [r.position for r in rows], stored, extras, copied=copied)
+        self._after_insert(c, rows[-1].position)
+
+
+
+class LedgerReads:
+    """Every read of the log, the chain, the keys and the claims, outside write transactions."""
+
+    dialect: Dialect
+
+    def _reading(self) -> ContextManager[Any]:
+        raise NotImplementedError
 
     def _rows(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         with self._reading() as c:
             c.execute(self.dialect.sql(statement), list(params))
             return c.fetchall()
 
-    def _chain_head(self, c: Any) -> chain.ChainEntry | None:
-        c.execute(self.dialect.sql("SELECT seq, notification_id, originator_id, originator_version, recorded_at, "
-                                   "entry_hash FROM {ledger_chain} ORDER BY seq DESC LIMIT 1"))
-        row = c.fetchone()
-        return chain.ChainEntry(row[0], row[1], Dialect.uuid(row[2]), row[3], row[4], bytes(row[5])) if row else None
-
     def chain_head(self) -> chain.ChainEntry | None:
         """The last chain entry (None for an empty ledger)."""
         with self._reading() as c:
-            return self._chain_head(c)
+            return chain_head_in(c, self.dialect)
 
     def max_position(self) -> int:
         return self._rows("SELECT MAX({position}) FROM {events}")[0][0] or 0
@@ -219,14 +235,19 @@ class LedgerQueries(ExtrasForForeignEvents):
     def position_at(self, instant: str) -> int:
         return self._rows("SELECT MAX(notification_id) FROM {ledger_chain} WHERE recorded_at <= ?", [instant])[0][0] or 0
 
-    def select_registration_rows(self) -> list[StoredRow]:
-        """Every organization's first event (its registration), in position order."""
+    def select_registration_rows(self, topics: Sequence[str]) -> list[StoredRow]:
+        """The first events of the aggregates whose first event has one of ``topics``, by position."""
+        condition, params = self.dialect.any_of("topic", list(topics))
         return self._stored_rows(self._rows(
-            f"SELECT {ROW_COLUMNS} FROM {{events}} WHERE originator_version = 1 ORDER BY {{position}}"))
+            f"SELECT {ROW_COLUMNS} FROM {{events}} WHERE originator_version = 1 AND {condition} ORDER BY {{position}}",
+            params))
 
-    def registration_ids(self) -> list[UUID]:
+    def registration_ids(self, topics: Sequence[str]) -> list[UUID]:
+        """The aggregates whose first event has one of ``topics`` (organizations, or accounts), by position."""
+        condition, params = self.dialect.any_of("topic", list(topics))
         return [Dialect.uuid(r[0]) for r in self._rows(
-            "SELECT originator_id FROM {events} WHERE originator_version = 1 ORDER BY {position}")]
+            f"SELECT originator_id FROM {{events}} WHERE originator_version = 1 AND {condition} ORDER BY {{position}}",
+            params)]
 
     def certificate_holder(self, number_key: str) -> tuple[UUID, int] | None:
         rows = self._rows("SELECT originator_id, originator_version FROM {ledger_claims} WHERE number_key = ?",
@@ -262,6 +283,19 @@ class LedgerQueries(ExtrasForForeignEvents):
         return self._rows("SELECT MAX(seq) FROM {ledger_chain} WHERE notification_id < ?", [position])[0][0] or 0
 
 
+def chain_head_in(c: Any, d: Dialect) -> chain.ChainEntry | None:
+    """The last chain entry as the transaction of cursor ``c`` sees it (None for an empty ledger)."""
+    c.execute(d.sql("SELECT seq, notification_id, originator_id, originator_version, recorded_at, entry_hash "
+                    "FROM {ledger_chain} ORDER BY seq DESC LIMIT 1"))
+    row = c.fetchone()
+    return chain.ChainEntry(row[0], row[1], Dialect.uuid(row[2]), row[3], row[4], bytes(row[5])) if row else None
+
+
+class LedgerQueries(LedgerReads, LedgerWrites):
+    """``LedgerStorage``, for any backend that supplies a dialect, a read cursor, a write transaction and the
+    library's insert."""
+
+
 class Transaction:
     """``WriteTransaction`` on an open write cursor."""
 
@@ -293,7 +327,7 @@ class Transaction:
         return (Dialect.uuid(row[0]), row[1]) if row else None
 
     def insert(self, stored: Sequence[StoredEvent], extras: Extras) -> Sequence[int]:
-        return self.queries._insert_rows(self.c, stored, extras)
+        return self.queries.insert_rows(self.c, stored, extras)
 
     # An import into a non-empty ledger counts each organization's earlier lines; organizations that
     # leave its working set keep their counts here, in a temporary table of this transaction.

@@ -13,7 +13,6 @@ from typing import Any, Callable, Iterator, Sequence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from ledger.storage.boundary import Extras
 from ledger.storage.dialect import sqlite as sqlite_dialect
 from ledger.storage.queries import LEDGER_TABLES, OLD_CLAIMS_TABLE, LedgerQueries
 
@@ -48,11 +47,6 @@ class SQLiteLedgerRecorder(LedgerQueries, SQLiteApplicationRecorder):
         ids = super()._insert_events(c, stored_events, **kwargs)
         assert ids is not None
         self.write_ledger_rows(c, ids, stored_events, kwargs.get("extras"))
-        return ids
-
-    def _insert_rows(self, c: Any, stored: Sequence[StoredEvent], extras: Extras) -> Sequence[int]:
-        ids = self._insert_events(c, stored, extras=extras)
-        assert ids is not None
         return ids
 
     @contextmanager

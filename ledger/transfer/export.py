@@ -1,4 +1,7 @@
-"""Export: every event in position order, as import lines with their read-only metadata.
+"""Export: every organization's event in position order, as import lines with their read-only metadata.
+
+Accounts' events are left out: an account is opened at the command line, with a token that no
+file may carry, so an export has no line that could open it again.
 
 Values are the resolved ones stored in the events (standard, certificate, valid_until,
 mode), never derived ones (stage, valid_from), so importing an export into an empty
@@ -12,6 +15,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 from uuid import UUID
 
+from ledger.domain.accounts import ACCOUNT_TOPICS
 from ledger.domain.events import OrganizationEvent
 from ledger.transfer.files import refuse_existing, write_whole
 from ledger.transfer.line_files import format_of, write_csv, write_jsonl
@@ -40,6 +44,8 @@ def export_lines(ledger: CertificationLedger, *, batch_size: int = BATCH_SIZE,
             break
         stamps = storage.recorded_at([row.position for row in rows])
         for row in rows:
+            if row.topic in ACCOUNT_TOPICS:
+                continue  # accounts are given at the command line, never imported: no line for them
             event = ledger.mapper.to_domain_event(row.stored_event())
             yield export_line(_slug_of(ledger, slugs, event), event, row.position, stamps.get(row.position))
         after = rows[-1].position

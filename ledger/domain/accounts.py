@@ -1,0 +1,199 @@
+"""Accounts: who may record what over HTTP, kept in the ledger itself as events in the same hash chain.
+
+An account is opened with a role (and, for a certification body, the organizations it audits) and
+revoked later; both are events of the Account aggregate, so every grant and revocation of a right is
+on the record, covered by ``verify``. The token itself is never stored: the event holds a slow,
+salted hash of it (``ledger.application.accounts``).
+
+Roles: ``office`` may record every command; ``body`` (a certification body) may record ``audit`` and
+``close-finding`` for its organizations only; ``reader`` may record nothing (it matters when the
+registry is served privately, where every request needs an account).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate, datetime_now_with_tzinfo
+from eventsourcing.utils import get_topic
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from ledger.domain.values import EffectiveDate, OrgId
+from ledger.errors import RuleViolation
+
+Role = Literal["office", "body", "reader"]
+ROLES: tuple[str, ...] = ("office", "body", "reader")
+BODY_COMMANDS = frozenset({"audit", "close-finding"})
+ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "certledger:account")
+
+
+def account_id(name: str) -> UUID:
+    """Deterministic aggregate id: two accounts with one name collide on version 1."""
+    return uuid5(ACCOUNT_NAMESPACE, name)
+
+
+def _account_name(value: object) -> str:
+    if not isinstance(value, str) or not ACCOUNT_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid account name (2-64 characters: lower-case letters, digits, "
+                         "'.', '_' and '-', starting with a letter or digit)")
+    return value
+
+
+AccountName = Annotated[str, BeforeValidator(_account_name)]
+
+
+def _distinct(orgs: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(orgs))
+
+
+class AccountCommand(BaseModel):
+    """A command on an account (given at the command line only: never an import line)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    command: str
+    name: AccountName
+    date: EffectiveDate
+
+
+class OpenAccount(AccountCommand):
+    command: Literal["accounts-add"] = "accounts-add"
+    role: Role
+    orgs: Annotated[tuple[OrgId, ...], AfterValidator(_distinct)] = ()
+    token_hash: Annotated[str, Field(min_length=20, max_length=500)]
+
+
+class RevokeAccount(AccountCommand):
+    command: Literal["accounts-revoke"] = "accounts-revoke"
+
+
+class AccountEvent(BaseModel, CanMutateAggregate[UUID]):
+    """Common fields, as on the organizations' events: ``date`` is the day it took effect (UTC)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    class_version: ClassVar[int] = 1
+    command: ClassVar[str] = ""
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime
+    date: date
+    recorded_by: str
+    key: str
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.accept(self)
+
+    def shown_fields(self) -> dict[str, Any]:
+        """What ``changes`` shows: never the token's hash."""
+        return self.model_dump(mode="json", exclude={"originator_id", "originator_version", "timestamp", "date",
+                                                     "recorded_by", "key", "originator_topic", "token_hash"})
+
+    def command_fields(self) -> dict[str, Any]:
+        """The command's canonical fields, for its key (the token's hash left out: it is random)."""
+        return {"command": self.command, **self.shown_fields(), "date": self.date.isoformat()}
+
+
+class AccountOpened(AccountEvent, CanInitAggregate[UUID]):
+    command: ClassVar[str] = "accounts-add"
+
+    originator_topic: str
+    name: str
+    role: Role
+    orgs: tuple[str, ...] = ()
+    token_hash: str
+
+
+class AccountRevoked(AccountEvent):
+    command: ClassVar[str] = "accounts-revoke"
+
+    name: str
+
+
+ACCOUNT_EVENT_TYPES: tuple[type[AccountEvent], ...] = (AccountOpened, AccountRevoked)
+ACCOUNT_TOPICS: frozenset[str] = frozenset(get_topic(cls) for cls in ACCOUNT_EVENT_TYPES)
+OPENING_TOPICS: tuple[str, ...] = (get_topic(AccountOpened),)
+
+
+class Account(BaseAggregate[UUID]):
+    """One account: its role, its organizations, its token's hash, and whether it was revoked."""
+
+    def __init__(self) -> None:
+        self.events: list[AccountEvent] = []
+        self.revoked_on: date | None = None
+
+    def accept(self, event: AccountEvent) -> None:
+        self.events.append(event)
+        if isinstance(event, AccountRevoked):
+            self.revoked_on = event.date
+
+    @property
+    def opened(self) -> AccountOpened:
+        first = self.events[0]
+        assert isinstance(first, AccountOpened)
+        return first
+
+    @property
+    def name(self) -> str:
+        return self.opened.name
+
+    @property
+    def role(self) -> str:
+        return self.opened.role
+
+    @property
+    def orgs(self) -> tuple[str, ...]:
+        return self.opened.orgs
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_on is None
+
+    def copy(self) -> Account:
+        twin = Account.__new__(Account)
+        twin.__dict__.update(self.__dict__)
+        twin.events = list(self.events)
+        twin._pending_events = []
+        return twin
+
+    @classmethod
+    def open(cls, command: OpenAccount, recorded_by: str, key: str) -> Account:
+        return cls._create(AccountOpened, id=account_id(command.name), date=command.date, recorded_by=recorded_by,
+                           key=key, name=command.name, role=command.role, orgs=command.orgs,
+                           token_hash=command.token_hash)
+
+    def revoke(self, command: RevokeAccount, recorded_by: str, key: str) -> AccountRevoked:
+        if not self.active:
+            raise RuleViolation(f"account {self.name} was already revoked on {self.revoked_on}")
+        event = AccountRevoked(originator_id=self.id, originator_version=self.version + 1,
+                               timestamp=datetime_now_with_tzinfo(), date=command.date, recorded_by=recorded_by,
+                               key=key, name=self.name)
+        event.mutate(self)
+        self.pending_events.append(event)
+        return event
+
+    def refusal(self, command: str, org: str | None) -> str | None:
+        """Why this account may not record ``command`` for ``org`` (None: it may)."""
+        if self.role == "office":
+            return None
+        if self.role == "reader":
+            return f"account {self.name} has the reader role, which records nothing"
+        if command not in BODY_COMMANDS:
+            return (f"account {self.name} is a certification body's: it may record only audit and close-finding, "
+                    f"not {command}")
+        if org not in self.orgs:
+            return f"account {self.name} may not record for {org} (its organizations: {', '.join(self.orgs) or 'none'})"
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """What ``accounts list`` shows of it."""
+        opened = self.opened
+        revoked = self.events[-1] if self.revoked_on is not None else None
+        return {"name": self.name, "role": self.role, "orgs": list(self.orgs), "opened_on": opened.date.isoformat(),
+                "opened_by": opened.recorded_by, "revoked_on": revoked.date.isoformat() if revoked else None,
+                "revoked_by": revoked.recorded_by if revoked else None}
