@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import sqlite3
 import sys
 
@@ -19,18 +20,28 @@ from eventsourcing.persistence import PersistenceError
 import rendering
 from ledger.transfer import FORMATS
 from ledger.application import CertificationLedger
-from ledger.errors import LedgerError
-from ledger.storage import describe, failure_message
+from ledger.errors import Interrupted, LedgerError
+from ledger.storage import DEFAULT_DB, describe, failure_message
 from service import LedgerService
 from ledger.domain.accounts import ROLES
 from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES, parse_date
+
+# Options of the group itself: given after a command's name, they get a hint to move them.
+GLOBAL_OPTIONS = {"--db": True, "--by": True, "--version": False}  # name: takes a value
 
 class LedgerGroup(click.Group):
     """Maps every ledger refusal to ``Error: ...`` and exit 1, and never shows a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # The command's name and its arguments as typed (Group.invoke empties them; click < 8.2 names them
+        # protected_args).
+        typed = [*vars(ctx).get("_protected_args", vars(ctx).get("protected_args", [])), *ctx.args]
         try:
             return super().invoke(ctx)
+        except click.NoSuchOption as error:
+            raise global_option_hint(error, typed) from None
+        except Interrupted as error:
+            raise Stopped(one_line(str(error))) from None
         except LedgerError as error:
             raise click.ClickException(one_line(str(error))) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -42,6 +53,34 @@ class LedgerGroup(click.Group):
             raise click.ClickException(one_line(failure_message(db, error))) from None
         except Exception as error:  # noqa: BLE001 - the promise is: no traceback, ever
             raise click.ClickException(one_line(f"unexpected failure ({type(error).__name__}): {error}")) from None
+
+
+class Stopped(click.ClickException):
+    """Ctrl-C: ``Error: interrupted ...`` and the exit status of a process stopped by SIGINT."""
+
+    exit_code = 130
+
+
+def global_option_hint(error: click.NoSuchOption, args: list[str]) -> click.NoSuchOption:
+    """``certledger status --db x.db``: say that global options go before the command, and show the line."""
+    if error.option_name.split("=", 1)[0] not in GLOBAL_OPTIONS:
+        return error
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS and index > 0:
+            takes_value = GLOBAL_OPTIONS[name] and "=" not in arg and index + 1 < len(args)
+            moved += args[index:index + 2] if takes_value else [arg]
+            index += 2 if takes_value else 1
+            continue
+        rest.append(arg)
+        index += 1
+    line = "certledger --version" if "--version" in moved else shlex.join(["certledger", *moved, *rest])
+    return click.NoSuchOption(error.option_name, f"{error.message} Global options go before the command: {line}",
+                              ctx=error.ctx)
 
 
 def one_line(message: str) -> str:
@@ -75,6 +114,95 @@ def say_waiting() -> None:
     click.echo("waiting for another writer...", err=True)
 
 
+def stderr_is_terminal() -> bool:
+    """Progress bars are drawn only for a person watching a terminal, never into a pipe or a file."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class ProgressBars:
+    """click progress bars on standard error, one per step, each started when its total is known."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._label: str | None = None
+        self._done = 0
+
+    def step(self, label: str) -> Callable[[int, int], None]:
+        def advance(done: int, total: int) -> None:
+            if self._label != label:
+                self.close()
+                self._bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
+                self._bar.__enter__()
+                self._label, self._done = label, 0
+            self._bar.update(max(done - self._done, 0))
+            self._done = done
+
+        return advance
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar, self._label = None, None
+
+
+@contextmanager
+def progress_bars() -> Iterator[ProgressBars | None]:
+    """Progress bars on a terminal; None when standard error is piped or redirected."""
+    if not stderr_is_terminal():
+        yield None
+        return
+    bars = ProgressBars()
+    try:
+        yield bars
+    finally:
+        bars.close()
+
+
+@contextmanager
+def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """One progress bar, ``advance(done, total)``, on a terminal only."""
+    with progress_bars() as bars:
+        yield bars.step(label) if bars is not None else None
+
+
+@contextmanager
+def replay_progress(known_at: str | None) -> Iterator[None]:
+    """A bar while a --known-at answer replays the log (the views hold only the present)."""
+    if known_at is None:
+        yield
+        return
+    views = session().views()
+    with progress("Replaying the ledger") as advance:
+        views.on_replay = advance
+        try:
+            yield
+        finally:
+            views.on_replay = None
+
+
+def complete_org(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of organization ids from the ledger named by --db (or CERTLEDGER_DB); silent on any failure."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        db = ctx.find_root().params.get("db") or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
+        ledger = CertificationLedger(db, must_exist=True)
+        try:
+            slugs = ledger.reader.organization_slugs()
+        finally:
+            ledger.close()
+        return [CompletionItem(slug) for slug in slugs if slug.startswith(incomplete)]
+    except Exception:  # noqa: BLE001 - completion must never print an error into the user's shell
+        return []
+
+
+def org_argument(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.argument("org", shell_complete=complete_org)(f)
+
+
 # ---------------------------------------------------------------- shared option stacks
 
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -83,6 +211,28 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def csv_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--csv", "as_csv", is_flag=True, help="Print CSV (lists only).")(f)
+
+
+# Flags that only change how a command renders or records are kept on the context (not passed
+# to the command's function), so that every command takes them the same way.
+
+def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta[f"certledger.{param.name}"] = value
+    return value
+
+
+def flag(name: str) -> bool:
+    return bool(click.get_current_context().meta.get(f"certledger.{name}", False))
+
+
+def wide_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--wide", is_flag=True, expose_value=False, callback=remember,
+                        help=f"Show every column in full (the table otherwise fits {rendering.TABLE_WIDTH} columns).")(f)
+
+
+def again_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--again", is_flag=True, expose_value=False, callback=remember,
+                        help="Record it even if an identical event is already recorded for the organization.")(f)
 
 
 def as_of_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -101,8 +251,9 @@ def date_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def record(command: dict[str, Any], as_json: bool) -> None:
     s = session()
-    result = s.ledger().record({k: v for k, v in command.items() if v not in (None, ())}, by=s.by,
-                               on_wait=s.on_wait)
+    again = flag("again")
+    fields = {k: v for k, v in command.items() if v not in (None, ())}
+    result = s.write(lambda ledger: ledger.record(fields, by=s.by, again=again, on_wait=s.on_wait))
     if as_json:
         click.echo(rendering.to_json(s.recorded_entry(result)))
     else:
@@ -142,13 +293,14 @@ def register(org: str, name: str, country: str, region: str | None, legal_form: 
 
 
 @cli.command()
-@click.argument("org")
+@org_argument
 @date_option
 @click.option("--body", required=True, help="The certification body (auditing firm).")
 @click.option("--kind", type=click.Choice(AUDIT_KINDS), required=True)
 @click.option("--reference", help="The audit's reference.")
 @click.option("--finding", "findings", multiple=True, metavar="SEVERITY:CATEGORY:TEXT",
               help="A finding (repeatable); severity is major, minor or observation.")
+@again_option
 @json_option
 def audit(org: str, date: str, body: str, kind: str, reference: str | None, findings: tuple[str, ...],
           as_json: bool) -> None:
@@ -163,12 +315,13 @@ def audit(org: str, date: str, body: str, kind: str, reference: str | None, find
 
 
 @cli.command()
-@click.argument("org")
+@org_argument
 @date_option
 @click.option("--standard", type=click.Choice(STANDARDS), required=True)
 @click.option("--certificate", help="Certificate number (unique in the ledger).")
 @click.option("--valid-until", metavar="DATE", help="End date (default: the day before the first anniversary).")
 @click.option("--audit", "audit_ref", metavar="REF", help="The audit this decision rests on.")
+@again_option
 @json_option
 def certify(org: str, date: str, standard: str, certificate: str | None, valid_until: str | None,
             audit_ref: str | None, as_json: bool) -> None:
@@ -183,12 +336,13 @@ def certify(org: str, date: str, standard: str, certificate: str | None, valid_u
 
 
 @cli.command()
-@click.argument("org")
+@org_argument
 @date_option
 @click.option("--standard", type=click.Choice(STANDARDS), help="Default: the current one.")
 @click.option("--certificate", help="A new certificate number for the new period (default: kept).")
 @click.option("--valid-until", metavar="DATE", help="Default: the day before the new period's first anniversary.")
 @click.option("--audit", "audit_ref", metavar="REF", help="The audit this decision rests on.")
+@again_option
 @json_option
 def recertify(org: str, date: str, standard: str | None, certificate: str | None, valid_until: str | None,
               audit_ref: str | None, as_json: bool) -> None:
@@ -203,10 +357,11 @@ def recertify(org: str, date: str, standard: str | None, certificate: str | None
 
 
 @cli.command()
-@click.argument("org")
+@org_argument
 @date_option
 @click.option("--reason-category", type=click.Choice(REASON_CATEGORIES), required=True)
 @click.option("--reason", required=True)
+@again_option
 @json_option
 def deny(org: str, date: str, reason_category: str, reason: str, as_json: bool) -> None:
     """Refuse (re)certification; a current certificate still runs to its end date.
@@ -219,10 +374,11 @@ def deny(org: str, date: str, reason_category: str, reason: str, as_json: bool) 
 
 
 @cli.command()
-@click.argument("org")
+@org_argument
 @date_option
 @click.option("--reason", required=True)
 @click.option("--resolve-by", metavar="DATE", help="When the issue must be resolved.")
+@again_option
 @json_option
 def suspend(org: str, date: str, reason: str, resolve_by: str | None, as_json: bool) -> None:
     """Suspend a certificate (temporarily invalid).
@@ -235,8 +391,9 @@ def suspend(org: str, date: str, reason: str, resolve_by: str | None, as_json: b
 
 
 @cli.command()
-@click.argument("org")
+@org_argument
 @date_option
+@again_option
 @json_option
 def reinstate(org: str, date: str, as_json: bool) -> None:
     """Lift a suspension.
@@ -249,10 +406,11 @@ def reinstate(org: str, date: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("org")
+@org_argument
 @date_option
 @click.option("--until", required=True, metavar="DATE", help="The new end date (after the current one).")
 @click.option("--reason", required=True)
+@again_option
 @json_option
 def extend(org: str, date: str, until: str, reason: str, as_json: bool) -> None:
     """Move the current certificate's end date later.
@@ -265,11 +423,12 @@ def extend(org: str, date: str, until: str, reason: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("org")
+@org_argument
 @date_option
 @click.option("--voluntary", is_flag=True, help="The organization chose to stop.")
 @click.option("--imposed", is_flag=True, help="The scheme withdrew it.")
 @click.option("--reason", required=True)
+@again_option
 @json_option
 def withdraw(org: str, date: str, voluntary: bool, imposed: bool, reason: str, as_json: bool) -> None:
     """Withdraw a certificate: it ends on that date.
@@ -285,10 +444,11 @@ def withdraw(org: str, date: str, voluntary: bool, imposed: bool, reason: str, a
 
 
 @cli.command()
-@click.argument("org")
+@org_argument
 @click.argument("version", type=click.IntRange(min=1))
 @date_option
 @click.option("--reason", required=True)
+@again_option
 @json_option
 def retract(org: str, version: int, date: str, reason: str, as_json: bool) -> None:
     """Retract an earlier event (a correction); it stays in the history, marked.
@@ -345,11 +505,12 @@ def close_finding(org: str, finding: str, date: str, evidence: str, as_json: boo
 # ---------------------------------------------------------------- queries
 
 @cli.command()
-@click.argument("org", required=False)
+@click.argument("org", required=False, shell_complete=complete_org)
 @as_of_option
 @known_at_option
 @json_option
 @csv_option
+@wide_option
 def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """Status of one organization, or of all.
 
@@ -363,30 +524,35 @@ def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bo
         if as_json:
             click.echo(rendering.to_json(result))
         elif as_csv:
-            click.echo(rendering.to_csv([result], rendering.status_csv_columns()))
+            click.echo(rendering.to_csv([result], rendering.STATUS_CSV_COLUMNS))
         else:
             click.echo(rendering.record(result))
         return
-    rows = session().views().registry(as_of, known_at=known_at)
+    with replay_progress(known_at):
+        rows = session().views().registry(as_of, known_at=known_at)
     render_statuses(rows, as_json, as_csv)
 
 
-def render_statuses(rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> None:
+def render_statuses(rows: list[dict[str, Any]], as_json: bool, as_csv: bool,
+                    columns: tuple[str, ...] = rendering.NARROW_STATUS_COLUMNS) -> None:
     if as_json:
         click.echo(rendering.to_json(rows))
     elif as_csv:
-        click.echo(rendering.to_csv(rows, rendering.status_csv_columns()))
+        click.echo(rendering.to_csv(rows, rendering.STATUS_CSV_COLUMNS))
     else:
-        click.echo(rendering.status_table(rows))
+        click.echo(rendering.status_table(rows, columns, wide=flag("wide")))
 
 
 @cli.command()
-@click.argument("org")
+@org_argument
 @known_at_option
 @json_option
 @csv_option
+@wide_option
 def history(org: str, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """Every event of an organization in position order; retracted ones marked.
+
+    The table leaves out who recorded each event and when (--wide, --json and --csv show them).
 
     Example:
 
@@ -400,13 +566,16 @@ def render_events(entries: list[dict[str, Any]], as_json: bool, as_csv: bool, *,
     if as_json:
         click.echo(rendering.to_json(entries))
     elif as_csv:
-        click.echo(rendering.to_csv(entries))
+        click.echo(rendering.to_csv(entries, rendering.CHANGES_CSV_COLUMNS if with_org
+                                    else rendering.HISTORY_CSV_COLUMNS))
     else:
         rows = [{**e, "details": _details(e["fields"]), "retracted": f"by v{e['retracted_by']}" if e["retracted"]
                  else ""} for e in entries]
-        columns = ("position", *(("org",) if with_org else ()), "version", "recorded_at", "recorded_by", "type",
-                   "date", "details", "retracted")
-        click.echo(rendering.table(rows, columns, max_width=70))
+        wide = flag("wide")
+        recorded = ("recorded_at", "recorded_by") if wide else ()
+        columns = ("position", *(("org",) if with_org else ()), "version", *recorded, "type", "date", "details",
+                   "retracted")
+        click.echo(rendering.table(rows, columns, wide=wide, shrink=("details", "org", "type")))
 
 
 def _details(fields: dict[str, Any]) -> str:
@@ -420,6 +589,7 @@ def _details(fields: dict[str, Any]) -> str:
 @known_at_option
 @json_option
 @csv_option
+@wide_option
 def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """Certified streaks, longest first (ties: certified_since, then org).
 
@@ -429,7 +599,9 @@ def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool
 
         certledger streaks --as-of 2019-12-31
     """
-    render_statuses(session().views().streaks(as_of, known_at), as_json, as_csv)
+    with replay_progress(known_at):
+        rows = session().views().streaks(as_of, known_at)
+    render_statuses(rows, as_json, as_csv, rendering.NARROW_STREAK_COLUMNS)
 
 
 @cli.command()
@@ -446,6 +618,7 @@ def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool
 @known_at_option
 @json_option
 @csv_option
+@wide_option
 def registry(statuses: tuple[str, ...], country: str | None, standard: str | None, region: str | None,
              q: str | None, expiring_within: int | None, as_of: str | None, known_at: str | None, as_json: bool,
              as_csv: bool) -> None:
@@ -458,8 +631,9 @@ def registry(statuses: tuple[str, ...], country: str | None, standard: str | Non
 
         certledger registry --as-of 2019-12-31 --status certified --country PE
     """
-    rows = session().registry(as_of, statuses, country, standard, known_at, region=region, q=q,
-                              expiring_within=expiring_within)
+    with replay_progress(known_at):
+        rows = session().registry(as_of, statuses, country, standard, known_at, region=region, q=q,
+                                  expiring_within=expiring_within)
     render_statuses(rows, as_json, as_csv)
 
 
@@ -515,11 +689,15 @@ def certificate(number: str, as_of: str | None, known_at: str | None, as_json: b
 @click.option("--to", "end", metavar="DATE", help="Last day of the period (with --from).")
 @known_at_option
 @json_option
-def report(year: int | None, start: str | None, end: str | None, known_at: str | None, as_json: bool) -> None:
+@csv_option
+@wide_option
+def report(year: int | None, start: str | None, end: str | None, known_at: str | None, as_json: bool,
+           as_csv: bool) -> None:
     """What happened in a year or period, as the scheme's yearly news tells it.
 
     Certified at the end, grants, renewals (with their streak), denials, suspensions,
-    withdrawals and expiries.
+    withdrawals and expiries. --csv prints one row per listed item, its list named in the
+    `section` column.
 
     Example:
 
@@ -532,8 +710,14 @@ def report(year: int | None, start: str | None, end: str | None, known_at: str |
     if year is None:
         check_period_order(start, end)
     views = session().views()
-    result = views.year_report(year, known_at) if year is not None else views.report(start, end, known_at)
-    click.echo(rendering.to_json(result) if as_json else render_report(result))
+    with replay_progress(known_at):
+        result = views.year_report(year, known_at) if year is not None else views.report(start, end, known_at)
+    if as_json:
+        click.echo(rendering.to_json(result))
+    elif as_csv:
+        click.echo(rendering.to_csv(rendering.report_csv_rows(result), rendering.REPORT_CSV_COLUMNS))
+    else:
+        click.echo(render_report(result, flag("wide")))
 
 
 def check_period_order(start: str, end: str) -> None:
@@ -555,7 +739,7 @@ REPORT_SECTIONS = (
 )
 
 
-def render_report(result: dict[str, Any]) -> str:
+def render_report(result: dict[str, Any], wide: bool = False) -> str:
     certified = ", ".join(result["certified"])
     lines = [f"Report {result['from']} to {result['to']}",
              f"Certified at the end: {result['certified_at_end']}" + (f" ({certified})" if certified else "")]
@@ -563,7 +747,8 @@ def render_report(result: dict[str, Any]) -> str:
         rows = result[key]
         lines += ["", f"{title}: {len(rows)}"]
         if rows:
-            lines.append(rendering.table(rows, columns, {"consecutive_years": "years"}, max_width=70))
+            lines.append(rendering.table(rows, columns, {"consecutive_years": "years"}, wide=wide,
+                                         shrink=("reason", "org")))
     return "\n".join(lines)
 
 
@@ -575,6 +760,7 @@ def render_report(result: dict[str, Any]) -> str:
 @known_at_option
 @json_option
 @csv_option
+@wide_option
 def changes(since: int, limit: int, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """The event feed: every event after a position, in position order.
 
@@ -582,7 +768,8 @@ def changes(since: int, limit: int, known_at: str | None, as_json: bool, as_csv:
 
         certledger changes --since 30 --limit 10
     """
-    entries = session().changes(since, limit, known_at)
+    with replay_progress(known_at):
+        entries = session().changes(since, limit, known_at)
     render_events(entries, as_json, as_csv, with_org=True)
 
 
@@ -594,7 +781,11 @@ def rebuild() -> None:
 
         certledger rebuild
     """
-    click.echo(str(session().views().rebuild()))
+    views = session().views()
+    with progress("Rebuilding the projections") as advance:
+        views.on_replay = advance
+        summary = views.rebuild()
+    click.echo(str(summary))
 
 
 # ---------------------------------------------------------------- data in and out (import, export)
@@ -603,33 +794,50 @@ def rebuild() -> None:
 @click.argument("source", metavar="FILE|-", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="jsonl or csv (default: csv for a .csv file, else jsonl).")
+@click.option("--check", is_flag=True,
+              help="Only check every line against the ledger; list the bad ones (the first 100); write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @json_option
-def import_(source: str, fmt: str | None, quiet: bool, as_json: bool) -> None:
+def import_(source: str, fmt: str | None, check: bool, quiet: bool, as_json: bool) -> None:
     """Import a JSON Lines or CSV file of commands: all or nothing, never twice.
 
     A bad line rejects the whole file (nothing is written); lines already in the
-    ledger are skipped, so importing a file twice records it once.
+    ledger are skipped, so importing a file twice records it once. --check decides
+    every line without writing anything and lists every bad one (exit 1 if any).
 
     Example:
 
         certledger import examples/fairmined-history.jsonl
     """
     s = session()
-    ledger = s.ledger()
-    with import_progress(source, quiet) as progress:
-        from ledger.transfer import importing
-
-        summary = importing.import_file(ledger, source, fmt=fmt, by=s.by, progress=progress)
-    click.echo(rendering.to_json(summary.as_dict()) if as_json else summary.describe())
-    if summary.recorded:
-        keep_views_up(s)
+    try:
+        with import_progress(source, quiet) as progress:
+            summary = s.import_file(source, fmt=fmt, check=check, progress=progress)
+        if summary.recorded and not check:
+            keep_views_up(s)
+    except Interrupted:
+        raise Stopped("interrupted: nothing was imported (an import is all or nothing; run it again)") from None
+    except KeyboardInterrupt:
+        raise Stopped("interrupted while the import was being committed: it may have been recorded; run it "
+                      "again to be sure (lines already recorded are skipped)") from None
+    if as_json:
+        click.echo(rendering.to_json(summary.as_dict()))
+    if check and summary.error_count:
+        if not as_json:
+            for error in summary.errors:
+                click.echo(f"  {one_line(error)}", err=True)
+        more = f" (the first {len(summary.errors)} are listed)" if summary.error_count > len(summary.errors) else ""
+        lines = "line" if summary.error_count == 1 else "lines"
+        raise click.ClickException(one_line(f"{summary.source}: {summary.error_count} bad {lines}{more}; "
+                                            "nothing was written"))
+    if not as_json:
+        click.echo(summary.describe())
 
 
 @contextmanager
 def import_progress(source: str, quiet: bool) -> Iterator[Callable[[int], None] | None]:
     """A progress bar over the bytes read, on a terminal only; None when piped, from stdin or quiet."""
-    if quiet or source == "-" or not sys.stderr.isatty():
+    if quiet or source == "-" or not stderr_is_terminal():
         yield None
         return
     try:
@@ -661,7 +869,8 @@ def stop_writing_to_closed_pipe() -> None:
 @click.argument("target", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="jsonl or csv (default: csv for a .csv file, else jsonl).")
-def export_(target: str, fmt: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def export_(target: str, fmt: str | None, force: bool) -> None:
     """Export every event in position order, in the import format.
 
     Each line also carries read-only metadata (position, version, recorded_at,
@@ -674,8 +883,10 @@ def export_(target: str, fmt: str | None) -> None:
     """
     from ledger.transfer import export
 
+    ledger = session().ledger(must_exist=True)
     try:
-        count = export.export_file(session().ledger(must_exist=True), target, fmt=fmt)
+        with progress("Exporting") as advance:
+            count = export.export_file(ledger, target, fmt=fmt, replace=force, progress=advance)
     except BrokenPipeError:
         stop_writing_to_closed_pipe()
         raise click.exceptions.Exit(1) from None
@@ -706,7 +917,9 @@ def verify(head_file: str | None, public_key: str | None) -> None:
     if public_key and not head_file:
         raise click.UsageError("--public-key checks the signature of a head: give --head FILE too")
     published = heads.read_head(head_file, public_key) if head_file else None
-    result = session().verify(published)
+    with progress_bars() as bars:
+        result = session().verify(published, chain_progress=bars and bars.step("Checking the hash chain"),
+                                  views_progress=bars and bars.step("Comparing the projections"))
     if not result.ok:
         for line in result.problems:
             click.echo(f"  {line}", err=True)
@@ -716,8 +929,9 @@ def verify(head_file: str | None, public_key: str | None) -> None:
 
 @cli.command()
 @click.option("--out", metavar="FILE", help="Write the head to FILE instead of standard output.")
+@click.option("--force", is_flag=True, help="Replace the --out FILE if it exists.")
 @click.option("--sign-key", metavar="FILE", help="Sign the head with this Ed25519 PEM private key.")
-def head(out: str | None, sign_key: str | None) -> None:
+def head(out: str | None, force: bool, sign_key: str | None) -> None:
     """Print the chain head (seq, hash, recorded_at) as JSON, optionally signed.
 
     The chain is verified first: a head is never written for a broken chain. Keep or publish
@@ -727,20 +941,22 @@ def head(out: str | None, sign_key: str | None) -> None:
 
         certledger head --out head-2024-06-30.json --sign-key scheme-private.pem
     """
-    from ledger.errors import InvalidInput
     from ledger.integrity import heads
+    from ledger.transfer.files import refuse_existing, write_whole
 
+    if force and out is None:
+        raise click.UsageError("--force replaces the --out FILE: give --out FILE too")
     key = heads.load_private_key(sign_key) if sign_key else None
-    current = session().head()
+    s = session()
+    s.ledger(must_exist=True)
+    if out is not None and not force:
+        refuse_existing(out)
+    current = s.head()
     text = heads.head_json(current, key)
     if out is None:
         click.echo(text, nl=False)
         return
-    try:
-        with open(out, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as error:
-        raise InvalidInput(f"cannot write head to {out}: {error.strerror or error}") from None
+    write_whole(out, lambda handle: handle.write(text), replace=force)
     click.echo(f"Wrote head seq {current.seq} to {out}")
 
 
@@ -806,23 +1022,27 @@ def copy_command(target: str) -> None:
 
         certledger copy --to "postgresql://certledger@db.example.org/registry?schema=fairmined"
     """
-    source = session().ledger(must_exist=True)
-    destination = CertificationLedger(target)
-    try:
-        from ledger.transfer.copying import copy_ledger
+    from ledger.application import creation
+    from ledger.transfer.copying import copy_ledger
 
-        report = copy_ledger(source, destination, progress=copy_progress if sys.stderr.isatty() else None)
-    finally:
-        destination.close()
-    if sys.stderr.isatty():
-        click.echo(err=True)
+    source = session().ledger(must_exist=True)
+    with progress("Copying") as advance:
+        def copy_into(destination: CertificationLedger) -> Any:
+            return copy_ledger(source, destination, progress=advance)
+
+        if creation.exists(target):
+            destination = CertificationLedger(target)
+            try:
+                report = copy_into(destination)
+            finally:
+                destination.close()
+        else:  # an SQLite file that appears only once the copy is complete
+            report, created = creation.first_write(target, copy_into, lambda report: report.events > 0)
+            if created is not None:
+                created.close()
     head = report.head.entry_hash.hex()[:16] if report.head else "-"
     click.echo(f"Copied {report.events} events (up to position {report.last_position}) from "
                f"{describe(source.db)} to {describe(target)}; chain head {head} matches the source")
-
-
-def copy_progress(position: int, last: int) -> None:
-    click.echo(f"\rcopying: position {position} of {last}", err=True, nl=False)
 
 
 # ---------------------------------------------------------------- accounts (who may record over HTTP)

@@ -8,22 +8,26 @@ it checks both sides: the hash chain below, then the views against a scratch reb
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 
-from ledger.application import CertificationLedger, Options, Outcome, Recorded, history_entry
+from ledger.application import CertificationLedger, Options, Outcome, Recorded, creation, history_entry
 from ledger.application.accounts import TokenChecker
 from ledger.domain.accounts import Account
 from ledger.domain.commands import parse_line
 from ledger.errors import Forbidden, IntegrityFailure, LedgerError, StorageError
 from ledger.integrity import walker
-from ledger.storage import describe
+from ledger.storage import DEFAULT_DB, describe
 from projections.answers import Listing, Record
 
 if TYPE_CHECKING:
     from ledger.integrity.heads import PublishedHead
     from projections import Views
+
+T = TypeVar("T")
+Progress = Callable[[int, int], None]  # (done, total)
 
 
 class LedgerService:
@@ -40,8 +44,18 @@ class LedgerService:
 
     def ledger(self, *, must_exist: bool = False) -> CertificationLedger:
         if self._ledger is None:
-            self._ledger = CertificationLedger(self.db, must_exist=must_exist)
+            self._ledger = CertificationLedger(self.db, must_exist=must_exist, tables_on_first_write=True)
         return self._ledger
+
+    def write(self, write: Callable[[CertificationLedger], T], wrote: Callable[[T], bool] = lambda _: True, *,
+              repeatable: bool = True) -> T:
+        """Run ``write`` on the ledger; where none exists yet, it appears only if ``write`` commits
+        something (``wrote(result)``): see ``ledger.application.creation``."""
+        db = self.db or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
+        if self._ledger is not None or creation.exists(db):
+            return write(self.ledger())
+        result, self._ledger = creation.first_write(db, write, wrote, repeatable=repeatable)
+        return result
 
     def views(self) -> Views:
         if self._views is None:
@@ -60,22 +74,30 @@ class LedgerService:
 
     def record(self, command: dict[str, Any], *, again: bool = False) -> Recorded:
         """Record one command, then bring the views up to date (a failure there only delays them)."""
-        result = self.ledger().record(command, by=self.by, again=again, on_wait=self.on_wait)
+        result = self.write(lambda ledger: ledger.record(command, by=self.by, again=again, on_wait=self.on_wait))
         self.catch_up_quietly()
         return result
 
     def record_lines(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None) -> Outcome:
         """Record a list of commands as the lines of one file: all or nothing, those already recorded skipped."""
-        outcome = self.ledger().record_lines(lines, by=by or self.by, options=Options(lines=True))
-        self.catch_up_quietly()
+        lines = list(lines)
+        outcome = self.write(lambda ledger: ledger.record_lines(lines, by=by or self.by, options=Options(lines=True)),
+                             lambda outcome: outcome.recorded > 0)
+        if outcome.recorded:
+            self.catch_up_quietly()
         return outcome
 
     def import_file(self, path: str, *, fmt: str | None = None, check: bool = False,
                     progress: Callable[[int], None] | None = None) -> Any:
+        """Import a file (``-``: standard input); ``check``: decide every line, list the bad ones, write nothing.
+
+        Where no ledger exists yet, lines are checked against an empty ledger.
+        """
         from ledger.transfer import importing
 
-        summary = importing.import_file(self.ledger(must_exist=check), path, fmt=fmt, by=self.by, progress=progress,
-                                        check=check, on_wait=self.on_wait)
+        summary = self.write(lambda ledger: importing.import_file(ledger, path, fmt=fmt, by=self.by, progress=progress,
+                                                                  check=check, on_wait=self.on_wait),
+                             lambda summary: summary.recorded > 0 and not check, repeatable=path != "-")
         if summary.recorded and not check:
             self.catch_up_quietly()
         return summary
@@ -97,8 +119,7 @@ class LedgerService:
 
     def open_account(self, name: str, role: str, orgs: Sequence[str] = ()) -> dict[str, Any]:
         """Open an account; the answer holds its token, shown this once and stored nowhere."""
-        ledger = self.ledger()
-        recorded, token = ledger.open_account(name, role=role, orgs=orgs, by=self.by)
+        recorded, token = self.write(lambda ledger: ledger.open_account(name, role=role, orgs=orgs, by=self.by))
         self.catch_up_quietly()
         return {"name": name, "role": role, "orgs": list(dict.fromkeys(orgs)), "token": token.token,
                 "position": recorded.position}
@@ -126,9 +147,11 @@ class LedgerService:
             if refusal is not None:
                 raise Forbidden(f"line {number}: {refusal}" if len(lines) > 1 else refusal)
             commands.append((number if len(lines) > 1 else None, command))
-        outcome = self.ledger().record_lines(commands, by=account.name,
-                                             options=Options(lines=True, on_wait=self.on_wait))
-        self.catch_up_quietly()
+        outcome = self.write(lambda ledger: ledger.record_lines(commands, by=account.name,
+                                                                options=Options(lines=True, on_wait=self.on_wait)),
+                             lambda outcome: outcome.recorded > 0)
+        if outcome.recorded:
+            self.catch_up_quietly()
         return outcome
 
     # ------------------------------------------------------------------ questions
@@ -189,9 +212,11 @@ class LedgerService:
 
     # ------------------------------------------------------------------ integrity
 
-    def verify(self, published: PublishedHead | None = None) -> Verification:
+    def verify(self, published: PublishedHead | None = None, *, chain_progress: Progress | None = None,
+               views_progress: Progress | None = None) -> Verification:
         """Check the chain (and that it extends ``published``), then the views against a scratch rebuild."""
-        return verify(self.ledger(must_exist=True), published)
+        return verify(self.ledger(must_exist=True), published, chain_progress=chain_progress,
+                      views_progress=views_progress)
 
     def head(self) -> walker.Head:
         """The chain's last entry, once the chain up to it has verified."""
@@ -228,11 +253,15 @@ class Verification:
         return f"verification failed {'at' if first.startswith('seq ') else 'in'} {first}{more}"
 
 
-def verify(ledger: CertificationLedger, published: PublishedHead | None = None) -> Verification:
-    """The chain first (the views are compared only when it is intact), then the views."""
+def verify(ledger: CertificationLedger, published: PublishedHead | None = None, *,
+           chain_progress: Progress | None = None, views_progress: Progress | None = None) -> Verification:
+    """The chain first (the views are compared only when it is intact), then the views.
+
+    ``chain_progress(seq, last)`` and ``views_progress(organizations, total)`` follow the two steps.
+    """
     started = time.perf_counter()
     chain = walker.verify_chain(ledger.storage, head=published.head if published is not None else None,
-                                database=describe(ledger.db))
+                                database=describe(ledger.db), progress=chain_progress)
     problems = walker.describe_problems(ledger.storage, chain.problems)
     count = chain.problem_count
     if count > len(chain.problems):
@@ -240,7 +269,7 @@ def verify(ledger: CertificationLedger, published: PublishedHead | None = None) 
     if not chain.intact:
         status = "projections not compared (the chain is broken)"
     else:
-        differences = compare_projections(ledger)
+        differences = compare_projections(ledger, views_progress)
         if differences is None:
             status = "no projections to compare"
         elif differences:
@@ -252,12 +281,12 @@ def verify(ledger: CertificationLedger, published: PublishedHead | None = None) 
     return Verification(chain, problems, status, published, time.perf_counter() - started, count)
 
 
-def compare_projections(ledger: CertificationLedger) -> list[str] | None:
+def compare_projections(ledger: CertificationLedger, progress: Progress | None = None) -> list[str] | None:
     """Differences between the live views and a scratch rebuild; None when there are no views to compare."""
     from projections import compare_with_rebuild
 
     try:
-        return compare_with_rebuild(ledger.log)
+        return compare_with_rebuild(ledger.log, progress)
     except IntegrityFailure as error:
         return [str(error)]
     except StorageError as error:

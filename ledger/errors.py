@@ -44,6 +44,10 @@ class ConcurrencyConflict(LedgerError):
     """Other writers kept changing the organization; the command gave up retrying."""
 
 
+class Interrupted(LedgerError):
+    """Stopped (Ctrl-C) before anything was committed: nothing was written."""
+
+
 class StorageError(LedgerError):
     """The database cannot be opened, read or written."""
 

@@ -7,11 +7,11 @@ from typing import Any
 from ledger.application.log import EventLog
 from ledger.errors import StorageError
 from projections import tables
-from projections.runner import replay
+from projections.runner import ReplayProgress, replay
 from projections.views import Views, cannot_write, scratch
 
 
-def compare_with_rebuild(log: EventLog) -> list[str]:
+def compare_with_rebuild(log: EventLog, progress: ReplayProgress | None = None) -> list[str]:
     """Differences between the live views and a fresh replay of the log to the same position (empty: agree)."""
     views = Views(log)
     try:
@@ -21,7 +21,7 @@ def compare_with_rebuild(log: EventLog) -> list[str]:
             raise
         # A read-only ledger: compare the views as they stand, at the position they track.
     position, live = views.store.snapshot()
-    with scratch(replay(log, position)) as c:
+    with scratch(replay(log, position, progress=progress)) as c:
         fresh = {t.name: tables.table_contents(c, tables.SQLITE, t) for t in tables.TABLES}
     problems: list[str] = []
     for t in tables.TABLES:

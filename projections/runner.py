@@ -26,6 +26,9 @@ REPLAY_ORGANIZATIONS = 100  # organizations read, decoded and folded together du
 REPLAY_FROM_EMPTY = 20_000  # a backlog this long, onto views that hold nothing yet, is replayed instead
 
 
+ReplayProgress = Callable[[int, int], None]
+
+
 @dataclass(frozen=True)
 class Progress:
     """One committed batch: how many notifications it applied and the position it reached."""
@@ -62,20 +65,25 @@ def catch_up(log: EventLog, store: ViewStore, batch_size: int = BATCH_SIZE,
             on_batch(Progress(position - tracked, position))
 
 
-def replay(log: EventLog, upto: int, with_feed: bool = True) -> list[OrganizationRows]:
+def replay(log: EventLog, upto: int, with_feed: bool = True, progress: ReplayProgress | None = None
+           ) -> list[OrganizationRows]:
     """Every organization's rows from the log up to position ``upto``."""
-    return [rows for batch in replay_batches(log, upto, with_feed) for rows in batch]
+    return [rows for batch in replay_batches(log, upto, with_feed, progress=progress) for rows in batch]
 
 
 def replay_batches(log: EventLog, upto: int, with_feed: bool = True,
-                   organizations: int = REPLAY_ORGANIZATIONS) -> Iterator[list[OrganizationRows]]:
+                   organizations: int = REPLAY_ORGANIZATIONS, progress: ReplayProgress | None = None
+                   ) -> Iterator[list[OrganizationRows]]:
     """Every organization's rows from the log up to position ``upto``, a few organizations at a time.
 
     Each batch of organizations is read with one query (their rows, in version order), so only
-    one batch is ever held in memory, whatever the size of the log.
+    one batch is ever held in memory, whatever the size of the log. ``progress(done, total)``
+    counts organizations.
     """
     originators = log.organization_ids()
     for start in range(0, len(originators), organizations):
         batch = log.entries(originators[start:start + organizations], upto, with_recorded_at=with_feed)
         if batch:
             yield [organization_rows(entries, with_feed) for entries in batch]
+        if progress is not None:
+            progress(min(start + organizations, len(originators)), len(originators))

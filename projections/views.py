@@ -34,7 +34,8 @@ from projections import tables
 from ledger.storage.dialect import Dialect
 from projections.answers import Listing, Record
 from projections.rows import OrganizationRows
-from projections.runner import BATCH_SIZE, REPLAY_FROM_EMPTY, Progress, catch_up, replay, replay_batches
+from projections.runner import (BATCH_SIZE, REPLAY_FROM_EMPTY, Progress, ReplayProgress, catch_up, replay,
+                                replay_batches)
 from projections.store import SQLiteViewStore, ViewStore
 
 
@@ -70,6 +71,7 @@ class Views:
         self.batch_size = batch_size
         self.replay_from_empty = replay_from_empty
         self._store: ViewStore | None = None
+        self.on_replay: ReplayProgress | None = None  # (organizations done, total) while a replay runs
 
     @property
     def store(self) -> ViewStore:
@@ -96,7 +98,7 @@ class Views:
         replayed = Tally()
         with self._storage_errors("rebuild"):
             upto = self.log.max_position()
-            self.store.replace_all(replayed.counting(replay_batches(self.log, upto)), upto)
+            self.store.replace_all(replayed.counting(replay_batches(self.log, upto, progress=self.on_replay)), upto)
         return RebuildSummary(replayed.events, replayed.organizations, time.perf_counter() - started)
 
     # ------------------------------------------------------------------ queries
@@ -245,7 +247,7 @@ class Views:
                 if live:
                     yield c, self.store.dialect, seen, tracked if wanted is None else wanted
         if not live:
-            with scratch(replay(self.log, wanted or 0, with_feed)) as c:
+            with scratch(replay(self.log, wanted or 0, with_feed, self.on_replay)) as c:
                 yield c, tables.SQLITE, seen, wanted or 0
 
     @contextmanager

@@ -64,7 +64,7 @@ def test_registry_prints_a_table_and_csv(run, demo: CertificationLedger) -> None
     assert [(r["org"], r["status"]) for r in rows] == [("aurifera-yani", "expired"), ("cecomip", "certified"),
                                                       ("la-cascada", "withdrawn"), ("oro-puno", "certified"),
                                                       ("xamodx", "expired")]
-    assert rows[0]["last_denial_reason_category"] == "commercial"
+    assert json.loads(rows[0]["last_denial"])["reason_category"] == "commercial"
 
 
 def test_status_of_all_answers_from_the_projection(run, demo: CertificationLedger) -> None:
@@ -148,7 +148,7 @@ def test_changes_pages_through_the_feed(run, demo: CertificationLedger) -> None:
     table = run("changes", "--since", "36").output.splitlines()
     assert table[0].split()[:3] == ["position", "org", "version"] and len(table) == 4
     rows = list(csv.DictReader(io.StringIO(run("changes", "--since", "37", "--csv").output)))
-    assert rows[0]["org"] == "la-cascada" and rows[0]["fields_mode"] == "voluntary"
+    assert rows[0]["org"] == "la-cascada" and json.loads(rows[0]["fields"])["mode"] == "voluntary"
 
 
 def test_known_at_answers_what_the_ledger_said_then(run, demo: CertificationLedger) -> None:

@@ -37,9 +37,13 @@ class CertificationLedger(Application):
 
     name = "certledger"
 
-    def __init__(self, db: str | None = None, *, must_exist: bool = False) -> None:
+    def __init__(self, db: str | None = None, *, must_exist: bool = False, tables_on_first_write: bool = False
+                 ) -> None:
+        """``tables_on_first_write``: on PostgreSQL, a ledger that does not exist yet gets its schema and
+        tables in its first write transaction, so a refused first command leaves nothing behind (an SQLite
+        file is created whole by ``ledger.application.creation``)."""
         self.db = db or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
-        self._ledger_env = environment(self.db, must_exist=must_exist)
+        self._ledger_env = environment(self.db, must_exist=must_exist, tables_on_first_write=tables_on_first_write)
         try:
             super().__init__()
         except LedgerError:

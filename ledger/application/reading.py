@@ -6,6 +6,7 @@ Reads only that organization's rows; decoded events of recently asked organizati
 
 from __future__ import annotations
 
+import difflib
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
@@ -104,13 +105,34 @@ class OrganizationReader:
     def known_at(self, value: KnownAtValue) -> KnownAt:
         return system_time.resolve(self.storage, value)
 
-    def events_of(self, org: str, known_at: KnownAt | None = None) -> list[tuple[StoredRow, OrganizationEvent]]:
+    def events_of(self, org: str, known_at: KnownAt | None = None, asked: KnownAtValue = None
+                  ) -> list[tuple[StoredRow, OrganizationEvent]]:
         """One organization's events (recording order) as known at ``known_at``; reads only its rows."""
         position = known_at.position if known_at else None
         rows = self.storage.select_org_rows(organization_id(org), position)
         if not rows:
-            raise UnknownOrganization(f"unknown organization {org}")
+            raise self.not_known(org, known_at, asked)
         return [(row, self.mapper.to_domain_event(row.stored_event())) for row in rows]
+
+    def not_known(self, org: str, seen: KnownAt | None, asked: KnownAtValue = None) -> UnknownOrganization:
+        """Why ``org`` has no events as known at ``seen``: recorded only later, or never (with close ids)."""
+        if seen is not None and seen.position is not None:
+            first = self.storage.select_org_rows(organization_id(org))[:1]
+            if first:
+                stamp = self.storage.recorded_at([first[0].position]).get(first[0].position)
+                return UnknownOrganization(f"{org} was not yet recorded at {system_time.describe(asked, seen)} "
+                                           f"(first recorded at position {first[0].position}, {stamp})")
+        scored = [(difflib.SequenceMatcher(None, org, slug).ratio(), slug) for slug in self.organization_slugs()]
+        close = [slug for score, slug in sorted(scored, key=lambda pair: (-pair[0], pair[1])) if score >= 0.6][:3]
+        if not close:
+            return UnknownOrganization(f"unknown organization {org}")
+        named = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+        return UnknownOrganization(f"unknown organization {org} (did you mean {named}?)")
+
+    def organization_slugs(self) -> list[str]:
+        """Every organization id in the ledger now, sorted (one query: the registrations)."""
+        return sorted(self.mapper.to_domain_event(row.stored_event()).org
+                      for row in self.storage.select_registration_rows(REGISTRATION_TOPICS))
 
     def state_at(self, org: str, as_of: date | str | None = None, known_at: KnownAtValue = None) -> dict[str, Any]:
         """The status record of SPEC section 8 for ``org`` on ``as_of`` as the ledger knew it at ``known_at``."""
@@ -119,7 +141,7 @@ class OrganizationReader:
         known = self.timeline_of(org)
         events = known.upto(seen.position)
         if not events:
-            raise UnknownOrganization(f"unknown organization {org}")
+            raise self.not_known(org, seen, known_at)
         if len(events) == len(known.events):
             record = known.record_on(day)
         else:
@@ -158,7 +180,7 @@ class OrganizationReader:
 
     def history(self, org: str, known_at: KnownAtValue = None) -> list[dict[str, Any]]:
         """Every event of ``org`` in position order, retracted ones marked; no query-time fields."""
-        pairs = self.events_of(org, self.known_at(known_at))
+        pairs = self.events_of(org, self.known_at(known_at), known_at)
         stamps = self.storage.recorded_at([row.position for row, _ in pairs])
         retracted_by = {e.target: e.originator_version for _, e in pairs if isinstance(e, EntryRetracted)}
         return [history_entry(row.position, event, stamps.get(row.position), retracted_by.get(event.originator_version))

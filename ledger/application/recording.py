@@ -47,6 +47,7 @@ from ledger.errors import (
     ConcurrencyConflict,
     DuplicateCertificate,
     DuplicateCommand,
+    Interrupted,
     InvalidInput,
     LedgerError,
     RuleViolation,
@@ -257,6 +258,8 @@ class Submission:
 
     def submit(self, number: int | None, value: Any) -> None:
         try:
+            if isinstance(value, LedgerError):  # a line that could not even be read (the reader words why)
+                raise value
             if isinstance(value, AccountCommand):
                 self._decide_account(value)
                 return
@@ -448,16 +451,22 @@ class Writer:
                options: Options = Options()) -> Outcome:
         """Record ``lines`` ((line number or None, command) pairs) in one transaction; see ``Submission``."""
         recorded_by = current_user(by)
+        committing = False
         try:
             with fewer_collections(), self.storage.write(options.on_wait) as tx:
                 submission = Submission(self, tx, recorded_by, options)
                 for number, value in lines:
                     submission.submit(number, value)
                 submission.flush()
-                if options.check or submission.outcome.error_count:
-                    raise RolledBack
+                if options.check or submission.outcome.error_count or not submission.outcome.recorded:
+                    raise RolledBack  # (nothing recorded: nothing to commit, not even a new ledger's tables)
+                committing = True
         except RolledBack:
             return submission.outcome
+        except KeyboardInterrupt:
+            if committing:
+                raise  # during or after the commit: it may have been written
+            raise Interrupted("interrupted: nothing was recorded") from None  # rolled back on the way out
         except database_errors() as error:
             if is_transient(error):
                 raise

@@ -59,6 +59,16 @@ def resolve(storage: LedgerStorage, value: KnownAtValue) -> KnownAt:
     return KnownAt(storage.position_at(instant), instant)
 
 
+def describe(value: KnownAtValue, seen: KnownAt) -> str:
+    """``--known-at`` as the user gave it, for messages: "position 12", or the instant as typed."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"position {value}"
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        return f"position {int(text)}" if text.isdigit() else text
+    return seen.instant if seen.position is None else f"position {seen.position}"
+
+
 def at_position(storage: LedgerStorage, position: int) -> KnownAt:
     """Position 0 is the empty ledger; a position beyond the last one is the ledger as it is now."""
     latest = storage.max_position()

@@ -78,29 +78,35 @@ class ChainReport:
 
 
 def verify_chain(recorder: LedgerStorage, *, head: Head | None = None, batch_size: int = BATCH_SIZE,
-                 database: str = "the database") -> ChainReport:
+                 database: str = "the database", progress: Callable[[int, int], None] | None = None) -> ChainReport:
     """Recompute the whole chain from the stored events; report what does not match.
 
     With ``head``, also prove that the chain still extends it: the entry at ``head.seq`` exists and
     has exactly ``head.entry_hash``. ``database`` names the database in a storage failure.
+    ``progress(seq, last seq)`` is called after each batch.
     """
     started = time.perf_counter()
     try:
-        report = _verify(recorder, head, batch_size)
+        report = _verify(recorder, head, batch_size, progress)
     except database_errors() as error:
         raise IntegrityFailure(f"cannot read the hash chain of {database}: {error}") from None
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _verify(recorder: Any, head: Head | None, batch_size: int) -> ChainReport:
+def _verify(recorder: Any, head: Head | None, batch_size: int,
+            progress: Callable[[int, int], None] | None = None) -> ChainReport:
     walker = ChainWalker(head.seq if head else None, lambda position: _event_at(recorder, position))
     after = BEFORE_ANY_SEQ
+    newest = recorder.chain_head() if progress is not None else None
+    last = newest.seq if newest is not None else 0
     while True:
         rows = recorder.select_chain_and_events(after, batch_size)
         if rows:
             walker.walk(rows)
             after = rows[-1][0]
+            if progress is not None:
+                progress(min(after, last), last)
         if len(rows) < batch_size:
             break
     report = walker.report()

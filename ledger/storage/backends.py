@@ -48,9 +48,11 @@ def describe(db: str) -> str:
     return db if len(db) <= 200 else f"{db[:120]}...{db[-60:]}"
 
 
-def environment(db: str, *, must_exist: bool = False) -> dict[str, str]:
+def environment(db: str, *, must_exist: bool = False, tables_on_first_write: bool = False) -> dict[str, str]:
     if is_postgres_url(db):
         env = postgres_environment(db)
+        if tables_on_first_write:
+            env["CREATE_TABLE"] = "no"  # the recorder creates them in its first write transaction
         try:
             from ledger.storage.postgres import check_server
         except ImportError:
@@ -98,6 +100,9 @@ def inspect_sqlite_file(path: str, *, must_exist: bool = False) -> None:
     if not os.access(path, os.R_OK):
         raise StorageError(f"cannot read database {path}: permission denied")
     if file.stat().st_size == 0:
+        if must_exist:  # an empty file is no ledger; opening it would make one
+            raise StorageError(f"no ledger at {path} (the file is empty; record an event first, or pass --db / set "
+                               "CERTLEDGER_DB)")
         return
     # Only SQLite opens the file: closing any other descriptor of it would drop the POSIX locks that
     # this process's SQLite connections hold on it (another ledger object on the same file, say).

@@ -19,6 +19,7 @@ from psycopg import Cursor
 from psycopg.errors import DuplicateObject, LockNotAvailable
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
+from psycopg.types.composite import CompositeInfo, register_composite
 
 from ledger.storage.dialect import postgres as postgres_dialect
 from ledger.storage.queries import LEDGER_TABLES, OLD_CLAIMS_TABLE, LedgerQueries
@@ -35,6 +36,7 @@ class PostgresLedgerRecorder(LedgerQueries, PostgresApplicationRecorder):
         self.dialect = postgres_dialect(datastore.schema, events_table_name)
         super().__init__(datastore, events_table_name=events_table_name)
         self.sql_create_statements += [SQL(statement) for statement in self.ledger_create_statements()]  # type: ignore[arg-type]
+        self._tables_ready = False  # known to exist: created or found by create_table, or by a committed write
 
     # ------------------------------------------------------------------ tables
 
@@ -48,6 +50,28 @@ class PostgresLedgerRecorder(LedgerQueries, PostgresApplicationRecorder):
             if not {self.events_table_name, *LEDGER_TABLES} <= existing:
                 self._create_tables(conn, migrate=OLD_CLAIMS_TABLE in existing)
         self.datastore.register_type_adapters()
+        self._tables_ready = True
+
+    def _create_tables_in_transaction(self, conn: psycopg.Connection[DictRow]) -> dict[str, CompositeInfo]:
+        """Inside a write transaction: create what is missing, so that a rollback takes it away again.
+
+        Used when the ledger was opened without creating its tables (a first write that may be
+        refused). The composite types made here are adapted on this connection only until the
+        transaction commits; returns them, for the pool's other connections after the commit.
+        """
+        existing = self._existing_tables(conn)
+        if {self.events_table_name, *LEDGER_TABLES} <= existing:
+            return {}
+        self._create_tables(conn, migrate=OLD_CLAIMS_TABLE in existing)  # waits for a concurrent creator
+        made = {}
+        for name in self.datastore.db_type_names:
+            if name not in self.datastore.psycopg_type_adapters:
+                info = CompositeInfo.fetch(conn, f"{self.datastore.schema}.{name}")
+                if info is not None:
+                    register_composite(info, conn)
+                    self.datastore.psycopg_python_types[name] = info.python_type
+                    made[name] = info
+        return made
 
     def _existing_tables(self, conn: psycopg.Connection[DictRow]) -> set[str]:
         names = [self.events_table_name, *LEDGER_TABLES, OLD_CLAIMS_TABLE]
@@ -76,7 +100,23 @@ class PostgresLedgerRecorder(LedgerQueries, PostgresApplicationRecorder):
 
     @contextmanager
     def _writing(self, on_wait: Callable[[], None] | None) -> Iterator[Any]:
+        made: dict[str, CompositeInfo] = {}
+        try:
+            with self._write_transaction(on_wait, made) as cursor:
+                yield cursor
+        except BaseException:
+            for name in made:  # rolled back with the transaction that made them
+                self.datastore.psycopg_python_types.pop(name, None)
+            raise
+        self.datastore.psycopg_type_adapters.update(made)
+        self._tables_ready = True
+
+    @contextmanager
+    def _write_transaction(self, on_wait: Callable[[], None] | None, made: dict[str, CompositeInfo]
+                           ) -> Iterator[Any]:
         with self.datastore.get_connection() as conn, conn.transaction():
+            if not self._tables_ready:
+                made.update(self._create_tables_in_transaction(conn))
             cursor = conn.cursor(row_factory=tuple_row)
             if on_wait is not None:
                 try:

@@ -235,6 +235,13 @@ class LedgerReads:
     def position_at(self, instant: str) -> int:
         return self._rows("SELECT MAX(notification_id) FROM {ledger_chain} WHERE recorded_at <= ?", [instant])[0][0] or 0
 
+    def select_registration_rows(self, topics: Sequence[str]) -> list[StoredRow]:
+        """The first events of the aggregates whose first event has one of ``topics``, by position."""
+        condition, params = self.dialect.any_of("topic", list(topics))
+        return self._stored_rows(self._rows(
+            f"SELECT {ROW_COLUMNS} FROM {{events}} WHERE originator_version = 1 AND {condition} ORDER BY {{position}}",
+            params))
+
     def registration_ids(self, topics: Sequence[str]) -> list[UUID]:
         """The aggregates whose first event has one of ``topics`` (organizations, or accounts), by position."""
         condition, params = self.dialect.any_of("topic", list(topics))

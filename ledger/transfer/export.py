@@ -10,16 +10,14 @@ ledger replays the same commands in the same order.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import OrderedDict
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 from uuid import UUID
 
-from ledger.errors import InvalidInput
 from ledger.domain.accounts import ACCOUNT_TOPICS
 from ledger.domain.events import OrganizationEvent
+from ledger.transfer.files import refuse_existing, write_whole
 from ledger.transfer.line_files import format_of, write_csv, write_jsonl
 
 if TYPE_CHECKING:
@@ -29,11 +27,12 @@ BATCH_SIZE = 1000
 MAX_CACHED_SLUGS = 100_000
 
 
-def export_lines(ledger: CertificationLedger, *, batch_size: int = BATCH_SIZE) -> Iterator[dict[str, Any]]:
+def export_lines(ledger: CertificationLedger, *, batch_size: int = BATCH_SIZE,
+                 progress: Callable[[int, int], None] | None = None) -> Iterator[dict[str, Any]]:
     """Every event in position order, in the import format plus its read-only metadata.
 
     Streams in batches; the positions are fixed when the export starts, so events recorded
-    meanwhile are left out.
+    meanwhile are left out. ``progress(position, last position)`` follows the batches.
     """
     storage = ledger.storage
     upto = storage.max_position()
@@ -50,6 +49,8 @@ def export_lines(ledger: CertificationLedger, *, batch_size: int = BATCH_SIZE) -
             event = ledger.mapper.to_domain_event(row.stored_event())
             yield export_line(_slug_of(ledger, slugs, event), event, row.position, stamps.get(row.position))
         after = rows[-1].position
+        if progress is not None:
+            progress(after, upto)
 
 
 def export_line(org: str, event: OrganizationEvent, position: int, recorded_at: str | None) -> dict[str, Any]:
@@ -75,22 +76,14 @@ def _slug_of(ledger: CertificationLedger, slugs: OrderedDict[UUID, str], event: 
     return slug
 
 
-def export_file(ledger: CertificationLedger, path: str, *, fmt: str | None = None) -> int:
-    """Write the export to ``path`` (``-``: standard output); a file appears only when complete."""
+def export_file(ledger: CertificationLedger, path: str, *, fmt: str | None = None, replace: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> int:
+    """Write the export to ``path`` (``-``: standard output); a file appears only when complete, and
+    replaces an existing one only if ``replace``."""
     fmt = format_of(path, fmt)
     write = write_csv if fmt == "csv" else write_jsonl
     if path == "-":
-        return write(export_lines(ledger), sys.stdout)
-    target = Path(path)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        with open(partial, "w", encoding="utf-8", newline="") as out:
-            count = write(export_lines(ledger), out)
-        os.replace(partial, target)
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise InvalidInput(f"cannot write {path}: {error.strerror}") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return count
+        return write(export_lines(ledger, progress=progress), sys.stdout)
+    if not replace:
+        refuse_existing(path)
+    return write_whole(path, lambda out: write(export_lines(ledger, progress=progress), out), replace=replace)

@@ -47,6 +47,7 @@ def _import_columns() -> list[str]:
 
 IMPORT_COLUMNS: tuple[str, ...] = tuple(_import_columns())
 EXPORT_COLUMNS: tuple[str, ...] = IMPORT_COLUMNS + METADATA_KEYS
+KNOWN_KEYS = frozenset(EXPORT_COLUMNS)
 
 
 def format_of(path: str, explicit: str | None = None) -> str:
@@ -63,12 +64,17 @@ def format_of(path: str, explicit: str | None = None) -> str:
 BLANK = " \t\r\n"
 
 class LineReader:
-    """Physical lines of a byte stream, decoded as UTF-8, counting bytes for the progress bar."""
+    """Physical lines of a byte stream, decoded as UTF-8, counting bytes for the progress bar.
+
+    A line that is not UTF-8 is yielded with replacement characters and its problem kept in
+    ``bad`` (by line number), so that a check can report it and go on to the next line.
+    """
 
     def __init__(self, stream: IO[bytes]):
         self.stream = stream
         self.bytes_read = 0
         self.number = 0
+        self.bad: dict[int, str] = {}
 
     def __iter__(self) -> Iterator[str]:
         readline = self.stream.readline
@@ -85,16 +91,49 @@ class LineReader:
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                raise InvalidInput(f"line {self.number}: not valid UTF-8 (byte {error.start + 1})") from None
+                if self.number == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+                    raise InvalidInput("line 1: not valid UTF-8: the file is UTF-16; re-save the file as UTF-8") from None
+                self.bad[self.number] = not_utf8(raw, error)
+                yield raw.decode("utf-8", "replace")
+
+    def problem(self, first: int, last: int | None = None) -> tuple[int, InvalidInput] | None:
+        """The first line from ``first`` to ``last`` that could not be read (a CSV row may span several), and why."""
+        for number in range(first, (last if last is not None else first) + 1):
+            if number in self.bad:
+                return number, InvalidInput(self.bad.pop(number))
+        return None
 
 
-def decode_json(text: str, number: int) -> Any:
+def not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
+    """Which byte is not UTF-8, the word it is in as an older encoding would read it, and what to do."""
+    start, end = error.start, error.start + 1
+    while start > 0 and raw[start - 1:start] not in WORD_ENDS:
+        start -= 1
+    while end < len(raw) and raw[end:end + 1] not in WORD_ENDS:
+        end += 1
+    try:
+        guess = f" (in Windows-1252 that would be {raw[start:end].decode('cp1252')!r})"
+    except UnicodeDecodeError:
+        guess = ""
+    return (f"not valid UTF-8: byte {error.start + 1} of the line is 0x{raw[error.start]:02X}{guess}; re-save the "
+            "file as UTF-8")
+
+
+WORD_ENDS = frozenset(bytes([b]) for b in b' \t\r\n",;:{}[]')
+
+
+def decode_json(text: str) -> Any:
+    """The line's JSON value, or the InvalidInput that says why it has none (a check goes on to the next line)."""
+    text = text.rstrip("\r\n")
     try:
         return json.loads(text)
     except RecursionError:
-        raise InvalidInput(f"line {number}: not valid JSON: nested too deeply") from None
+        return InvalidInput("not valid JSON: nested too deeply")
+    except json.JSONDecodeError as error:
+        where = "at the end of the line" if error.pos >= len(text) else f"at character {error.pos + 1}"
+        return InvalidInput(f"not valid JSON: {error.msg} {where}")
     except ValueError as error:
-        raise InvalidInput(f"line {number}: not valid JSON: {error}") from None
+        return InvalidInput(f"not valid JSON: {error}")
 
 
 def jsonl_commands(reader: LineReader) -> Iterator[tuple[int, Any]]:
@@ -105,12 +144,17 @@ def jsonl_commands(reader: LineReader) -> Iterator[tuple[int, Any]]:
     ``json.loads`` and left to ``parse_command``, which words the errors.
     """
     for text in reader:
+        problem = reader.problem(reader.number)
+        if problem is not None:
+            yield problem
+            continue
         if not text.strip(BLANK):
             continue
         try:
             yield reader.number, line_model().validate_json(text)
         except ValidationError:
-            yield reader.number, decode_json(text, reader.number)
+            value = decode_json(text)
+            yield reader.number, misnamed_keys(value) or value
 
 
 def csv_lines(reader: LineReader) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -124,16 +168,57 @@ def csv_lines(reader: LineReader) -> Iterator[tuple[int, dict[str, Any]]]:
             if not any(cell.strip(BLANK) for cell in row):
                 continue
             if header is None:
+                problem = reader.problem(number, ended)
+                if problem is not None:
+                    raise InvalidInput(f"line {problem[0]}: {problem[1]}")
                 header = [name.strip() for name in row]
-                duplicates = sorted({name for name in header if header.count(name) > 1})
-                if duplicates:
-                    raise InvalidInput(f"line {number}: duplicate column {', '.join(duplicates)}")
+                check_header(header, number)
+                continue
+            problem = reader.problem(number, ended)
+            if problem is not None:
+                yield problem
                 continue
             if len(row) > len(header):
                 raise InvalidInput(f"line {number}: {len(row)} cells, but the header names {len(header)} columns")
             yield number, {name: _csv_value(name, cell) for name, cell in zip(header, row) if cell != ""}
     except csv.Error as error:
         raise InvalidInput(f"line {rows.line_num}: not valid CSV: {error}") from None
+
+
+DELIMITERS = {";": "';'", "\t": "tabs", "|": "'|'"}
+
+
+def check_header(header: list[str], number: int) -> None:
+    """A header that names the import keys, once each; the likely cause when it does not."""
+    if len(header) == 1:
+        for delimiter, called in DELIMITERS.items():
+            if delimiter in header[0]:
+                raise InvalidInput(f"line {number}: the header is split by {called}, not by commas: certledger reads "
+                                   "comma-separated CSV; save the file again with ',' as the delimiter")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise InvalidInput(f"line {number}: duplicate column {', '.join(duplicates)}")
+    misnamed = [(name, key) for name in header if name not in KNOWN_KEYS
+                for key in [_key_like(name)] if key in KNOWN_KEYS]
+    if misnamed:
+        raise InvalidInput(f"line {number}: " + "; ".join(f"column {name!r} should be {key!r}" for name, key in misnamed)
+                           + " (header names are the import keys: lower case, with underscores)")
+
+
+def misnamed_keys(value: Any) -> InvalidInput | None:
+    """A JSON line whose keys are import keys in another spelling (``Command``, ``valid-until``)."""
+    if not isinstance(value, dict):
+        return None
+    misnamed = [(name, key) for name in value if isinstance(name, str) and name not in KNOWN_KEYS
+                for key in [_key_like(name)] if key in KNOWN_KEYS and key not in value]
+    if not misnamed:
+        return None
+    return InvalidInput("; ".join(f"key {name!r} should be {key!r}" for name, key in misnamed)
+                        + " (import keys are lower case, with underscores)")
+
+
+def _key_like(name: str) -> str:
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
 
 
 def _csv_value(name: str, cell: str) -> Any:
