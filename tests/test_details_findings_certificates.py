@@ -519,7 +519,7 @@ def test_status_json_shows_open_findings_and_withdrawn_on_in_the_order_of_the_sp
     assert pick(record, "status", "withdrawn_on", "open_findings") == (
         "withdrawn", "2017-01-15", {"major": 1, "minor": 1})
     header = cli_cecomip.ok("status", "--csv", "--as-of", "2017-12-31").splitlines()[0].split(",")
-    assert header[-5:] == ["withdrawn_on", "open_findings_major", "open_findings_minor", "as_of", "known_at"]
+    assert header[-5:] == ["last_denial", "withdrawn_on", "open_findings", "as_of", "known_at"]
 
 
 def test_certificate_command_prints_a_record_or_json(cli_cecomip: Cli) -> None:
