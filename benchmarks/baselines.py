@@ -113,7 +113,8 @@ def read_organization(conn: sqlite3.Connection, originator_hex: str) -> int:
 
 def registry_rows(conn: sqlite3.Connection, day: date) -> int:
     """The registry's own statement on a raw connection, and one decode of the records."""
-    statement, params = registry_query(SQLITE, day)
+    known = conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0] or 0
+    statement, params = registry_query(SQLITE, day, known)
     rows = conn.execute(statement, params).fetchall()
     json.loads("[" + ",".join(r[1] for r in rows) + "]")
     return len(rows)

@@ -52,6 +52,8 @@ def busy_organization(org: str, events: int) -> Iterator[dict[str, Any]]:
     commands: list[dict[str, Any]] = [
         {"command": "register", "org": org, "date": registered.isoformat(), "name": "Cooperativa Minera Ocupada",
          "country": "PE", "region": "Ananea, Puno", "legal_form": "cooperative"},
+        {"command": "audit", "org": org, "date": "1900-02-15", "body": "FLO-CERT", "kind": "initial",
+         "reference": f"{org}:AUD-0"},
         {"command": "certify", "org": org, "date": "1900-03-01", "standard": "fairmined",
          "certificate": f"{org}:FM-1", "audit": f"{org}:AUD-0"},
     ]

@@ -5,26 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from projections.tables import Cursor, Dialect
+from projections.tables import Cursor, Dialect, alive
 
 
-def changes(c: Cursor, d: Dialect, since: int, limit: int, upto: int | None = None) -> list[dict[str, Any]]:
-    """Events at positions > ``since`` (and <= ``upto``), at most ``limit``; each a history entry plus ``org``.
-
-    A retraction recorded after ``upto`` was not known then, so it does not mark its target.
-    """
-    where = "position > ?"
-    params: list[Any] = [since]
-    if upto is not None:
-        where += " AND position <= ?"
-        params.append(upto)
-    params.append(limit)
-    c.execute(d.sql(f"SELECT * FROM {{event_feed}} WHERE {where} ORDER BY position LIMIT ?"), params)
-    return [feed_entry(row, upto) for row in c.fetchall()]
+def changes(c: Cursor, d: Dialect, since: int, limit: int, upto: int) -> list[dict[str, Any]]:
+    """Events at positions > ``since`` and <= ``upto``, at most ``limit``, as known at ``upto``; each a history
+    entry plus ``org`` (a retraction recorded after ``upto`` was not known then, so it marks nothing)."""
+    f_alive, f_params = alive("f", upto)
+    c.execute(d.sql(f"SELECT * FROM {{event_feed}} AS f WHERE f.position > ? AND f.position <= ? AND {f_alive} "
+                    "ORDER BY f.position LIMIT ?"), [since, upto, *f_params, limit])
+    return [feed_entry(row) for row in c.fetchall()]
 
 
-def feed_entry(row: Any, upto: int | None) -> dict[str, Any]:
-    known = row["retracted_at"] is not None and (upto is None or row["retracted_at"] <= upto)
+def feed_entry(row: Any) -> dict[str, Any]:
+    known = row["retracted_by"] is not None
     return {
         "position": row["position"],
         "org": row["org"],

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any, Sequence
 
 from ledger.domain.timeline import SEARCH_SEPARATOR
-from projections.tables import Cursor, Dialect
+from projections.tables import Cursor, Dialect, alive
 
-COVERING_SEGMENT = "start_day <= ? AND (end_day IS NULL OR end_day > ?)"
+COVERING_SEGMENT = "s.start_day <= ? AND (s.end_day IS NULL OR s.end_day > ?)"
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,13 @@ class Filters:
     expiring_by: date | None = None  # certified, no renewal decided, valid_until on or before this day
 
 
-def registry(c: Cursor, d: Dialect, as_of: date, statuses: Sequence[str] = (), country: str | None = None,
-             standard: str | None = None, filters: Filters | None = None) -> list[dict[str, Any]]:
-    """The status record of every organization registered by ``as_of``, by organization id; filters combine."""
+def registry(c: Cursor, d: Dialect, as_of: date, known: int, statuses: Sequence[str] = (),
+             country: str | None = None, standard: str | None = None, filters: Filters | None = None
+             ) -> list[dict[str, Any]]:
+    """The status record of every organization registered by ``as_of``, as known at position ``known``, by
+    organization id; filters combine."""
     filters = filters or Filters(statuses, country, standard)
-    c.execute(*registry_query(d, as_of, filters=filters))
+    c.execute(*registry_query(d, as_of, known, filters=filters))
     return decode_records(sorted(c.fetchall(), key=lambda row: row["org"]))
 
 
@@ -43,13 +45,21 @@ def like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def registry_query(d: Dialect, as_of: date, statuses: Sequence[str] = (), country: str | None = None,
+def registry_query(d: Dialect, as_of: date, known: int, statuses: Sequence[str] = (), country: str | None = None,
                    standard: str | None = None, filters: Filters | None = None) -> tuple[str, list[Any]]:
-    """The statement and parameters: one index search per organization, filters as conditions."""
+    """The statement and parameters: one index search per organization, filters as conditions.
+
+    Each organization's opening segment (one per organization alive at ``known``) leads to the last
+    segment that starts by the date, which covers it because an organization's segments follow one
+    another without gaps.
+    """
     filters = filters or Filters(statuses, country, standard)
     day = as_of.isoformat()
-    where = ["first.seq = 1", "first.start_day <= ?"]
-    params: list[Any] = [day, day]
+    first_alive, first_params = alive("first", known)
+    t_alive, t_params = alive("t", known)
+    s_alive, s_params = alive("s", known)
+    where = ["first.opening = 1", "first.start_day <= ?", first_alive, s_alive]
+    params: list[Any] = [*t_params, day, day, *first_params, *s_params]
     if filters.statuses:
         where.append(f"s.status IN ({', '.join('?' * len(filters.statuses))})")
         params += list(filters.statuses)
@@ -70,33 +80,38 @@ def registry_query(d: Dialect, as_of: date, statuses: Sequence[str] = (), countr
         params.append(filters.expiring_by.isoformat())
     return d.sql("SELECT s.org AS org, s.record AS record FROM {status_segments} AS first "
                  "JOIN {status_segments} AS s ON s.org = first.org AND s.start_day = ("
-                 "SELECT MAX(t.start_day) FROM {status_segments} AS t WHERE t.org = first.org AND t.start_day <= ?) "
+                 "SELECT MAX(t.start_day) FROM {status_segments} AS t WHERE t.org = first.org AND "
+                 f"{t_alive} AND t.start_day <= ?) "
                  f"WHERE {' AND '.join(where)}"), params
 
 
-def streaks(c: Cursor, d: Dialect, as_of: date) -> list[dict[str, Any]]:
+def streaks(c: Cursor, d: Dialect, as_of: date, known: int) -> list[dict[str, Any]]:
     """Organizations with consecutive_years > 0 on ``as_of``, longest first (ties: certified_since, then org)."""
     day = as_of.isoformat()
-    c.execute(d.sql(f"SELECT org, consecutive_years, certified_since, record FROM {{status_segments}} "
-                    f"WHERE {COVERING_SEGMENT} AND consecutive_years > 0"), [day, day])
+    s_alive, s_params = alive("s", known)
+    c.execute(d.sql(f"SELECT s.org AS org, s.consecutive_years AS consecutive_years, s.certified_since AS "
+                    f"certified_since, s.record AS record FROM {{status_segments}} AS s "
+                    f"WHERE {COVERING_SEGMENT} AND s.consecutive_years > 0 AND {s_alive}"), [day, day, *s_params])
     rows = sorted(c.fetchall(), key=lambda row: (-row["consecutive_years"], row["certified_since"], row["org"]))
     return decode_records(rows)
 
 
-def covered(c: Cursor, d: Dialect, as_of: date) -> list[str]:
+def covered(c: Cursor, d: Dialect, as_of: date, known: int) -> list[str]:
     """Organizations whose certificate covers ``as_of`` (certified or suspended), from the periods table."""
     day = as_of.isoformat()
-    c.execute(d.sql("SELECT org FROM {certification_periods} "
-                    "WHERE valid_from <= ? AND valid_until >= ? AND (ended_on IS NULL OR ended_on > ?)"),
-              [day, day, day])
+    p_alive, p_params = alive("p", known)
+    c.execute(d.sql("SELECT p.org AS org FROM {certification_periods} AS p "
+                    f"WHERE p.valid_from <= ? AND p.valid_until >= ? AND (p.ended_on IS NULL OR p.ended_on > ?) "
+                    f"AND {p_alive}"), [day, day, day, *p_params])
     return sorted({row["org"] for row in c.fetchall()})
 
 
-def first_holder(c: Cursor, d: Dialect, number_key: str) -> str | None:
-    """The organization whose period first carried the number (by the position of its decision): one
-    search of the number's index."""
-    c.execute(d.sql("SELECT org, position FROM {certification_periods} WHERE certificate_key = ? "
-                    "ORDER BY position LIMIT 1"), [number_key])
+def first_holder(c: Cursor, d: Dialect, number_key: str, known: int) -> str | None:
+    """The organization whose period first carried the number (by the position of its decision), as known at
+    ``known``: one search of the number's index."""
+    p_alive, p_params = alive("p", known)
+    c.execute(d.sql("SELECT p.org AS org, p.position AS position FROM {certification_periods} AS p "
+                    f"WHERE p.certificate_key = ? AND {p_alive} ORDER BY p.position LIMIT 1"), [number_key, *p_params])
     row = c.fetchone()
     return row["org"] if row is not None else None
 

@@ -1,8 +1,15 @@
-"""One organization's view rows, computed purely from its events (no I/O).
+"""One organization's view rows, event by event: which rows each event closes and which it opens (no I/O).
 
-Every read model is recomputed per organization from its whole timeline whenever
-one of its events arrives: a back-dated event or a retraction can change that
-organization's past, and recomputing one organization's events is cheap.
+The views are bitemporal. Every row holds one organization's answer for a stretch of valid time
+(a status segment, a certification period, a feed entry) and also the range of ledger positions
+in which it was the ledger's answer: ``known_from`` (the position of the event that made it) and
+``known_until`` (the position of the event that replaced it; NULL while it is current). A query
+"as known at position K" reads the rows alive at K; a current query reads the rows alive now.
+
+``OrganizationProjector`` takes an organization's events in version order and says, for each,
+which rows stop being the answer and which start. An event recorded in date order touches only
+the rows from its date on (``SegmentBuilder``), usually one or two; a back-dated event or a
+retraction can change the organization's past, and then its rows are compared whole.
 """
 
 from __future__ import annotations
@@ -10,11 +17,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from ledger.application.log import Entry
 from ledger.domain import timeline
-from ledger.domain.values import certificate_key
 from ledger.domain.events import (
     CertificationDenied,
     CertificationGranted,
@@ -25,19 +31,11 @@ from ledger.domain.events import (
     OrganizationRegistered,
     Recertified,
 )
+from ledger.domain.values import certificate_key
 
 ONE_DAY = timedelta(days=1)
-
-
-@dataclass
-class OrganizationRows:
-    """The rows of every view table that belong to one organization."""
-
-    org: str
-    segments: list[tuple[Any, ...]] = field(default_factory=list)
-    periods: list[tuple[Any, ...]] = field(default_factory=list)
-    feed: list[tuple[Any, ...]] = field(default_factory=list)
-
+SEGMENTS, PERIODS, FEED = "status_segments", "certification_periods", "event_feed"
+KEY_WIDTH = {SEGMENTS: 2, PERIODS: 3, FEED: 1}  # a row's leading columns that name it among the rows alive
 
 COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -46,39 +44,147 @@ def to_json(data: Any) -> str:
     return COMPACT_JSON.encode(data)
 
 
-def organization_rows(entries: Sequence[Entry], with_feed: bool = True) -> OrganizationRows:
-    """Status segments, certification periods and feed rows of one organization (entries in version order).
-
-    ``with_feed=False`` leaves the feed out, for answers that only need the valid-time tables.
-    """
-    events = [entry.event for entry in entries]
-    registration = next((e for e in events if isinstance(e, OrganizationRegistered)), None)
-    if registration is None:
-        raise ValueError("an organization's events start with its registration")
-    segs, state = timeline.segments_and_state(events)
-    positions = {entry.event.originator_version: entry.position for entry in entries}
-    return OrganizationRows(
-        org=registration.org,
-        segments=segment_rows(registration.org, segs),
-        periods=period_rows(registration.org, state, positions),
-        feed=feed_rows(registration.org, entries, segs) if with_feed else [],
-    )
+def key_of(table: str, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return row[:KEY_WIDTH[table]]
 
 
-def segment_rows(org: str, segs: Sequence[timeline.Segment]) -> list[tuple[Any, ...]]:
-    """(org, seq, start_day, end_day, status, country, standard, certified_since, consecutive_years, record,
-    region, search, expiring_on).
+@dataclass
+class Change:
+    """What one event did to the views: rows no longer the answer (by key), and rows that now are."""
 
-    ``end_day`` is the next segment's start (exclusive); NULL for the open last segment. ``region`` and
-    ``search`` are folded (letter case and accents aside); ``expiring_on`` is the end of a certified
-    period that no renewal follows (see ``OrganizationState.index_fields``).
+    position: int
+    closed: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    opened: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+
+@dataclass
+class Version:
+    """One row of a view table with the range of positions in which it was the answer."""
+
+    table: str
+    row: tuple[Any, ...]
+    known_from: int
+    known_until: int | None = None
+
+    def stored(self) -> tuple[Any, ...]:
+        return (*self.row, self.known_from, self.known_until)
+
+
+class OrganizationProjector:
+    """One organization's rows, kept current event by event."""
+
+    def __init__(self) -> None:
+        self.builder = timeline.SegmentBuilder()
+        self.entries: list[Entry] = []
+        self.org: str | None = None
+        self.segment_rows: list[tuple[Any, ...]] = []
+        self.period_rows: list[tuple[Any, ...]] = []
+        self.feed_rows: dict[int, tuple[Any, ...]] = {}
+
+    @property
+    def version(self) -> int:
+        return self.entries[-1].event.originator_version if self.entries else 0
+
+    @property
+    def position(self) -> int:
+        return self.entries[-1].position if self.entries else 0
+
+    def current(self) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        """Every row that is the answer now."""
+        yield from ((SEGMENTS, row) for row in self.segment_rows)
+        yield from ((PERIODS, row) for row in self.period_rows)
+        yield from ((FEED, row) for row in self.feed_rows.values())
+
+    def advance(self, entry: Entry) -> Change:
+        """Take the organization's next event; say which rows it closes and which it opens."""
+        event = entry.event
+        if self.org is None:
+            if not isinstance(event, OrganizationRegistered):
+                raise ValueError("an organization's events start with its registration")
+            self.org = event.org
+        self.entries.append(entry)
+        first = self.builder.add(event)
+        whole = first == 0
+        change = Change(entry.position)
+        self._segments(first, change)
+        self._periods(change)
+        self._feed(entry, whole or isinstance(event, EntryRetracted), change)
+        return change
+
+    def _segments(self, first: int, change: Change) -> None:
+        segs = self.builder.segments
+        fresh = segment_rows(self.org or "", segs, first)
+        _compare(SEGMENTS, self.segment_rows[first:], fresh, change)
+        self.segment_rows[first:] = fresh
+
+    def _periods(self, change: Change) -> None:
+        positions = {entry.event.originator_version: entry.position for entry in self.entries}
+        fresh = period_rows(self.org or "", self.builder.state, positions)
+        _compare(PERIODS, self.period_rows, fresh, change)
+        self.period_rows = fresh
+
+    def _feed(self, entry: Entry, whole: bool, change: Change) -> None:
+        """The new event's entry; and entries whose report item or retraction mark it may change: the same
+        day's (a same-day event can change a renewal's streak), or every one after a back-dated event."""
+        day = entry.event.date
+        touched = self.entries if whole else [e for e in self.entries if e.event.date == day]
+        retraction_of = {e.event.target: e for e in self.entries if isinstance(e.event, EntryRetracted)}
+        fresh = [feed_row(self.org or "", e, retraction_of.get(e.event.originator_version), self.builder.segments)
+                 for e in touched]
+        old = [self.feed_rows[e.position] for e in touched if e.position in self.feed_rows]
+        _compare(FEED, old, fresh, change)
+        for row in fresh:
+            self.feed_rows[row[0]] = row
+
+
+def _compare(table: str, old: Sequence[tuple[Any, ...]], fresh: Sequence[tuple[Any, ...]], change: Change) -> None:
+    if list(old) == list(fresh):
+        return
+    kept = set(old) & set(fresh)
+    change.closed += [(table, key_of(table, row)) for row in old if row not in kept]
+    change.opened += [(table, row) for row in fresh if row not in kept]
+
+
+def versions(entries: Sequence[Entry]) -> list[Version]:
+    """Every row the organization's events ever made, each with the positions in which it was the answer
+    (a rebuild, or a replay, of one organization)."""
+    projector = OrganizationProjector()
+    alive: dict[tuple[str, tuple[Any, ...]], Version] = {}
+    done: list[Version] = []
+    for entry in entries:
+        change = projector.advance(entry)
+        for table, key in change.closed:
+            version = alive.pop((table, key))
+            version.known_until = change.position
+            done.append(version)
+        for table, row in change.opened:
+            alive[(table, key_of(table, row))] = Version(table, row, change.position)
+    return done + list(alive.values())
+
+
+def projector_at(entries: Iterable[Entry]) -> OrganizationProjector:
+    """A projector that has taken ``entries`` (its rows are then the current ones)."""
+    projector = OrganizationProjector()
+    for entry in entries:
+        projector.advance(entry)
+    return projector
+
+
+def segment_rows(org: str, segs: Sequence[timeline.Segment], first: int = 0) -> list[tuple[Any, ...]]:
+    """Rows of ``segs[first:]``: (org, start_day, end_day, opening, status, country, standard, certified_since,
+    consecutive_years, record, region, search, expiring_on).
+
+    ``end_day`` is the next segment's start (exclusive); NULL for the open last segment. ``opening`` is 1
+    for the organization's first segment. ``region`` and ``search`` are folded (letter case and accents
+    aside); ``expiring_on`` is the end of a certified period that no renewal follows.
     """
     rows = []
-    for seq, seg in enumerate(segs, start=1):
-        end = segs[seq].start.isoformat() if seq < len(segs) else None
+    for at in range(first, len(segs)):
+        seg = segs[at]
+        end = segs[at + 1].start.isoformat() if at + 1 < len(segs) else None
         record, index = seg.record, seg.index
-        rows.append((org, seq, seg.start.isoformat(), end, record["status"], record["country"], record["standard"],
-                     record["certified_since"], record["consecutive_years"], to_json(record),
+        rows.append((org, seg.start.isoformat(), end, 1 if at == 0 else 0, record["status"], record["country"],
+                     record["standard"], record["certified_since"], record["consecutive_years"], to_json(record),
                      index.get("region"), index.get("search"), index.get("expiring_on")))
     return rows
 
@@ -111,28 +217,20 @@ def period_rows(org: str, state: timeline.OrganizationState, positions: dict[int
     return rows
 
 
-def feed_rows(org: str, entries: Sequence[Entry], segs: Sequence[timeline.Segment]) -> list[tuple[Any, ...]]:
-    """(position, org, version, type, date, recorded_at, recorded_by, fields, retracted_by, retracted_at,
-    in_effect, report).
+def feed_row(org: str, entry: Entry, retraction: Entry | None, segs: Sequence[timeline.Segment]
+             ) -> tuple[Any, ...]:
+    """(position, org, version, type, date, recorded_at, recorded_by, fields, retracted_by, in_effect, report).
 
-    Every stored event, retracted or not. ``retracted_at`` is the position of the retraction, so
-    that a feed read as known at an earlier position leaves later retractions out. ``report`` is
-    the event's entry in the yearly report, for events that take part in valid time.
+    Every stored event, retracted or not. ``report`` is the event's entry in the yearly report, for
+    events that take part in valid time.
     """
-    retraction_of = {e.event.target: e for e in entries if isinstance(e.event, EntryRetracted)}
-    rows = []
-    for entry in entries:
-        event = entry.event
-        retraction = retraction_of.get(event.originator_version)
-        in_effect = retraction is None and not isinstance(event, EntryRetracted)
-        fields = event.shown_fields()
-        report = report_item(org, event, segs) if in_effect else None
-        rows.append((entry.position, org, event.originator_version, type(event).__name__, event.date.isoformat(),
-                     entry.recorded_at, event.recorded_by, to_json(fields),
-                     retraction.event.originator_version if retraction else None,
-                     retraction.position if retraction else None,
-                     1 if in_effect else 0, to_json(report) if report is not None else None))
-    return rows
+    event = entry.event
+    in_effect = retraction is None and not isinstance(event, EntryRetracted)
+    report = report_item(org, event, segs) if in_effect else None
+    return (entry.position, org, event.originator_version, type(event).__name__, event.date.isoformat(),
+            entry.recorded_at, event.recorded_by, to_json(event.shown_fields()),
+            retraction.event.originator_version if retraction else None, 1 if in_effect else 0,
+            to_json(report) if report is not None else None)
 
 
 def report_item(org: str, event: OrganizationEvent, segs: Sequence[timeline.Segment]) -> dict[str, Any] | None:

@@ -1,32 +1,39 @@
 """Keeping the views up: incremental catch-up after the tracked position, and replay.
 
-Catch-up reads only the notifications after the tracked position, in batches. Each batch's
-organizations are recomputed from their timelines up to the batch's last position, and the
-rows plus the new position are committed together. A process killed at any point leaves
-the views exactly at the last committed position; the next catch-up resumes from there.
+Catch-up reads only the notifications after the tracked position, in batches. For each
+organization a batch touches, a projector takes that organization's events: those up to the
+tracked position silently (its current rows are then what the views hold), then each new one,
+saying which rows it closes and which it opens at its position. The closes, the new rows and the
+new position are committed together. A process killed at any point leaves the views exactly at
+the last committed position; the next catch-up resumes from there.
 
-Views that have applied nothing yet, facing a long log (a fresh import), are filled by a
-replay instead, like a rebuild: one transaction, organization after organization, so memory
-stays bounded and each organization's events are read and decoded once.
+A process keeps the projectors of organizations it used lately (``Recent``), so the next batch
+reads only their newer events. A projector depends only on its organization's events, which are
+never changed, so one made by this process serves whatever process moved the views meanwhile.
+
+Views that have applied nothing yet, facing a long log (a fresh import), are filled by a replay
+instead, like a rebuild: one transaction, organization after organization, so memory stays
+bounded and each organization's events are read and decoded once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger.application.log import EventLog
-from projections.rows import OrganizationRows, organization_rows
+from ledger.application.log import Entry, EventLog
+from ledger.application.reading import Recent
+from projections.rows import OrganizationProjector, Version, key_of, versions
 from projections.store import ViewStore
 
 BATCH_SIZE = 500
 REPLAY_ORGANIZATIONS = 100  # organizations read, decoded and folded together during a replay
 REPLAY_FROM_EMPTY = 20_000  # a backlog this long, onto views that hold nothing yet, is replayed instead
-
-
-ReplayProgress = Callable[[int, int], None]
+RECENT_EVENTS = 50_000  # events of recently projected organizations a process keeps
+ReplayProgress = Callable[[int, int], None]  # (organizations done, organizations in all)
 
 
 @dataclass(frozen=True)
@@ -38,24 +45,26 @@ class Progress:
 
 
 def catch_up(log: EventLog, store: ViewStore, batch_size: int = BATCH_SIZE,
-             on_batch: Callable[[Progress], None] | None = None, replay_from_empty: int = REPLAY_FROM_EMPTY) -> int:
+             on_batch: Callable[[Progress], None] | None = None, replay_from_empty: int = REPLAY_FROM_EMPTY,
+             projectors: Recent[OrganizationProjector] | None = None) -> int:
     """Apply every notification after the tracked position; return how many were applied."""
     applied = 0
     if store.tracked_position() == 0:
         upto = log.max_position()
         if upto >= replay_from_empty:
-            store.replace_all((rows for batch in replay_batches(log, upto) for rows in batch), upto)
+            store.replace_all(replay_versions(log, upto), upto)
             if on_batch is not None:
                 on_batch(Progress(upto, upto))
             return upto
+    projectors = projectors if projectors is not None else Recent(RECENT_EVENTS)
     while True:
         tracked = store.tracked_position()
         originators, position = log.originators_after(tracked, batch_size)
         if position == tracked:
             return applied  # nothing new (a batch of accounts' events only moves the position on)
-        batch = [organization_rows(entries) for entries in log.entries(originators, position)] if originators else []
+        closes, opened = batch_changes(log, originators, tracked, position, projectors)
         try:
-            store.apply_batch(batch, position)
+            store.apply_batch(closes, opened, position)
         except IntegrityError:
             if store.tracked_position() >= position:
                 continue  # another process applied this batch first; carry on from where it got to
@@ -65,25 +74,73 @@ def catch_up(log: EventLog, store: ViewStore, batch_size: int = BATCH_SIZE,
             on_batch(Progress(position - tracked, position))
 
 
-def replay(log: EventLog, upto: int, with_feed: bool = True, progress: ReplayProgress | None = None
-           ) -> list[OrganizationRows]:
-    """Every organization's rows from the log up to position ``upto``."""
-    return [rows for batch in replay_batches(log, upto, with_feed, progress=progress) for rows in batch]
+def batch_changes(log: EventLog, originators: Sequence[UUID], tracked: int, position: int,
+                  projectors: Recent[OrganizationProjector]
+                  ) -> tuple[list[tuple[str, tuple[Any, ...], int]], list[Version]]:
+    """What the events at positions tracked+1..position do to the views: rows the views hold that close
+    (table, key, position), and the rows opened (closed again already if a later event of the batch did)."""
+    closes: list[tuple[str, tuple[Any, ...], int]] = []
+    alive: dict[tuple[str, tuple[Any, ...]], Version] = {}
+    finished: list[Version] = []
+    for originator_id, projector, entries in organization_entries(log, originators, tracked, position, projectors):
+        for entry in entries:
+            change = projector.advance(entry)
+            if entry.position <= tracked:
+                continue  # already in the views: this only brings the projector to where they are
+            for table, key in change.closed:
+                earlier = alive.pop((table, key), None)
+                if earlier is None:
+                    closes.append((table, key, change.position))
+                else:
+                    earlier.known_until = change.position
+                    finished.append(earlier)
+            for table, row in change.opened:
+                alive[(table, key_of(table, row))] = Version(table, row, change.position)
+        projectors.put(originator_id, projector, len(projector.entries))
+    return closes, finished + list(alive.values())
 
 
-def replay_batches(log: EventLog, upto: int, with_feed: bool = True,
-                   organizations: int = REPLAY_ORGANIZATIONS, progress: ReplayProgress | None = None
-                   ) -> Iterator[list[OrganizationRows]]:
-    """Every organization's rows from the log up to position ``upto``, a few organizations at a time.
+def organization_entries(log: EventLog, originators: Sequence[UUID], tracked: int, upto: int,
+                         projectors: Recent[OrganizationProjector]
+                         ) -> Iterator[tuple[UUID, OrganizationProjector, list[Entry]]]:
+    """Each organization's projector and the events it has yet to take up to ``upto``: a kept projector (one
+    no further than the views) takes only the newer events, a new one all of them."""
+    fresh = []
+    for originator_id in originators:
+        projector = projectors.get(originator_id)
+        if projector is None or projector.position > tracked:
+            fresh.append(originator_id)
+            continue
+        yield originator_id, projector, log.entries_after(originator_id, projector.version, upto)
+    for entries in log.entries(fresh, upto) if fresh else []:
+        yield entries[0].event.originator_id, OrganizationProjector(), entries
 
-    Each batch of organizations is read with one query (their rows, in version order), so only
-    one batch is ever held in memory, whatever the size of the log. ``progress(done, total)``
-    counts organizations.
+
+def replay(log: EventLog, upto: int, progress: ReplayProgress | None = None) -> list[Version]:
+    """Every organization's rows, with the positions in which each was the answer, up to position ``upto``."""
+    return list(replay_versions(log, upto, progress=progress))
+
+
+def replay_versions(log: EventLog, upto: int, organizations: int = REPLAY_ORGANIZATIONS,
+                    progress: ReplayProgress | None = None) -> Iterator[Version]:
+    """Every organization's rows from the log up to position ``upto``, a few organizations at a time."""
+    for batch in replay_batches(log, upto, organizations, progress):
+        for entries in batch:
+            yield from versions(entries)
+
+
+def replay_batches(log: EventLog, upto: int, organizations: int = REPLAY_ORGANIZATIONS,
+                   progress: ReplayProgress | None = None) -> Iterator[list[list[Entry]]]:
+    """Every organization's events up to ``upto``, a few organizations at a time.
+
+    Each batch of organizations is read with one query (their rows, in version order), so only one
+    batch is ever held in memory, whatever the size of the log. ``progress(done, total)`` is told
+    after each batch.
     """
     originators = log.organization_ids()
     for start in range(0, len(originators), organizations):
-        batch = log.entries(originators[start:start + organizations], upto, with_recorded_at=with_feed)
+        batch = log.entries(originators[start:start + organizations], upto)
         if batch:
-            yield [organization_rows(entries, with_feed) for entries in batch]
+            yield batch
         if progress is not None:
             progress(min(start + organizations, len(originators)), len(originators))

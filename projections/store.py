@@ -17,14 +17,14 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from ledger.storage.dialect import Dialect
 from projections import tables
-from projections.rows import OrganizationRows
+from projections.rows import Version
 
 APPLICATION_NAME = "projections"
-WRITE_SLICE = 500  # organizations written per round of inserts
+WRITE_SLICE = 5000  # rows written per round of inserts
 
 
-def slices(items: Iterable[OrganizationRows], size: int) -> Iterator[list[OrganizationRows]]:
-    batch: list[OrganizationRows] = []
+def slices(items: Iterable[Version], size: int) -> Iterator[list[Version]]:
+    batch: list[Version] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:
@@ -44,18 +44,21 @@ class ViewStore:
     def tracked_position(self) -> int:
         return self.max_tracking_id(APPLICATION_NAME) or 0  # type: ignore[attr-defined]
 
-    def apply_batch(self, batch: Sequence[OrganizationRows], position: int) -> None:
-        """Replace the rows of the batch's organizations and move the tracked position to ``position``.
+    def apply_batch(self, closes: Sequence[tuple[str, tuple[Any, ...], int]], versions: Sequence[Version],
+                    position: int) -> None:
+        """Close rows that stopped being the answer, insert the new ones, and move the tracked position to
+        ``position``, in one transaction.
 
         Raises the library's IntegrityError if ``position`` was already applied.
         """
         with self.datastore.transaction(commit=True) as c:
             self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
-            tables.replace_organizations(c, self.dialect, batch)
+            tables.close_rows(c, self.dialect, closes)
+            tables.insert_versions(c, self.dialect, versions)
 
-    def replace_all(self, organizations: Iterable[OrganizationRows], position: int) -> None:
-        """Drop the view tables and the tracked position, then write ``organizations`` as of ``position``: one
-        transaction. ``organizations`` may be a generator: it is written as it comes, a slice at a time.
+    def replace_all(self, versions: Iterable[Version], position: int) -> None:
+        """Drop the view tables and the tracked position, then write ``versions`` as of ``position``: one
+        transaction. ``versions`` may be a generator: it is written as it comes, a slice at a time.
 
         Dropping (not just emptying) the tables lets a rebuild pick up a changed table layout. The
         secondary indexes are built after the rows are in: one sort each, instead of an index update per row.
@@ -66,8 +69,8 @@ class ViewStore:
                       (APPLICATION_NAME,))
             for statement in tables.drop_statements(self.dialect) + tables.table_statements(self.dialect):
                 c.execute(statement)
-            for batch in slices(organizations, WRITE_SLICE):
-                tables.insert_rows(c, self.dialect, batch)
+            for batch in slices(versions, WRITE_SLICE):
+                tables.insert_versions(c, self.dialect, batch)
             for statement in tables.index_statements(self.dialect):
                 c.execute(statement)
             if position:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Protocol, Sequence
 
 from ledger.storage.dialect import SQLITE, Dialect, postgres
-from projections.rows import OrganizationRows
+from projections.rows import Version
 
 
 class Cursor(Protocol):
@@ -31,15 +31,21 @@ class Table:
     clustered: bool = False
 
 
+VERSION_COLUMNS = ("known_from", "known_until")
+VERSION_DEFINITION = "known_from BIGINT NOT NULL, known_until BIGINT"
+
 SEGMENTS = Table(
     "status_segments",
-    ("org", "seq", "start_day", "end_day", "status", "country", "standard", "certified_since",
-     "consecutive_years", "record", "region", "search", "expiring_on"),
-    ("org", "seq"),
-    "org TEXT NOT NULL, seq INTEGER NOT NULL, start_day TEXT NOT NULL, end_day TEXT, status TEXT NOT NULL, "
+    ("org", "start_day", "end_day", "opening", "status", "country", "standard", "certified_since",
+     "consecutive_years", "record", "region", "search", "expiring_on", *VERSION_COLUMNS),
+    ("org", "start_day", "known_from"),
+    "org TEXT NOT NULL, start_day TEXT NOT NULL, end_day TEXT, opening INTEGER NOT NULL, status TEXT NOT NULL, "
     "country TEXT NOT NULL, standard TEXT, certified_since TEXT, consecutive_years INTEGER NOT NULL, "
-    "record TEXT NOT NULL, region TEXT, search TEXT, expiring_on TEXT, PRIMARY KEY (start_day, org, seq)",
-    (("status_segments_org_start", "org, start_day"), ("status_segments_first", "seq, org"),
+    f"record TEXT NOT NULL, region TEXT, search TEXT, expiring_on TEXT, {VERSION_DEFINITION}, "
+    "PRIMARY KEY (start_day, org, known_from)",
+    # Covering the registry's searches, the positions included (``alive``).
+    (("status_segments_org_start", "org, start_day, known_from, known_until"),
+     ("status_segments_opening", "opening, org, start_day, known_from, known_until"),
      ("status_segments_end", "end_day")),
     clustered=True,
 )
@@ -47,13 +53,13 @@ SEGMENTS = Table(
 PERIODS = Table(
     "certification_periods",
     ("org", "chain", "period", "standard", "certificate", "valid_from", "valid_until", "decided_on", "version",
-     "ended_on", "end_reason", "certificate_key", "position"),
-    ("org", "chain", "period"),
+     "ended_on", "end_reason", "certificate_key", "position", *VERSION_COLUMNS),
+    ("org", "chain", "period", "known_from"),
     "org TEXT NOT NULL, chain INTEGER NOT NULL, period INTEGER NOT NULL, standard TEXT NOT NULL, "
     "certificate TEXT, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL, decided_on TEXT NOT NULL, "
     "version INTEGER NOT NULL, ended_on TEXT, end_reason TEXT, certificate_key TEXT, position BIGINT, "
-    "PRIMARY KEY (valid_from, org, chain, period)",
-    (("certification_periods_org", "org"), ("certification_periods_ended", "ended_on"),
+    f"{VERSION_DEFINITION}, PRIMARY KEY (valid_from, org, chain, period, known_from)",
+    (("certification_periods_org", "org, chain, period"), ("certification_periods_ended", "ended_on"),
      ("certification_periods_number", "certificate_key, position")),
     clustered=True,
 )
@@ -61,24 +67,35 @@ PERIODS = Table(
 FEED = Table(
     "event_feed",
     ("position", "org", "version", "type", "date", "recorded_at", "recorded_by", "fields", "retracted_by",
-     "retracted_at", "in_effect", "report"),
-    ("position",),
-    "position BIGINT NOT NULL PRIMARY KEY, org TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, "
+     "in_effect", "report", *VERSION_COLUMNS),
+    ("position", "known_from"),
+    "position BIGINT NOT NULL, org TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, "
     "date TEXT NOT NULL, recorded_at TEXT, recorded_by TEXT NOT NULL, fields TEXT NOT NULL, "
-    "retracted_by INTEGER, retracted_at BIGINT, in_effect INTEGER NOT NULL, report TEXT",
+    f"retracted_by INTEGER, in_effect INTEGER NOT NULL, report TEXT, {VERSION_DEFINITION}, "
+    "PRIMARY KEY (position, known_from)",
     (("event_feed_org", "org"), ("event_feed_date", "date")),
 )
 
 TABLES: tuple[Table, ...] = (SEGMENTS, PERIODS, FEED)
+BY_NAME = {t.name: t for t in TABLES}
+# The columns that name a row among those alive at one position (a table's ``KEY_WIDTH`` leading columns).
+VERSION_KEYS = {SEGMENTS.name: ("org", "start_day"), PERIODS.name: ("org", "chain", "period"),
+                FEED.name: ("position",)}
 
 # The views' layout and meaning: raise it whenever a table gains a column or its rows change meaning.
 # Views kept under another layout are dropped and replayed (``ViewStore.ensure_layout``).
-LAYOUT = 2
+LAYOUT = 3
 LAYOUT_MARKER = "projections-layout"  # a row of the tracking table, beside the views' own position
 """``key`` orders a table's rows for comparison. The date-ranged tables are clustered on their
 start date, so "as of D" reads one contiguous range of the primary key (``start <= D``) and
 filters the end in place; answers are sorted after the read, which keeps the planner on that range.
 """
+
+
+def alive(alias: str, known: int) -> tuple[str, list[Any]]:
+    """The rows of ``alias`` that were the answer at position ``known``: a condition and its parameters."""
+    return (f"{alias}.known_from <= ? AND ({alias}.known_until IS NULL OR {alias}.known_until > ?)",
+            [known, known])
 
 
 def create_statements(d: Dialect) -> list[str]:
@@ -101,25 +118,37 @@ def drop_statements(d: Dialect) -> list[str]:
     return [f"DROP TABLE IF EXISTS {d.table(t.name)}" for t in TABLES]
 
 
-def delete_organizations(c: Cursor, d: Dialect, orgs: Sequence[str]) -> None:
+def close_rows(c: Cursor, d: Dialect, closes: Sequence[tuple[str, tuple[Any, ...], int]]) -> None:
+    """Rows stop being the answer: (table, key, position) sets the alive row's ``known_until``."""
     for t in TABLES:
-        c.executemany(d.sql(f"DELETE FROM {{{t.name}}} WHERE org = ?"), [(org,) for org in orgs])
+        keyed = [(position, *key) for table, key, position in closes if table == t.name]
+        if keyed:
+            names = " AND ".join(f"{column} = ?" for column in VERSION_KEYS[t.name])
+            c.executemany(d.sql(f"UPDATE {{{t.name}}} SET known_until = ? WHERE {names} AND known_until IS NULL"),
+                          keyed)
 
 
-def insert_rows(c: Cursor, d: Dialect, batch: Iterable[OrganizationRows]) -> None:
-    batch = list(batch)
-    for t, rows in ((SEGMENTS, [r for o in batch for r in o.segments]),
-                    (PERIODS, [r for o in batch for r in o.periods]),
-                    (FEED, [r for o in batch for r in o.feed])):
+def insert_versions(c: Cursor, d: Dialect, versions: Iterable[Version]) -> None:
+    by_table: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in TABLES}
+    for version in versions:
+        by_table[version.table].append(version.stored())
+    for t in TABLES:
+        rows = by_table[t.name]
         if rows:
             marks = ", ".join("?" * len(t.columns))
             c.executemany(d.sql(f"INSERT INTO {{{t.name}}} ({', '.join(t.columns)}) VALUES ({marks})"), rows)
 
 
-def replace_organizations(c: Cursor, d: Dialect, batch: Sequence[OrganizationRows]) -> None:
-    """Swap in the freshly computed rows of each organization in ``batch``."""
-    delete_organizations(c, d, [rows.org for rows in batch])
-    insert_rows(c, d, batch)
+def rows_of(c: Cursor, d: Dialect, t: Table, orgs: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Every row (every version) of these organizations in table ``t``."""
+    condition, params = d.any_of("org", orgs)
+    c.execute(d.sql(f"SELECT {', '.join(t.columns)} FROM {{{t.name}}} WHERE {condition}"), params)
+    return [tuple(row[col] for col in t.columns) for row in c.fetchall()]
+
+
+def organizations_in(c: Cursor, d: Dialect, t: Table) -> list[str]:
+    c.execute(d.sql(f"SELECT DISTINCT org FROM {{{t.name}}}"))
+    return [row["org"] for row in c.fetchall()]
 
 
 def table_contents(c: Cursor, d: Dialect, t: Table) -> list[tuple[Any, ...]]:

@@ -4,9 +4,10 @@ Every query first catches the views up with the log, so an answer is never stale
 because the status segments carry each organization's future expiry, time passing alone
 changes answers without any event.
 
-``known_at`` answers (what the ledger said at an earlier position) replay the log up to
-that position once, into a scratch in-memory database with the same tables, and run the
-same queries there.
+The views are bitemporal (``projections.rows``): a ``known_at`` answer (what the ledger said at
+an earlier position) is the same indexed query on the rows that were the answer at that position.
+Only a ledger whose views cannot be moved on (a read-only role or file) and are behind replays the
+log, into a scratch in-memory database with the same tables.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from eventsourcing.sqlite import SQLiteDatastore
 
-from ledger.application.log import EventLog
+from ledger.application.log import Entry, EventLog
 from ledger.application.system_time import KnownAt, KnownAtValue, as_of_date
 from ledger.domain.certificates import certificate_on
 from ledger.domain.organization import organization_id
@@ -33,9 +34,10 @@ from projections import report as rep
 from projections import tables
 from ledger.storage.dialect import Dialect
 from projections.answers import Listing, Record
-from projections.rows import OrganizationRows
-from projections.runner import (BATCH_SIZE, REPLAY_FROM_EMPTY, Progress, ReplayProgress, catch_up, replay,
-                                replay_batches)
+from ledger.application.reading import Recent
+from projections.rows import OrganizationProjector, Version, versions
+from projections.runner import (BATCH_SIZE, RECENT_EVENTS, REPLAY_FROM_EMPTY, Progress, ReplayProgress, catch_up,
+                                replay, replay_batches)
 from projections.store import SQLiteViewStore, ViewStore
 
 
@@ -55,12 +57,12 @@ class Tally:
     events: int = 0
     organizations: int = 0
 
-    def counting(self, batches: Iterable[Sequence[OrganizationRows]]) -> Iterator[OrganizationRows]:
+    def counting(self, batches: Iterable[list[list[Entry]]]) -> Iterator[Version]:
         for batch in batches:
-            for rows in batch:
+            for entries in batch:
                 self.organizations += 1
-                self.events += len(rows.feed)
-                yield rows
+                self.events += len(entries)
+                yield from versions(entries)
 
 
 class Views:
@@ -72,6 +74,7 @@ class Views:
         self.replay_from_empty = replay_from_empty
         self._store: ViewStore | None = None
         self.on_replay: ReplayProgress | None = None  # (organizations done, total) while a replay runs
+        self.projectors: Recent[OrganizationProjector] = Recent(RECENT_EVENTS)
 
     @property
     def store(self) -> ViewStore:
@@ -87,7 +90,8 @@ class Views:
     def catch_up(self, on_batch: Callable[[Progress], None] | None = None) -> int:
         """Apply the events recorded since the tracked position; return how many."""
         with self._storage_errors("update"):
-            return catch_up(self.log, self.store, self.batch_size, on_batch, self.replay_from_empty)
+            return catch_up(self.log, self.store, self.batch_size, on_batch, self.replay_from_empty,
+                            self.projectors)
 
     def tracked_position(self) -> int:
         return self.store.tracked_position()
@@ -116,7 +120,7 @@ class Views:
         filters = check_filters(statuses, country, standard, region=region, q=q, expiring_within=expiring_within,
                                 as_of=day)
         with self._reading(known_at) as (c, dialect, seen, position):
-            records = reg.registry(c, dialect, day, filters=filters)
+            records = reg.registry(c, dialect, day, position, filters=filters)
         return Listing([stamped(r, day, seen) for r in records], position)
 
     def certificate(self, number: str, as_of: date | str | None = None, known_at: KnownAtValue = None
@@ -129,7 +133,7 @@ class Views:
         day = as_of_date(as_of)
         key = check_number(number)
         with self._reading(known_at) as (c, dialect, seen, position):
-            holder = reg.first_holder(c, dialect, key)
+            holder = reg.first_holder(c, dialect, key, position)
         answer = self._certificate_of(holder, number, day, position)
         if answer is None:
             raise UnknownCertificate(f"unknown certificate {number.strip()}")
@@ -158,7 +162,7 @@ class Views:
                 raise InvalidInput(f"entry {n}: date: {error}") from None
             checked.append((entry["certificate"], key, day))
         with self._reading(known_at) as (c, dialect, seen, position):
-            holders = {key: reg.first_holder(c, dialect, key) for key in {key for _, key, _ in checked}}
+            holders = {key: reg.first_holder(c, dialect, key, position) for key in {key for _, key, _ in checked}}
         items = []
         for number, key, day in checked:
             answer = self._certificate_of(holders[key], number, day, position)
@@ -177,20 +181,20 @@ class Views:
         """Organizations with consecutive_years > 0, longest first (ties: certified_since, then org)."""
         day = as_of_date(as_of)
         with self._reading(known_at) as (c, dialect, seen, position):
-            records = reg.streaks(c, dialect, day)
+            records = reg.streaks(c, dialect, day, position)
         return Listing([stamped(r, day, seen) for r in records], position)
 
     def covered(self, as_of: date | str | None = None, known_at: KnownAtValue = None) -> list[str]:
         """Organizations whose certificate covers ``as_of`` (certified or suspended), from the periods table."""
         day = as_of_date(as_of)
         with self._reading(known_at) as (c, dialect, _, position):
-            return Listing(reg.covered(c, dialect, day), position)
+            return Listing(reg.covered(c, dialect, day, position), position)
 
     def report(self, start: date | str, end: date | str, known_at: KnownAtValue = None) -> dict[str, Any]:
         """What happened from ``start`` to ``end`` (both included): SPEC section 8's report."""
         first, last = report_dates(start, end)
-        with self._reading(known_at, with_feed=True) as (c, dialect, _, position):
-            return Record(rep.report(c, dialect, first, last), position)
+        with self._reading(known_at) as (c, dialect, _, position):
+            return Record(rep.report(c, dialect, first, last, position), position)
 
     def year_report(self, year: int, known_at: KnownAtValue = None) -> dict[str, Any]:
         if not 1 <= year <= 9999:
@@ -203,18 +207,8 @@ class Views:
             raise InvalidInput(f"--since: {since} is not a ledger position")
         if limit < 0:
             raise InvalidInput(f"--limit: {limit} is negative")
-        seen = self._resolve(known_at)
-        try:
-            self.catch_up()
-        except StorageError as error:
-            if not cannot_write(error):
-                raise
-            with self._reading(seen, with_feed=True) as (c, dialect, _, position):  # as they stand, or a replay
-                return Listing(feed.changes(c, dialect, since, limit, seen.position), position)
-        with self.store.reading() as c:
-            tracked = self.store.tracked_in(c)
-            upto = tracked if seen.position is None else min(seen.position, tracked)
-            return Listing(feed.changes(c, self.store.dialect, since, limit, upto), upto)
+        with self._reading(known_at) as (c, dialect, _, position):
+            return Listing(feed.changes(c, dialect, since, limit, position), position)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -222,13 +216,11 @@ class Views:
         return self.log.known_at(known_at)
 
     @contextmanager
-    def _reading(self, known_at: KnownAtValue, with_feed: bool = False
-                 ) -> Iterator[tuple[Any, Dialect, KnownAt, int]]:
-        """A cursor on views that hold exactly what the ledger knew at ``known_at`` (the feed only if asked),
-        and the ledger position they hold."""
+    def _reading(self, known_at: KnownAtValue) -> Iterator[tuple[Any, Dialect, KnownAt, int]]:
+        """A cursor on views that hold what the ledger knew at ``known_at``, and the ledger position to read
+        them at (the rows alive at it are the answer)."""
         seen = self._resolve(known_at)
         wanted = seen.position
-        current = True
         try:
             self.catch_up()
         except StorageError as error:
@@ -236,18 +228,19 @@ class Views:
                 raise
             # A read-only role (or a read-only SQLite file) cannot move the views on: use them only if
             # they exist and a follower keeps them current.
-            current = False
             latest = self.log.max_position()
             wanted = latest if wanted is None else min(wanted, latest)
         live = False
         if self._store is not None:
             with self.store.reading() as c:
                 tracked = self.store.tracked_in(c)
-                live = (wanted is None or wanted >= tracked) if current else wanted == tracked
+                # Views hold every position up to the one they track; a known-at beyond it (a ledger they
+                # cannot be moved on for) needs a replay.
+                live = wanted is None or wanted <= tracked
                 if live:
                     yield c, self.store.dialect, seen, tracked if wanted is None else wanted
         if not live:
-            with scratch(replay(self.log, wanted or 0, with_feed, self.on_replay)) as c:
+            with scratch(replay(self.log, wanted or 0, self.on_replay)) as c:
                 yield c, tables.SQLITE, seen, wanted or 0
 
     @contextmanager
@@ -264,7 +257,7 @@ def cannot_write(error: StorageError) -> bool:
 
 
 @contextmanager
-def scratch(batch: Sequence[OrganizationRows]) -> Iterator[Any]:
+def scratch(batch: Sequence[Version]) -> Iterator[Any]:
     """An in-memory database holding ``batch`` in the view tables."""
     conn = sqlite3.connect(":memory:")
     conn.row_factory = sqlite3.Row
@@ -272,7 +265,7 @@ def scratch(batch: Sequence[OrganizationRows]) -> Iterator[Any]:
         c = conn.cursor()
         for statement in tables.table_statements(tables.SQLITE) + tables.index_statements(tables.SQLITE):
             c.execute(statement)
-        tables.insert_rows(c, tables.SQLITE, batch)
+        tables.insert_versions(c, tables.SQLITE, batch)
         yield c
     finally:
         conn.close()

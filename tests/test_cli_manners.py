@@ -49,9 +49,10 @@ PROGRESS = [
     pytest.param(["export", "{dir}/backup.jsonl"], ["Exporting"], id="export"),
     pytest.param(["rebuild"], ["Rebuilding the projections"], id="rebuild"),
     pytest.param(["copy", "--to", "{dir}/copy.db"], ["Copying"], id="copy"),
-    pytest.param(["registry", "--known-at", "2"], ["Replaying the ledger"], id="registry-known-at"),
-    pytest.param(["streaks", "--known-at", "2"], ["Replaying the ledger"], id="streaks-known-at"),
-    pytest.param(["report", "--year", "2016", "--known-at", "2"], ["Replaying the ledger"], id="report-known-at"),
+    # The views are bitemporal: an earlier position is read from them, with no replay and so no bar.
+    pytest.param(["registry", "--known-at", "2"], [], id="registry-known-at"),
+    pytest.param(["streaks", "--known-at", "2"], [], id="streaks-known-at"),
+    pytest.param(["report", "--year", "2016", "--known-at", "2"], [], id="report-known-at"),
 ]
 
 

@@ -14,7 +14,7 @@ from ledger.errors import InvalidInput
 from ledger.domain.values import today_utc
 from projections import Views, compare_with_rebuild
 from projections.registry import Filters, registry_query
-from projections.rows import OrganizationRows
+from projections.rows import Version
 
 
 def orgs(records: list[dict]) -> list[str]:
@@ -77,21 +77,20 @@ def test_a_position_already_applied_is_refused(ledger: CertificationLedger, view
     register(ledger, "cecomip")
     register(ledger, "oro-puno")
     views.catch_up()
-    nothing: list[OrganizationRows] = []
     with pytest.raises(IntegrityError):
-        views.store.apply_batch(nothing, 2)
+        views.store.apply_batch([], [], 2)
     with pytest.raises(IntegrityError):
-        views.store.apply_batch(nothing, 1)
+        views.store.apply_batch([], [], 1)
     assert views.tracked_position() == 2
 
 
 def test_a_refused_batch_writes_no_view_rows(ledger: CertificationLedger, views: Views) -> None:
     register(ledger, "cecomip")
     views.catch_up()
-    ghost = OrganizationRows("ghost", segments=[("ghost", 1, "2016-01-01", None, "registered", "PE", None, None, 0,
-                                                 '{"org":"ghost"}')])
+    ghost = Version("status_segments", ("ghost", "2016-01-01", None, 1, "registered", "PE", None, None, 0,
+                                        '{"org":"ghost"}', None, None, None), 1)
     with pytest.raises(IntegrityError):
-        views.store.apply_batch([ghost], 1)
+        views.store.apply_batch([], [ghost], 1)
     assert orgs(views.registry("2019-01-01")) == ["cecomip"]
 
 
@@ -366,11 +365,11 @@ def test_the_registry_as_of_a_date_searches_each_organization_once_whatever_the_
         pytest.skip("the query plan checked here is SQLite's")
     register(ledger, "cecomip")
     views.catch_up()
-    statement, params = registry_query(views.store.dialect, date(2019, 12, 31), filters=Filters(
+    statement, params = registry_query(views.store.dialect, date(2019, 12, 31), 1, filters=Filters(
         ["certified"], "PE", "fairmined", region="puno", q="oro", expiring_by=date(2020, 1, 30)))
     with views.store.reading() as c:
         c.execute("EXPLAIN QUERY PLAN " + statement, params)
         plan = " ".join(row["detail"] for row in c.fetchall())
-    assert "SEARCH first USING COVERING INDEX status_segments_first (seq=?)" in plan
+    assert "SEARCH first USING COVERING INDEX status_segments_opening (opening=?)" in plan
     assert "SEARCH t USING COVERING INDEX status_segments_org_start (org=? AND start_day<?)" in plan
     assert "SCAN" not in plan

@@ -82,7 +82,7 @@ def test_kill_9_during_catch_up_resumes_with_nothing_lost_or_counted_twice(ledge
                                                                          db_url: str) -> None:
     total = record_history(ledger)
 
-    run_child_until_killed(db_url, "replace_organizations", "catch_up()", commits_before_kill=3)
+    run_child_until_killed(db_url, "insert_versions", "catch_up()", commits_before_kill=3)
 
     views = Views(ledger.log)
     position, contents = views.store.snapshot()
@@ -102,7 +102,7 @@ def test_kill_9_during_rebuild_leaves_the_previous_views(ledger: CertificationLe
     views.catch_up()
     before = views.store.snapshot()
 
-    run_child_until_killed(db_url, "insert_rows", "rebuild()", commits_before_kill=0)
+    run_child_until_killed(db_url, "insert_versions", "rebuild()", commits_before_kill=0)
 
     assert views.store.snapshot() == before
     assert views.tracked_position() == total

@@ -75,6 +75,13 @@ class EventLog:
         return [[Entry(row.position, stamps.get(row.position), self._mapper.to_domain_event(row.stored_event()))
                  for row in rows] for rows in grouped]
 
+    def entries_after(self, originator_id: UUID, version: int, upto: int | None) -> list[Entry]:
+        """One organization's events after ``version``, up to position ``upto``."""
+        rows = self._storage.select_org_rows(originator_id, upto, after_version=version)
+        stamps = self.recorded_at([row.position for row in rows])
+        return [Entry(row.position, stamps.get(row.position), self._mapper.to_domain_event(row.stored_event()))
+                for row in rows]
+
     def recorded_at(self, positions: Sequence[int]) -> dict[int, str]:
         return self._storage.recorded_at(positions)
 

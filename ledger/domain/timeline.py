@@ -611,6 +611,48 @@ def segment_on(segs: Sequence[Segment], day: date) -> Segment | None:
     return found
 
 
+class SegmentBuilder:
+    """``segments_and_state`` kept current as an organization's events arrive one by one.
+
+    An event that sorts last in effective order (no retraction, dated on or after every effective
+    event) leaves every segment before its date as it was: only those from its date on are
+    computed again, so a history recorded in date order costs one step per event instead of a
+    replay per event. Anything else (a back-dated event, a retraction) computes the whole timeline.
+    After each ``add``, ``segments`` and ``state`` equal ``segments_and_state(events)``.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[OrganizationEvent] = []
+        self.state = OrganizationState()
+        self.segments: list[Segment] = []
+        self._last_date: date | None = None
+
+    def add(self, event: OrganizationEvent) -> int:
+        """Take the next event (in version order); return the index of the first segment that may have changed
+        (the one before the new ones too, whose end is the next one's start)."""
+        self.events.append(event)
+        if isinstance(event, EntryRetracted) or (self._last_date is not None and event.date < self._last_date):
+            self.segments, self.state = segments_and_state(self.events)
+            ordered = effective(self.events)
+            self._last_date = ordered[-1].date if ordered else None
+            return 0
+        day = event.date
+        kept = len(self.segments)
+        while kept and self.segments[kept - 1].start >= day:
+            kept -= 1
+        del self.segments[kept:]
+        try:
+            apply(self.state, event)
+        except Illegal:
+            pass  # as segments_and_state: a stored timeline is legal unless tampered with
+        self._last_date = day
+        if self.state.registration is not None:
+            _append(self.segments, day, self.state)
+            for change in changes_without_event(self.state, day):
+                _append(self.segments, change, self.state)
+        return max(kept - 1, 0)
+
+
 class FoldedTimeline:
     """The final state of a legal timeline, kept current as events are appended to it.
 
