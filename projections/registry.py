@@ -15,7 +15,6 @@ from typing import Any, Sequence
 from ledger.domain.timeline import SEARCH_SEPARATOR
 from projections.tables import Cursor, Dialect, alive
 
-COVERING_SEGMENT = "s.start_day <= ? AND (s.end_day IS NULL OR s.end_day > ?)"
 
 
 @dataclass(frozen=True)
@@ -87,13 +86,8 @@ def registry_query(d: Dialect, as_of: date, known: int, statuses: Sequence[str] 
 
 def streaks(c: Cursor, d: Dialect, as_of: date, known: int) -> list[dict[str, Any]]:
     """Organizations with consecutive_years > 0 on ``as_of``, longest first (ties: certified_since, then org)."""
-    day = as_of.isoformat()
-    s_alive, s_params = alive("s", known)
-    c.execute(d.sql(f"SELECT s.org AS org, s.consecutive_years AS consecutive_years, s.certified_since AS "
-                    f"certified_since, s.record AS record FROM {{status_segments}} AS s "
-                    f"WHERE {COVERING_SEGMENT} AND s.consecutive_years > 0 AND {s_alive}"), [day, day, *s_params])
-    rows = sorted(c.fetchall(), key=lambda row: (-row["consecutive_years"], row["certified_since"], row["org"]))
-    return decode_records(rows)
+    covered = [record for record in registry(c, d, as_of, known) if record["consecutive_years"] > 0]
+    return sorted(covered, key=lambda r: (-r["consecutive_years"], r["certified_since"], r["org"]))
 
 
 def covered(c: Cursor, d: Dialect, as_of: date, known: int) -> list[str]:

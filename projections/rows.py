@@ -171,19 +171,18 @@ def projector_at(entries: Iterable[Entry]) -> OrganizationProjector:
 
 
 def segment_rows(org: str, segs: Sequence[timeline.Segment], first: int = 0) -> list[tuple[Any, ...]]:
-    """Rows of ``segs[first:]``: (org, start_day, end_day, opening, status, country, standard, certified_since,
+    """Rows of ``segs[first:]``: (org, start_day, opening, status, country, standard, certified_since,
     consecutive_years, record, region, search, expiring_on).
 
-    ``end_day`` is the next segment's start (exclusive); NULL for the open last segment. ``opening`` is 1
-    for the organization's first segment. ``region`` and ``search`` are folded (letter case and accents
+    A segment holds from its start to the next one's (which is why no row stores its end: appending a
+    segment then changes no row before it). ``opening`` is 1 for the organization's first segment. ``region`` and ``search`` are folded (letter case and accents
     aside); ``expiring_on`` is the end of a certified period that no renewal follows.
     """
     rows = []
     for at in range(first, len(segs)):
         seg = segs[at]
-        end = segs[at + 1].start.isoformat() if at + 1 < len(segs) else None
         record, index = seg.record, seg.index
-        rows.append((org, seg.start.isoformat(), end, 1 if at == 0 else 0, record["status"], record["country"],
+        rows.append((org, seg.start.isoformat(), 1 if at == 0 else 0, record["status"], record["country"],
                      record["standard"], record["certified_since"], record["consecutive_years"], to_json(record),
                      index.get("region"), index.get("search"), index.get("expiring_on")))
     return rows

@@ -36,17 +36,16 @@ VERSION_DEFINITION = "known_from BIGINT NOT NULL, known_until BIGINT"
 
 SEGMENTS = Table(
     "status_segments",
-    ("org", "start_day", "end_day", "opening", "status", "country", "standard", "certified_since",
+    ("org", "start_day", "opening", "status", "country", "standard", "certified_since",
      "consecutive_years", "record", "region", "search", "expiring_on", *VERSION_COLUMNS),
     ("org", "start_day", "known_from"),
-    "org TEXT NOT NULL, start_day TEXT NOT NULL, end_day TEXT, opening INTEGER NOT NULL, status TEXT NOT NULL, "
+    "org TEXT NOT NULL, start_day TEXT NOT NULL, opening INTEGER NOT NULL, status TEXT NOT NULL, "
     "country TEXT NOT NULL, standard TEXT, certified_since TEXT, consecutive_years INTEGER NOT NULL, "
     f"record TEXT NOT NULL, region TEXT, search TEXT, expiring_on TEXT, {VERSION_DEFINITION}, "
     "PRIMARY KEY (start_day, org, known_from)",
     # Covering the registry's searches, the positions included (``alive``).
     (("status_segments_org_start", "org, start_day, known_from, known_until"),
-     ("status_segments_opening", "opening, org, start_day, known_from, known_until"),
-     ("status_segments_end", "end_day")),
+     ("status_segments_opening", "opening, org, start_day, known_from, known_until")),
     clustered=True,
 )
 
@@ -84,7 +83,7 @@ VERSION_KEYS = {SEGMENTS.name: ("org", "start_day"), PERIODS.name: ("org", "chai
 
 # The views' layout and meaning: raise it whenever a table gains a column or its rows change meaning.
 # Views kept under another layout are dropped and replayed (``ViewStore.ensure_layout``).
-LAYOUT = 3
+LAYOUT = 4
 LAYOUT_MARKER = "projections-layout"  # a row of the tracking table, beside the views' own position
 """``key`` orders a table's rows for comparison. The date-ranged tables are clustered on their
 start date, so "as of D" reads one contiguous range of the primary key (``start <= D``) and

@@ -87,7 +87,7 @@ def test_a_position_already_applied_is_refused(ledger: CertificationLedger, view
 def test_a_refused_batch_writes_no_view_rows(ledger: CertificationLedger, views: Views) -> None:
     register(ledger, "cecomip")
     views.catch_up()
-    ghost = Version("status_segments", ("ghost", "2016-01-01", None, 1, "registered", "PE", None, None, 0,
+    ghost = Version("status_segments", ("ghost", "2016-01-01", 1, "registered", "PE", None, None, 0,
                                         '{"org":"ghost"}', None, None, None), 1)
     with pytest.raises(IntegrityError):
         views.store.apply_batch([], [ghost], 1)
