@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Byte-compile the sources, as a regular (non-editable) install does: commands start faster.
-BYTECODE := $(BIN)/python -m compileall -q ledger projections cli.py rendering.py service.py
+BYTECODE := $(BIN)/python -m compileall -q ledger projections web cli.py rendering.py service.py
 
 .PHONY: demo test bench clean
 
@@ -12,7 +12,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[postgres,test]'
+	$(BIN)/pip install -q -e '.[postgres,test,web]'
 	$(BYTECODE)
 	touch $(STAMP)
 
