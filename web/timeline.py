@@ -46,7 +46,7 @@ class Suspension:
 @dataclass
 class Mark:
     day: date
-    kind: str  # registered, denied, extended, withdrawn
+    kind: str  # registered, suspended, denied, extended, withdrawn
     letter: str
     text: str
 
@@ -87,6 +87,7 @@ def read(entries: Sequence[dict[str, Any]]) -> History:
                                                             f"{fields.get('reason', '')}"))
         elif kind == "CertificationSuspended":
             history.suspensions.append(Suspension(day, None, fields.get("reason", "")))
+            history.marks.append(Mark(day, "suspended", "S", f"Suspended on {day}: {fields.get('reason', '')}"))
         elif kind == "SuspensionLifted":
             close_suspension(history, day)
         elif kind == "CertificationWithdrawn":
@@ -127,7 +128,8 @@ def words(history: History) -> list[str]:
     for s in history.suspensions:
         items.append((s.start, f"Suspended {s.start} to {s.end}: {s.reason}"))
     for m in history.marks:
-        items.append((m.day, m.text))
+        if m.kind != "suspended":  # told with its span above
+            items.append((m.day, m.text))
     items.sort(key=lambda item: item[0])
     return [text for _, text in items]
 
