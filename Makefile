@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
+	@echo "# The public registry of this ledger (web pages and a JSON API), until Ctrl-C:"
+	@echo "$(BIN)/certledger --db demo/certledger.db serve    # then open http://127.0.0.1:8080/"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -8,6 +8,7 @@ every certledger command reads, and ``CERTLEDGER_SIGN_KEY``, a key file's path).
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 from ledger.errors import InvalidInput
@@ -43,8 +44,41 @@ def serve(service: Any, *, host: str, port: int, workers: int, sign_key: str | N
     shown = f"[{host}]" if ":" in host else host
     announce(f"Serving the registry of {describe(db)} on http://{shown}:{port}/ "
              f"({workers} worker{'s' if workers != 1 else ''}{', signed heads' if sign_key else ''}); Ctrl-C stops")
-    uvicorn.run(FACTORY, factory=True, host=host, port=port, workers=workers, proxy_headers=True,
-                server_header=False, timeout_keep_alive=5, log_level="info")
+    config = uvicorn.Config(FACTORY, factory=True, host=host, port=port, workers=workers, proxy_headers=True,
+                            server_header=False, timeout_keep_alive=5, log_level="info")
+    run_workers(config)
+
+
+def run_workers(config: Any) -> None:
+    """What ``uvicorn.run`` does, with one fix for several workers.
+
+    uvicorn opens the workers' shared socket without naming TCP, so asyncio does not turn Nagle's
+    algorithm off on the connections they accept: on a kept-alive connection each answer (headers and
+    body written apart) then waits about 40 ms for the client's delayed acknowledgement. Connections
+    inherit TCP_NODELAY from the listening socket, so it is set there.
+    """
+    from uvicorn import Server
+    from uvicorn.supervisors import Multiprocess
+
+    failed = InvalidInput(f"cannot serve on {config.host}:{config.port} (the reason is above)")
+    if config.workers <= 1:
+        server = Server(config)
+        try:
+            server.run()
+        except SystemExit:
+            raise failed from None
+        if not server.started:
+            raise failed
+        return
+    try:
+        sock = config.bind_socket()
+    except SystemExit:
+        raise failed from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
 
 
 def app_from_environment() -> Any:
