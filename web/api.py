@@ -121,10 +121,7 @@ def listing(service: Any, rows: Any, offset: int, limit: int, as_of: str | None,
     """A list answer in its envelope; the time it describes is the one its items carry, if it has any."""
     first = rows[0] if rows else {}
     echoed_known_at = first.get("known_at") or instant(service, known_at)
-    echoed_as_of = (first.get("as_of") or as_of_of(service, as_of)) if as_of_used else None
+    echoed_as_of = (first.get("as_of") or as_of_date(as_of).isoformat()) if as_of_used else None
     body = envelope(page_of(rows, offset, limit), len(rows), echoed_as_of, echoed_known_at, rows.position)
     return answer(body, rows.position, pinned=params.pinned(known_at, rows.position, as_of, uses_as_of=as_of_used))
 
-
-def as_of_of(service: Any, as_of: str | None) -> str:
-    return as_of_date(as_of).isoformat()

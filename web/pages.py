@@ -17,7 +17,7 @@ import rendering
 from ledger.application.system_time import as_of_date
 from ledger.domain.values import STANDARDS, STATUSES
 from web import params, timeline
-from web.params import AsOf, Country, KnownAt, Offset, Org, PeriodEnd, PeriodStart, Standard, Statuses, Year
+from web.params import AsOf, Country, KnownAt, Org, Standard, Statuses, Year
 from web.shared import SharedLedger, instant, shared_ledger
 from web.templating import link, render
 
