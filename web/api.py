@@ -44,7 +44,7 @@ def registry(status: Statuses = None, country: Country = None, standard: Standar
              known_at: KnownAt = None, limit: Limit = params.DEFAULT_LIMIT, offset: Offset = 0,
              ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """Every organization registered by the as-of date, with its status; the filters combine."""
-    as_of, known_at = params.given(as_of), params.given(known_at)
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
     with ledger.session() as service:
         rows = service.registry(as_of, params.statuses(status), params.given(country), params.given(standard),
                                 known_at)
@@ -55,7 +55,7 @@ def registry(status: Statuses = None, country: Country = None, standard: Standar
 def streaks(as_of: AsOf = None, known_at: KnownAt = None, limit: Limit = params.DEFAULT_LIMIT, offset: Offset = 0,
             ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """Organizations certified on the as-of date, longest streak first (ties: certified_since, then org)."""
-    as_of, known_at = params.given(as_of), params.given(known_at)
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
     with ledger.session() as service:
         return listing(service, service.streaks(as_of, known_at), offset, limit, as_of, known_at, as_of_used=True)
 
@@ -64,7 +64,7 @@ def streaks(as_of: AsOf = None, known_at: KnownAt = None, limit: Limit = params.
 def organization(org: Org, as_of: AsOf = None, known_at: KnownAt = None,
                  ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """One organization's status on the as-of date, as the ledger knew it at known-at."""
-    as_of, known_at = params.given(as_of), params.given(known_at)
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
     status = ledger.ask(lambda service: service.status(org, as_of, known_at))
     return answer(dict(status), status.position, pinned=params.pinned(known_at, status.position, as_of))
 
@@ -74,7 +74,7 @@ def organization(org: Org, as_of: AsOf = None, known_at: KnownAt = None,
 def history(org: Org, known_at: KnownAt = None, limit: Limit = params.DEFAULT_LIMIT, offset: Offset = 0,
             ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """Every event of the organization in position order, retracted ones marked."""
-    known_at = params.given(known_at)
+    known_at = params.known_at(known_at)
     with ledger.session() as service:
         return listing(service, service.history(org, known_at), offset, limit, None, known_at)
 
@@ -82,7 +82,7 @@ def history(org: Org, known_at: KnownAt = None, limit: Limit = params.DEFAULT_LI
 @router.get("/reports/{year}", response_model=None, responses={200: {"model": models.Report}})
 def year_report(year: Year, known_at: KnownAt = None, ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """What happened in a calendar year, as the scheme's yearly news tells it."""
-    known_at = params.given(known_at)
+    known_at = params.known_at(known_at)
     report = ledger.ask(lambda service: service.report(year, known_at=known_at))
     return answer(dict(report), report.position, pinned=params.pinned(known_at, report.position, uses_as_of=False))
 
@@ -91,7 +91,7 @@ def year_report(year: Year, known_at: KnownAt = None, ledger: Ledger = Depends(s
 def period_report(start: PeriodStart, end: PeriodEnd, known_at: KnownAt = None,
                   ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """What happened from one day to another (both included)."""
-    known_at = params.given(known_at)
+    known_at = params.known_at(known_at)
     report = ledger.ask(lambda service: service.report(start=start, end=end, known_at=known_at))
     return answer(dict(report), report.position, pinned=params.pinned(known_at, report.position, uses_as_of=False))
 
@@ -100,7 +100,7 @@ def period_report(start: PeriodStart, end: PeriodEnd, known_at: KnownAt = None,
 def changes(since: Since = 0, limit: Limit = params.DEFAULT_LIMIT, known_at: KnownAt = None,
             ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """The event feed: events at positions after ``since``, in position order (``total``: all of them)."""
-    known_at = params.given(known_at)
+    known_at = params.known_at(known_at)
     with ledger.session() as service:
         entries = service.changes(since, limit, known_at)
         # Positions have no gaps, so the events after ``since`` up to the answer's position are this many.

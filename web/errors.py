@@ -68,7 +68,9 @@ def install(app: FastAPI) -> None:
     def ledger_refusal(request: Request, error: LedgerError) -> Response:
         if isinstance(error, StorageError):
             log.warning("storage error on %s: %s", request.url.path, error)
-        return error_response(request, status_for(error), str(error))
+        asked_at = getattr(error, "ledger_position", None)
+        headers = {"X-Ledger-Position": str(asked_at)} if asked_at is not None else None
+        return error_response(request, status_for(error), str(error), headers)
 
     @app.exception_handler(RequestValidationError)
     def bad_parameter(request: Request, error: RequestValidationError) -> Response:

@@ -40,7 +40,7 @@ def registry_query(status: Sequence[str] | None, country: str | None, standard: 
 def search(request: Request, status: Statuses = None, country: Country = None, standard: Standard = None,
            as_of: AsOf = None, known_at: KnownAt = None, limit: PageLimit = PAGE_SIZE, offset: params.Offset = 0,
            ledger: SharedLedger = Depends(shared_ledger)) -> Response:
-    as_of, known_at = params.given(as_of), params.given(known_at)
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
     query = registry_query(status, country, standard)
     with ledger.session() as service:
         rows = service.registry(as_of, known_at=known_at, **query)
@@ -62,7 +62,7 @@ def search(request: Request, status: Statuses = None, country: Country = None, s
 def registry_csv(status: Statuses = None, country: Country = None, standard: Standard = None, as_of: AsOf = None,
                  known_at: KnownAt = None, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """The search's whole answer as the CLI's ``registry --csv`` writes it."""
-    as_of, known_at = params.given(as_of), params.given(known_at)
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
     query = registry_query(status, country, standard)
     rows = ledger.ask(lambda service: service.registry(as_of, known_at=known_at, **query))
     text = rendering.to_csv(rows, rendering.status_csv_columns()) + "\n"
@@ -74,7 +74,7 @@ def registry_csv(status: Statuses = None, country: Country = None, standard: Sta
 @router.get("/organizations/{org}")
 def organization(request: Request, org: Org, as_of: AsOf = None, known_at: KnownAt = None,
                  ledger: SharedLedger = Depends(shared_ledger)) -> Response:
-    as_of, known_at = params.given(as_of), params.given(known_at)
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
     with ledger.session() as service:
         status = service.status(org, as_of, known_at)
         history = service.history(org, str(status.position))
@@ -89,7 +89,7 @@ def organization(request: Request, org: Org, as_of: AsOf = None, known_at: Known
 @router.get("/reports/{year}")
 def year_report(request: Request, year: Year, known_at: KnownAt = None,
                 ledger: SharedLedger = Depends(shared_ledger)) -> Response:
-    known_at = params.given(known_at)
+    known_at = params.known_at(known_at)
     with ledger.session() as service:
         report = service.report(year, known_at=known_at)
         seen = instant(service, known_at)
@@ -105,7 +105,7 @@ def period_report(request: Request, start: Annotated[str | None, Query(alias="fr
                   end: Annotated[str | None, Query(alias="to", max_length=params.SHORT)] = None,
                   known_at: KnownAt = None, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """A period's report; without one, this year's."""
-    start, end, known_at = params.given(start), params.given(end), params.given(known_at)
+    start, end, known_at = params.given(start), params.given(end), params.known_at(known_at)
     if start is None and end is None:
         return RedirectResponse(link(request, f"/reports/{datetime.now(timezone.utc).year}"), status_code=302)
     with ledger.session() as service:
@@ -122,7 +122,7 @@ def period_report(request: Request, start: Annotated[str | None, Query(alias="fr
 def changes(request: Request, since: OptionalSince = None, limit: PageLimit = FEED_SIZE, known_at: KnownAt = None,
             ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """The latest changes, newest first; ``since`` pages back through older ones."""
-    known_at = params.given(known_at)
+    known_at = params.known_at(known_at)
     with ledger.session() as service:
         entries, start = latest_changes(service, since, limit, known_at)
         seen = instant(service, known_at)

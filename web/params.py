@@ -48,6 +48,17 @@ def given(value: str | None) -> str | None:
     return value if value else None
 
 
+def known_at(value: str | None) -> str | None:
+    """``known_at`` as given, blank meaning none.
+
+    Digits other than 0-9 (``²``, ``٣``) count as digits for ``str.isdigit``, and the ledger's own
+    parsing then fails on them instead of refusing them: they are refused here, with its message.
+    """
+    if value and value.strip().isdigit() and not value.strip().isascii():
+        raise InvalidInput(f"--known-at: {value.strip()!r} is neither a ledger position nor an ISO-8601 date-time")
+    return given(value)
+
+
 def statuses(values: Sequence[str] | None) -> list[str]:
     chosen = [value for value in values or () if value]
     if len(chosen) > MAX_STATUSES:
@@ -74,6 +85,6 @@ def pinned(known_at: str | None, position: int, as_of: str | None = None, *, use
     Events are never changed or removed, and later ones sit at later positions, so the answer about
     a given date at a given position stays the same for ever.
     """
-    if known_at is None or not known_at.isdigit() or int(known_at) != position:
+    if known_at is None or not (known_at.isascii() and known_at.isdigit()) or int(known_at) != position:
         return False
     return bool(as_of) or not uses_as_of

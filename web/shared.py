@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from fastapi import Request
 
+from ledger.errors import LedgerError
 from ledger.integrity import heads
 from service import LedgerService
 
@@ -47,9 +48,20 @@ class SharedLedger:
 
     @contextmanager
     def session(self) -> Iterator[LedgerService]:
-        """The service, for one request's questions (asked together, so they see the same ledger)."""
+        """The service, for one request's questions (asked together, so they see the same ledger).
+
+        A refusal has no answer to take a position from, so it is given the ledger's last position as
+        it stood when the question was asked: the ledger only grows, so what was unknown then (an
+        organization, say) was unknown at that position too, and nothing committed before the request
+        arrived is left out.
+        """
         with self._lock:
-            yield self.service
+            asked_at = current_position(self.service)
+            try:
+                yield self.service
+            except LedgerError as error:
+                error.ledger_position = asked_at  # type: ignore[attr-defined]
+                raise
 
     def ask(self, question: Callable[[LedgerService], T]) -> T:
         with self.session() as service:
@@ -57,8 +69,8 @@ class SharedLedger:
 
     def position(self) -> int:
         """The ledger's last position now: what answers without a position of their own report."""
-        with self.session() as service:
-            return current_position(service)
+        with self._lock:
+            return current_position(self.service)
 
     def last_position(self) -> int:
         """The ledger's last position now; the last one read if the ledger cannot be read at the moment."""
@@ -73,7 +85,8 @@ class SharedLedger:
 
         Producing a head verifies the whole chain, so the document is kept until the ledger moves on.
         """
-        with self.session() as service:
+        with self._lock:
+            service = self.service
             position = current_position(service)
             if self._head is None or self._head.position != position:
                 head = service.head()

@@ -41,6 +41,10 @@ def without_known_at(item: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in item.items() if k != "known_at"}
 
 
+def test_serve_binds_the_loopback_address_unless_told_otherwise(server: Server) -> None:
+    assert f"on http://127.0.0.1:{server.port}/ (1 worker)" in server.output()
+
+
 @pytest.mark.parametrize("path", ENDPOINTS)
 def test_every_endpoint_answers_with_the_ledger_position_it_used(server: Server, path: str) -> None:
     response = server.get(path)
@@ -141,6 +145,7 @@ def test_an_organization_before_its_registration_is_404(server: Server) -> None:
     ("/api/registry", {"status": "sleeping"}, "--status: sleeping is not one of "),
     ("/api/registry", {"country": "pe"}, "--country: 'pe' is not an ISO 3166-1 alpha-2 code"),
     ("/api/streaks", {"known_at": "yesterday"}, "--known-at: 'yesterday' is neither a ledger position nor"),
+    ("/api/organizations/cecomip", {"known_at": "²"}, "--known-at: '²' is neither a ledger position nor"),
     ("/api/reports", {"from": "2020-01-01", "to": "2019-01-01"}, "--from 2020-01-01 is after --to 2019-01-01"),
     ("/api/reports", {"from": "2020-01-01"}, "--to: "),
     ("/api/changes", {"since": "-1"}, "--since: "),

@@ -17,7 +17,7 @@ from schemathesis.checks import (content_type_conformance, negative_data_rejecti
 
 from registry_server import BACKENDS, Server, examples_server
 
-EXAMPLES_PER_OPERATION = 20
+EXAMPLES_PER_OPERATION = 15
 # Every check but "positive data acceptance": the schema types a date as a string, so a well-typed value
 # may still be no date, and the ledger refuses it with 400 and the CLI's message, as it should.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,

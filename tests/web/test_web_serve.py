@@ -1,15 +1,15 @@
-"""``certledger serve``: the command itself, its defaults and its refusals (one ``Error:`` line, exit 1)."""
+"""``certledger serve``: its refusals, each one ``Error:`` line and exit 1 (its defaults and ``--workers`` are
+checked where the server runs: test_web_api, test_web_concurrency)."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from registry_server import BACKENDS, CERTLEDGER, examples_server, free_port, serving
+from registry_server import CERTLEDGER, free_port
 from service import LedgerService
 
 
@@ -48,24 +48,3 @@ def test_a_port_already_taken_is_an_error(tmp_path: Path, workers: str) -> None:
         done = serve("--db", str(db), "serve", "--port", str(port), "--workers", workers)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == f"Error: cannot serve on 127.0.0.1:{port} (the reason is above)"
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    yield request.param
-
-
-def test_serve_binds_the_loopback_address_unless_told_otherwise(backend: str, tmp_path: Path) -> None:
-    with examples_server(backend, tmp_path) as server:
-        assert server.get("/api/organizations/cecomip").status_code == 200
-        log = server.output()
-    assert f"on http://127.0.0.1:{server.port}/ (1 worker)" in log
-
-
-def test_several_workers_serve_the_same_ledger(tmp_path: Path) -> None:
-    with examples_server("sqlite", tmp_path) as first:
-        with serving(first.db, tmp_path, workers=3) as server:
-            answers = {server.get("/api/changes", params={"limit": 0}).headers["x-ledger-position"]
-                       for _ in range(12)}
-            assert answers == {"155"}
-            assert "(3 workers)" in server.output()
