@@ -1113,6 +1113,29 @@ def accounts_revoke(name: str) -> None:
 
 
 
+# ---------------------------------------------------------------- the public registry (serve)
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes (each answers one question at a time).")
+@click.option("--sign-key", metavar="FILE", help="Sign the head that /api/head serves with this Ed25519 PEM key.")
+def serve(host: str, port: int, workers: int, sign_key: str | None) -> None:
+    """Serve the public registry, read-only: web pages and a JSON API.
+
+    Every answer reflects every event committed before its request arrived, and names the
+    ledger position it used (X-Ledger-Position). See docs/http.md.
+
+    Example:
+
+        certledger serve --port 8080 --workers 4
+    """
+    from web.serving import serve as run
+
+    run(session(), host=host, port=port, workers=workers, sign_key=sign_key, announce=click.echo)
+
+
 def main() -> None:
     cli.main(prog_name="certledger")
 

@@ -1,0 +1,187 @@
+"""Hostile input over HTTP: whatever a client sends, the answer is a good one or a 4xx (JSON under /api),
+never a 5xx; and text recorded by a hostile hand is escaped on every page and in the feed."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from registry_server import BACKENDS, Server, fresh_database, serving
+from service import LedgerService
+
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+INJECTIONS = [
+    "'; DROP TABLE stored_events; --", "1 OR 1=1", "\" OR \"\"=\"", "%", "_", "\\", "\x00", "a\x00b",
+    SCRIPT, "\"><img src=x onerror=alert(1)>", "]]><!--", "&amp;", "../../etc/passwd", "%2e%2e%2f", "\u2028", "\ufeff",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "ＰＥ", "٣", "²", "1²", "１２", "1e309", "-0", "0x10", "NaN", "9" * 19, "9" * 40, "2019-02-29", "0000-01-01",
+    "9999-12-31", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "2019-07-01T25:00", "today", "",
+    " ", "P" * 300, "ß" * 1000,
+]
+hostile_text = st.one_of(
+    st.sampled_from(INJECTIONS),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.dates().map(str),
+    st.datetimes().map(lambda moment: moment.isoformat()),
+)
+API_PARAMETERS = {
+    "/api/registry": ["status", "country", "standard", "as_of", "known_at", "limit", "offset"],
+    "/api/streaks": ["as_of", "known_at", "limit", "offset"],
+    "/api/organizations/{org}": ["as_of", "known_at"],
+    "/api/organizations/{org}/history": ["known_at", "limit", "offset"],
+    "/api/reports/{year}": ["known_at"],
+    "/api/reports": ["from", "to", "known_at"],
+    "/api/changes": ["since", "limit", "known_at"],
+    "/api/head": [],
+}
+PAGE_PARAMETERS = {
+    "/": ["status", "country", "standard", "as_of", "known_at", "limit", "offset"],
+    "/registry.csv": ["status", "country", "standard", "as_of", "known_at"],
+    "/organizations/{org}": ["as_of", "known_at"],
+    "/reports/{year}": ["known_at"],
+    "/reports": ["from", "to", "known_at"],
+    "/changes": ["since", "limit", "known_at"],
+    "/feed.atom": [],
+}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A ledger whose texts were written by a hostile hand, served."""
+    directory = tmp_path_factory.mktemp("hostile")
+    with fresh_database(request.param, directory) as db:
+        record_hostile_organization(db)
+        with serving(db, directory) as running:
+            yield running
+
+
+def record_hostile_organization(db: str) -> None:
+    service = LedgerService(db, "<b>mallory</b>")
+    try:
+        for command in [
+            {"command": "register", "org": "xss", "name": SCRIPT, "country": "PE",
+             "region": "\"><img src=x onerror=alert(2)>", "date": "2018-01-10"},
+            {"command": "register", "org": "plain", "name": "Plain & Simple ]]> Mining", "country": "CO",
+             "date": "2018-01-10"},
+            {"command": "audit", "org": "xss", "date": "2018-03-01", "body": "<i>Auditors</i> & Co", "kind": "initial",
+             "finding": ["major:traceability:</td></tr></table><script>alert(3)</script>"]},
+            {"command": "certify", "org": "xss", "date": "2018-04-01", "standard": "fairmined",
+             "certificate": "<svg onload=alert(4)>"},
+            {"command": "suspend", "org": "xss", "date": "2018-09-01", "reason": "</title><script>alert(5)</script>"},
+            {"command": "reinstate", "org": "xss", "date": "2018-10-01"},
+            {"command": "deny", "org": "xss", "date": "2019-02-01", "reason_category": "other",
+             "reason": "<![CDATA[ x ]]> & <!-- -->"},
+        ]:
+            service.record(command)
+    finally:
+        service.close()
+
+
+def fill(template: str, org: str = "xss", year: str = "2018") -> str:
+    return template.replace("{org}", quote(org, safe="")).replace("{year}", quote(year, safe=""))
+
+
+PAGES_SHOWING_THE_NAME = ["/", "/?as_of=2018-06-01", "/organizations/xss", "/organizations/xss?as_of=2018-09-15",
+                          "/changes", "/organizations/xss?known_at=3"]
+
+
+@pytest.mark.parametrize("path", PAGES_SHOWING_THE_NAME + ["/reports/2018", "/reports/2019", "/nothing",
+                                                           "/organizations/%3Cscript%3E"])
+def test_hostile_text_is_escaped_on_every_page(server: Server, path: str) -> None:
+    response = server.get(path)
+    assert response.status_code in (200, 404)
+    for raw in ("<script", "<img", "<svg onload", "<i>Auditors", "<b>mallory", "<![CDATA[", "</title><"):
+        assert raw not in response.text, f"{raw} unescaped on {path}"
+    if path in PAGES_SHOWING_THE_NAME:
+        assert ESCAPED in response.text
+
+
+def test_hostile_text_is_plain_text_in_the_feed(server: Server) -> None:
+    response = server.get("/feed.atom")
+    assert SCRIPT not in response.text and ESCAPED in response.text
+    feed = ElementTree.fromstring(response.content)
+    contents = " ".join(element.text or "" for element in feed.iter())
+    assert SCRIPT in contents and "<![CDATA[ x ]]> & <!-- -->" in contents and "<b>mallory</b>" in contents
+
+
+def test_hostile_text_comes_back_verbatim_in_json_and_csv(server: Server) -> None:
+    assert server.get("/api/organizations/xss", params={"as_of": "2018-06-01"}).json()["name"] == SCRIPT
+    csv = server.get("/registry.csv", params={"as_of": "2018-06-01"})
+    assert SCRIPT in csv.text and csv.headers["x-content-type-options"] == "nosniff"
+    assert csv.headers["content-type"] == "text/csv; charset=utf-8"
+
+
+def assert_answered_well(response: httpx.Response, api: bool) -> None:
+    assert response.status_code < 500, (response.request.url, response.text[:300])
+    assert "Traceback" not in response.text and "unexpected failure" not in response.text
+    assert response.headers["x-ledger-position"].isdigit()
+    if response.is_redirect:  # /api/registry/ -> /api/registry
+        assert response.headers["location"]
+        return
+    if api or response.status_code == 200 and response.request.url.path.startswith("/api/"):
+        assert response.headers["content-type"] == "application/json", response.request.url
+        body = response.json()
+        if response.status_code >= 400:
+            assert list(body) == ["error"] and isinstance(body["error"], str) and body["error"]
+            assert not body["error"].startswith("unexpected failure"), body  # a refusal the ledger names
+
+
+def request_with(server: Server, routes: dict[str, list[str]], data: st.DataObject, api: bool) -> None:
+    route = data.draw(st.sampled_from(sorted(routes)))
+    org = data.draw(st.one_of(st.sampled_from(["xss", "plain"]), hostile_text.filter(bool)), label="org")
+    year = data.draw(st.one_of(st.integers(-5, 10_050).map(str), hostile_text.filter(bool)), label="year")
+    names = data.draw(st.lists(st.sampled_from(routes[route] + ["as-of", "unknown", "status"]), max_size=4))
+    params = [(name, data.draw(hostile_text, label=name)) for name in names]
+    try:
+        response = server.get(fill(route, org, year), params=params)
+    except httpx.InvalidURL:
+        return  # a value no client can put in a URL
+    assert_answered_well(response, api)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(data=st.data())
+def test_hostile_parameters_to_the_api_get_a_good_answer_or_a_4xx_json_error(server: Server,
+                                                                              data: st.DataObject) -> None:
+    request_with(server, API_PARAMETERS, data, api=True)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(data=st.data())
+def test_hostile_parameters_to_the_pages_get_a_good_answer_or_a_4xx(server: Server, data: st.DataObject) -> None:
+    request_with(server, PAGE_PARAMETERS, data, api=False)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/organizations/%00", "/api/organizations/%ff%fe", "/api/organizations/" + "a" * 300,
+    "/api/registry?as_of=%00", "/api/registry?known_at=" + "9" * 40, "/api/registry?known_at=99999999999999999999",
+    "/api/changes?since=99999999999999999999999", "/api/registry?status=" + "&status=".join(["certified"] * 20),
+    "/api/reports/0", "/api/reports/10000", "/api/reports/%00", "/api/registry?limit=1e3", "/api/registry?offset=-1",
+    "/api/registry?known_at=9999-12-31T23:59:59-14:00", "/api/registry?known_at=0001-01-01T00:00:00%2B14:00",
+    "/api/registry?as_of=9999-12-31", "/api/organizations/xss?as_of=0001-01-01", "/api/registry?%ff=%fe",
+    "/api/registry?as_of=2019-07-01&as_of=2020-01-01", "/api/changes?limit=", "/api//registry", "/api/registry/",
+    "/organizations/%00", "/reports/%ff", "/?status=nope&status=%00", "/changes?since=-5",
+])
+def test_awkward_requests_are_answered_without_a_5xx(server: Server, path: str) -> None:
+    response = server.client.get(server.url + path)
+    assert_answered_well(response, api=path.startswith("/api/"))
+
+
+def test_a_server_whose_ledger_went_away_still_answers_4xx(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    record_hostile_organization(str(db))
+    with serving(str(db), tmp_path) as running:
+        assert running.get("/api/organizations/xss").status_code == 200
+        for leftover in tmp_path.glob("ledger.db*"):
+            leftover.unlink()
+        for path in ("/api/registry", "/api/organizations/xss", "/", "/api/head"):
+            response = running.get(path)
+            assert response.status_code < 500 and "Traceback" not in response.text

@@ -1,0 +1,88 @@
+"""Every refusal as an HTTP answer, mapped once: the CLI's ``Error:`` message, and a 4xx status.
+
+The API answers ``{"error": "<message>"}``; pages answer the same message in an HTML page.
+Nothing here ever answers 5xx: what is not a ledger refusal (anything unexpected) is caught by
+``web.guard`` and answered 400, the details going to the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from ledger.errors import LedgerError, StorageError, UnknownOrganization
+
+log = logging.getLogger("certledger.web")
+
+# The first class that matches decides; every other refusal is bad input.
+STATUS_FOR: tuple[tuple[type[LedgerError], int], ...] = (
+    (UnknownOrganization, 404),
+    (LedgerError, 400),
+)
+
+
+def status_for(error: LedgerError) -> int:
+    return next(status for kind, status in STATUS_FOR if isinstance(error, kind))
+
+
+def one_line(message: str) -> str:
+    """As the CLI prints it: control characters (from quoted input) escaped, so the message stays one line."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape", "backslashreplace").decode()
+                   for ch in message)
+
+
+def wants_html(request: Request) -> bool:
+    """Pages get their errors as a page; the API and the downloads as JSON."""
+    path = request.url.path
+    return not (path == "/api" or path.startswith("/api/") or path.endswith((".csv", ".json", ".atom")))
+
+
+def error_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    message = one_line(message)
+    if wants_html(request):
+        from web.templating import render
+
+        return render(request, "error.html", {"status": status, "message": message}, status_code=status,
+                      headers=headers)
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def validation_message(error: RequestValidationError) -> str:
+    """The first problem, named like the CLI option it stands for (``--as-of: ...``)."""
+    first: dict[str, Any] = next(iter(error.errors()), {})
+    where = first.get("loc") or ()
+    name = str(where[-1]) if len(where) > 1 else "request"
+    text = str(first.get("msg", "invalid value"))
+    given = first.get("input")
+    shown = f" (got {given!r})" if isinstance(given, (str, int)) and len(repr(given)) <= 60 else ""
+    return f"--{name.replace('_', '-')}: {text[0].lower() + text[1:] if text else text}{shown}"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LedgerError)
+    def ledger_refusal(request: Request, error: LedgerError) -> Response:
+        if isinstance(error, StorageError):
+            log.warning("storage error on %s: %s", request.url.path, error)
+        asked_at = getattr(error, "ledger_position", None)
+        headers = {"X-Ledger-Position": str(asked_at)} if asked_at is not None else None
+        return error_response(request, status_for(error), str(error), headers)
+
+    @app.exception_handler(RequestValidationError)
+    def bad_parameter(request: Request, error: RequestValidationError) -> Response:
+        return error_response(request, 400, validation_message(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_refusal(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404:
+            message = f"no such page: {request.url.path}"
+        elif error.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}: the registry is read-only"
+        else:
+            message = str(error.detail)
+        status = error.status_code if 400 <= error.status_code < 500 else 400
+        return error_response(request, status, message, dict(error.headers or {}))

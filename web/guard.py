@@ -1,0 +1,141 @@
+"""The outermost layer of every request: bounds, security headers, the ledger position, no 5xx.
+
+- Bounds: a query string over ``MAX_QUERY`` bytes is refused (400), a body over ``MAX_BODY``
+  bytes too (413), whether its length is announced or not.
+- Every response gets the security headers, and ``X-Ledger-Position``: routes set it from the
+  answer they used; anything else (an error, a static file) reports the ledger's last position.
+- HEAD is answered as GET without the body.
+- Anything unexpected is logged with its traceback and answered 400 with a short message: a
+  public server shows no stack trace and never answers 5xx.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable
+
+import anyio
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+
+from web.errors import error_response
+from web.shared import SharedLedger
+
+log = logging.getLogger("certledger.web")
+
+MAX_QUERY = 4096
+MAX_PATH = 2048
+MAX_BODY = 2 * 1024 * 1024
+
+PAGE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = {
+    "content-security-policy": PAGE_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+}
+API_HEADERS = {
+    # Public, read-only data without credentials: any site's scripts may read it.
+    "access-control-allow-origin": "*",
+    "access-control-expose-headers": "X-Ledger-Position",
+}
+POSITION = "x-ledger-position"
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class Guard:
+    def __init__(self, app: Callable[..., Awaitable[None]], ledger: SharedLedger):
+        self.app = app
+        self.ledger = ledger
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        head_only = scope["method"] == "HEAD"
+        if head_only:
+            scope = {**scope, "method": "GET"}
+        started = False
+
+        async def send_guarded(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                await self.complete(MutableHeaders(scope=message), scope)
+            elif message["type"] == "http.response.body" and head_only:
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        refusal = too_long(scope)
+        if refusal is not None:
+            await error_response(Request(scope), *refusal)(scope, receive, send_guarded)
+            return
+        try:
+            await self.app(scope, bounded(scope, receive), send_guarded)
+        except BodyTooLarge:
+            if not started:
+                await error_response(Request(scope), 413, f"the request body is larger than {MAX_BODY} bytes")(
+                    scope, receive, send_guarded)
+        except Exception as error:  # noqa: BLE001 - the promise is: no 5xx, no stack trace, ever
+            log.exception("unexpected failure on %s %s", scope["method"], scope.get("path"))
+            if not started:
+                message = f"unexpected failure ({type(error).__name__}); the server's log has the details"
+                await error_response(Request(scope), 400, message)(scope, receive, send_guarded)
+
+    async def complete(self, headers: MutableHeaders, scope: Scope) -> None:
+        for name, value in SECURITY_HEADERS.items():
+            if name not in headers:
+                headers[name] = value
+        path = scope.get("path", "")
+        if path == "/api" or path.startswith("/api/"):
+            headers.update(API_HEADERS)
+        if path.startswith("/static/") or path.startswith("/api/docs/assets/"):
+            headers["cache-control"] = "public, max-age=3600"
+        elif "cache-control" not in headers:
+            headers["cache-control"] = "no-cache"
+        if POSITION not in headers:
+            headers[POSITION] = str(await anyio.to_thread.run_sync(self.ledger.last_position))
+
+
+def too_long(scope: Scope) -> tuple[int, str] | None:
+    if len(scope.get("query_string", b"")) > MAX_QUERY:
+        return 400, f"the query string is longer than {MAX_QUERY} bytes"
+    if len(scope.get("raw_path") or scope.get("path", "").encode()) > MAX_PATH:
+        return 400, f"the path is longer than {MAX_PATH} bytes"
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                announced = int(value)
+            except ValueError:
+                return 400, "the Content-Length header is not a number"
+            if announced > MAX_BODY:
+                return 413, f"the request body is larger than {MAX_BODY} bytes"
+    return None
+
+
+def bounded(scope: Scope, receive: Receive) -> Receive:
+    """``receive``, refusing a body that grows past ``MAX_BODY`` (one sent without a length, in chunks)."""
+    seen = 0
+
+    async def receive_bounded() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY:
+                raise BodyTooLarge()
+        return message
+
+    return receive_bounded

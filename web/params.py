@@ -1,0 +1,90 @@
+"""Query parameters: the CLI's options with underscores, each bounded, shared by the API and the pages.
+
+Values are passed to the service as the text given, so a bad date or position is refused with the
+very message the CLI prints. An empty value (a form's blank field) means the parameter is absent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Sequence
+
+from fastapi import Path, Query, Request
+
+from ledger.domain.values import STANDARDS, STATUSES
+from ledger.errors import InvalidInput
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+MAX_STATUSES = 2 * len(STATUSES)
+SHORT = 40  # dates, positions, instants, codes
+MAX_POSITION = 2**62
+
+AsOf = Annotated[str | None, Query(
+    max_length=SHORT, description="Valid time: the status at the end of this day (YYYY-MM-DD; default: today, UTC).",
+    examples=["2019-12-31"])]
+KnownAt = Annotated[str | None, Query(
+    max_length=SHORT, description="System time: a ledger position, or an ISO-8601 date-time (a bare date is the end "
+                                  "of that day, UTC; default: now).", examples=["2020-01-15", "60"])]
+Statuses = Annotated[list[str] | None, Query(
+    description=f"Only organizations with this status (repeatable): {', '.join(STATUSES)}.")]
+Country = Annotated[str | None, Query(
+    max_length=SHORT, description="Only organizations of this country (ISO 3166-1 alpha-2, upper case).",
+    examples=["PE"])]
+Standard = Annotated[str | None, Query(
+    max_length=SHORT, description=f"Only certificates of this standard: {', '.join(STANDARDS)}.")]
+Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description=f"At most this many items (at most {MAX_LIMIT}).")]
+Offset = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Skip this many items first.")]
+Since = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Only events at positions after this one.")]
+Org = Annotated[str, Path(max_length=200, description="The organization id (its slug).", examples=["cecomip"])]
+Year = Annotated[int, Path(ge=1, le=9999, description="The calendar year.", examples=[2019])]
+PeriodStart = Annotated[str, Query(alias="from", max_length=SHORT, description="The first day of the period.",
+                                   examples=["2019-07-01"])]
+PeriodEnd = Annotated[str, Query(alias="to", max_length=SHORT, description="The last day of the period.",
+                                 examples=["2020-06-30"])]
+
+
+def given(value: str | None) -> str | None:
+    """A blank field is no value at all."""
+    return value if value else None
+
+
+def known_at(value: str | None) -> str | None:
+    """``known_at`` as given, blank meaning none.
+
+    Digits other than 0-9 (``²``, ``٣``) count as digits for ``str.isdigit``, and the ledger's own
+    parsing then fails on them instead of refusing them: they are refused here, with its message.
+    """
+    if value and value.strip().isdigit() and not value.strip().isascii():
+        raise InvalidInput(f"--known-at: {value.strip()!r} is neither a ledger position nor an ISO-8601 date-time")
+    return given(value)
+
+
+def statuses(values: Sequence[str] | None) -> list[str]:
+    chosen = [value for value in values or () if value]
+    if len(chosen) > MAX_STATUSES:
+        raise InvalidInput(f"--status: at most {MAX_STATUSES} values")
+    return chosen
+
+
+def known_parameters_only(request: Request) -> None:
+    """The API refuses a parameter it does not know: a mistyped ``as-of`` must not silently mean today."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    allowed = {param.alias for param in dependant.query_params}
+    unknown = [name for name in request.query_params.keys() if name not in allowed]
+    if unknown:
+        takes = ", ".join(sorted(allowed)) if allowed else "no parameters"
+        raise InvalidInput(f"unknown parameter {unknown[0]!r} (this question takes {takes})")
+
+
+def pinned(known_at: str | None, position: int, as_of: str | None = None, *, uses_as_of: bool = True) -> bool:
+    """An answer that can never change: a past ledger position, and (where it applies) a chosen date.
+
+    Events are never changed or removed, and later ones sit at later positions, so the answer about
+    a given date at a given position stays the same for ever.
+    """
+    if known_at is None or not (known_at.isascii() and known_at.isdigit()) or int(known_at) != position:
+        return False
+    return bool(as_of) or not uses_as_of

@@ -1,0 +1,87 @@
+"""``certledger serve``: uvicorn running the app factory in one or more worker processes.
+
+Workers are separate processes started by uvicorn, each importing ``app_from_environment``: the
+ledger and the signing key reach them through the environment (``CERTLEDGER_DB``, the variable
+every certledger command reads, and ``CERTLEDGER_SIGN_KEY``, a key file's path).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from ledger.errors import InvalidInput
+from ledger.storage import describe
+
+SIGN_KEY_VARIABLE = "CERTLEDGER_SIGN_KEY"
+FACTORY = "web.serving:app_from_environment"
+
+
+def serve(service: Any, *, host: str, port: int, workers: int, sign_key: str | None,
+          announce: Any = print) -> None:
+    """Check the ledger and the key here (so a mistake is one ``Error:`` line), then run the workers."""
+    try:
+        import uvicorn
+
+        import web.app  # noqa: F401 - the web extra, all of it
+    except ImportError as error:
+        raise InvalidInput(f"certledger serve needs the web extra (pip install 'certledger[web]'): {error}") from None
+    from ledger.integrity import heads
+
+    if sign_key:
+        heads.load_private_key(sign_key)
+    ledger = service.ledger(must_exist=True)
+    db = ledger.db
+    service.close()  # each worker opens its own
+    if "://" not in db:
+        db = os.path.abspath(db)
+    os.environ["CERTLEDGER_DB"] = db
+    if sign_key:
+        os.environ[SIGN_KEY_VARIABLE] = os.path.abspath(sign_key)
+    else:
+        os.environ.pop(SIGN_KEY_VARIABLE, None)
+    shown = f"[{host}]" if ":" in host else host
+    announce(f"Serving the registry of {describe(db)} on http://{shown}:{port}/ "
+             f"({workers} worker{'s' if workers != 1 else ''}{', signed heads' if sign_key else ''}); Ctrl-C stops")
+    config = uvicorn.Config(FACTORY, factory=True, host=host, port=port, workers=workers, proxy_headers=True,
+                            server_header=False, timeout_keep_alive=5, log_level="info")
+    run_workers(config)
+
+
+def run_workers(config: Any) -> None:
+    """What ``uvicorn.run`` does, with one fix for several workers.
+
+    uvicorn opens the workers' shared socket without naming TCP, so asyncio does not turn Nagle's
+    algorithm off on the connections they accept: on a kept-alive connection each answer (headers and
+    body written apart) then waits about 40 ms for the client's delayed acknowledgement. Connections
+    inherit TCP_NODELAY from the listening socket, so it is set there.
+    """
+    from uvicorn import Server
+    from uvicorn.supervisors import Multiprocess
+
+    failed = InvalidInput(f"cannot serve on {config.host}:{config.port} (the reason is above)")
+    if config.workers <= 1:
+        server = Server(config)
+        try:
+            server.run()
+        except SystemExit:
+            raise failed from None
+        if not server.started:
+            raise failed
+        return
+    try:
+        sock = config.bind_socket()
+    except SystemExit:
+        raise failed from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+
+
+def app_from_environment() -> Any:
+    from web.app import create_app
+
+    return create_app(os.environ.get("CERTLEDGER_DB"), sign_key=os.environ.get(SIGN_KEY_VARIABLE) or None)

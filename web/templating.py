@@ -1,0 +1,111 @@
+"""Templates (Jinja2, every value escaped) and the few helpers the pages share.
+
+A page is a query: its URL holds every parameter, and links keep the chosen point in time
+(``as_of``, ``known_at``), so a page can be linked, bookmarked and cached like an API answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+HERE = Path(__file__).resolve().parent
+TIME_PARAMETERS = ("as_of", "known_at")
+
+STATUS_LABELS = {
+    "certified": "✓ Certified",
+    "suspended": "‖ Suspended",
+    "expired": "○ Expired",
+    "withdrawn": "✕ Withdrawn",
+    "registered": "· Registered",
+}
+STANDARD_NAMES = {"fairmined": "Fairmined Gold", "ecological": "Fairmined Ecological Gold"}
+EVENT_LABELS = {
+    "OrganizationRegistered": "Registered",
+    "AuditConducted": "Audit conducted",
+    "CertificationGranted": "Certification granted",
+    "Recertified": "Recertified",
+    "CertificationDenied": "Certification denied",
+    "CertificationSuspended": "Certification suspended",
+    "SuspensionLifted": "Suspension lifted",
+    "ValidityExtended": "Validity extended",
+    "CertificationWithdrawn": "Certification withdrawn",
+    "OrganizationDetailsCorrected": "Details corrected",
+    "FindingClosed": "Finding closed",
+    "EntryRetracted": "Entry retracted",
+}
+
+
+def time_of(request: Request) -> dict[str, str]:
+    """The point in time the visitor chose (as given), to carry along every link."""
+    return {name: request.query_params[name] for name in TIME_PARAMETERS if request.query_params.get(name)}
+
+
+def link(request: Request, path: str, **params: Any) -> str:
+    """``path`` with the chosen point in time and ``params`` (None and blank values left out)."""
+    chosen: dict[str, Any] = {**time_of(request), **params}
+    pairs = [(name, v) for name, value in chosen.items()
+             for v in (value if isinstance(value, (list, tuple)) else [value]) if v not in (None, "")]
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def org_path(org: str) -> str:
+    return f"/organizations/{quote(org, safe='')}"
+
+
+def here_without(request: Request, *names: str) -> str:
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if k not in names]
+    return f"{request.url.path}?{urlencode(pairs)}" if pairs else request.url.path
+
+
+def kept(request: Request) -> list[tuple[str, str]]:
+    """The page's own parameters, for the hidden fields of the point-in-time form."""
+    return [(k, v) for k, v in request.query_params.multi_items() if k not in TIME_PARAMETERS]
+
+
+def details(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """An event's fields as (name, text) pairs, empty ones left out."""
+    shown = []
+    for name, value in fields.items():
+        if value in (None, "", [], ()):
+            continue
+        if isinstance(value, list):
+            text = "; ".join(" · ".join(str(v) for v in item.values()) if isinstance(item, dict) else str(item)
+                             for item in value)
+        elif isinstance(value, dict):
+            text = " · ".join(str(v) for v in value.values() if v is not None)
+        else:
+            text = str(value)
+        shown.append((name.replace("_", " "), text))
+    return shown
+
+
+def instant(text: str | None) -> str:
+    """``2020-01-15T23:59:59.999999Z`` as ``2020-01-15 23:59:59 UTC``."""
+    if not text:
+        return ""
+    return f"{text[:10]} {text[11:19]} UTC" if len(text) >= 19 and text[10] == "T" else text
+
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(link=link, org_path=org_path, here_without=here_without, kept=kept,
+                             STATUS_LABELS=STATUS_LABELS, STANDARD_NAMES=STANDARD_NAMES, EVENT_LABELS=EVENT_LABELS)
+templates.env.filters.update(details=details, instant=instant)
+templates.env.trim_blocks = True
+templates.env.lstrip_blocks = True
+
+
+def render(request: Request, name: str, context: dict[str, Any], *, position: int | None = None,
+           status_code: int = 200, headers: dict[str, str] | None = None, media_type: str | None = None) -> Response:
+    headers = dict(headers or {})
+    if position is not None:
+        headers["X-Ledger-Position"] = str(position)
+    chosen = time_of(request)
+    page = {"as_of": chosen.get("as_of"), "known_at": chosen.get("known_at"), "position": position, **context}
+    return templates.TemplateResponse(request, name, page, status_code=status_code, headers=headers,
+                                      media_type=media_type)
