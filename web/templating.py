@@ -93,6 +93,8 @@ def instant(text: str | None) -> str:
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+# Every template is HTML or XML (the Atom feed among them): escape every value, whatever the file's ending.
+templates.env.autoescape = True
 templates.env.globals.update(link=link, org_path=org_path, here_without=here_without, kept=kept,
                              STATUS_LABELS=STATUS_LABELS, STANDARD_NAMES=STANDARD_NAMES, EVENT_LABELS=EVENT_LABELS)
 templates.env.filters.update(details=details, instant=instant)

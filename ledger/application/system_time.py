@@ -8,7 +8,7 @@ parsed here too, so that every query reads both the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time as clock, timezone
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ class KnownAt:
 
     position: int | None
     instant: str
+    asked: str | None = None  # the value as the user gave it, for messages
 
 
 KnownAtValue = str | int | datetime | KnownAt | None
@@ -50,22 +51,24 @@ def resolve(storage: LedgerStorage, value: KnownAtValue) -> KnownAt:
         instant = format_instant(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
         return KnownAt(storage.position_at(instant), instant)
     text = str(value).strip()
-    if text.isdigit():
-        return at_position(storage, int(text))
+    if text.isascii() and text.isdigit():  # "²" is a digit to str.isdigit, but no number
+        return replace(at_position(storage, int(text)), asked=text)
     try:
         instant = format_instant(parse_instant(text))
     except OverflowError:
         raise InvalidInput(f"--known-at: {text!r} is out of range") from None
-    return KnownAt(storage.position_at(instant), instant)
+    return KnownAt(storage.position_at(instant), instant, asked=text)
 
 
 def describe(value: KnownAtValue, seen: KnownAt) -> str:
     """``--known-at`` as the user gave it, for messages: "position 12", or the instant as typed."""
+    if isinstance(value, KnownAt):
+        value = value.asked
     if isinstance(value, int) and not isinstance(value, bool):
         return f"position {value}"
     if isinstance(value, str) and value.strip():
         text = value.strip()
-        return f"position {int(text)}" if text.isdigit() else text
+        return f"position {int(text)}" if text.isascii() and text.isdigit() else text
     return seen.instant if seen.position is None else f"position {seen.position}"
 
 

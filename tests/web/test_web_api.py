@@ -143,7 +143,7 @@ def test_an_organization_before_its_registration_is_404(server: Server) -> None:
 @pytest.mark.parametrize(("path", "params", "message"), [
     ("/api/registry", {"as_of": "2019-02-30"}, "--as-of: "),
     ("/api/registry", {"status": "sleeping"}, "--status: sleeping is not one of "),
-    ("/api/registry", {"country": "pe"}, "--country: 'pe' is not an ISO 3166-1 alpha-2 code"),
+    ("/api/registry", {"country": "xx"}, "--country: 'xx' is not an ISO 3166-1 alpha-2 country code: it names no country"),
     ("/api/streaks", {"known_at": "yesterday"}, "--known-at: 'yesterday' is neither a ledger position nor"),
     ("/api/organizations/cecomip", {"known_at": "²"}, "--known-at: '²' is neither a ledger position nor"),
     ("/api/reports", {"from": "2020-01-01", "to": "2019-01-01"}, "--from 2020-01-01 is after --to 2019-01-01"),
