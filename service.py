@@ -167,7 +167,7 @@ class LedgerService:
         ledger = self.ledger(must_exist=True)
         seen = ledger.known_at(known_at)
         position = seen.position if seen.position is not None else ledger.storage.max_position()
-        return Listing(ledger.history(org, ledger.known_at(position)), position)
+        return Listing(ledger.history(org, seen if seen.position is not None else ledger.known_at(position)), position)
 
     def registry(self, as_of: Any = None, statuses: Sequence[str] = (), country: str | None = None,
                  standard: str | None = None, known_at: Any = None, *, region: str | None = None,
