@@ -148,8 +148,13 @@ def run(sizes: Sizes, scratch: Path, results: list[Result]) -> None:
     registry_big, registry_big_raw = w.registry_times(big, big_file, first_day, sizes.registry_queries)
     results.append(w.b4_registry_result(registry_big, registry_big_raw, sizes.big_orgs + 1, big_label))
 
-    progress("B6 status as a process")
+    progress("B8 known-at answers, B9 view sizes")
+    results += w.known_at_times(big, first_day, sizes.registry_queries)
+    results.append(w.view_size_result(big_file, scratch))
+
+    progress("B6 status and a recording command as processes")
     results.append(w.b6_status_process(str(big_file), f"org-{max(1, sizes.big_orgs // 2):06d}", sizes.process_runs))
+    results.append(w.b6_recording_process(str(big_file), f"org-{max(1, sizes.big_orgs // 3):06d}", sizes.process_runs))
 
     progress("B1 record")
     commands = w.command_stream(sizes.record_commands, "rec")
