@@ -12,7 +12,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[postgres,test,web]'
+	$(BIN)/pip install -q -e '.[postgres,test,web]' --config-settings editable_mode=compat
 	$(BYTECODE)
 	touch $(STAMP)
 

@@ -23,8 +23,7 @@ from ledger.application import CertificationLedger
 from ledger.errors import Interrupted, LedgerError
 from ledger.storage import DEFAULT_DB, describe, failure_message
 from service import LedgerService
-from ledger.domain.accounts import ROLES
-from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, STANDARDS, STATUSES, parse_date
+from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, ROLES, STANDARDS, STATUSES, parse_date
 
 # Options of the group itself: given after a command's name, they get a hint to move them.
 GLOBAL_OPTIONS = {"--db": True, "--by": True, "--version": False}  # name: takes a value

@@ -13,16 +13,18 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 
-from ledger.application import CertificationLedger, Options, Outcome, Recorded, creation, history_entry
-from ledger.application.accounts import TokenChecker
-from ledger.domain.accounts import Account
-from ledger.domain.commands import parse_line
+from ledger.application import creation
+from ledger.application.ledger import CertificationLedger
+from ledger.application.reading import history_entry
 from ledger.errors import Forbidden, IntegrityFailure, LedgerError, StorageError
-from ledger.integrity import walker
 from ledger.storage import DEFAULT_DB, describe
 from projections.answers import Listing, Record
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the write side, accounts and the chain walker: imported by the commands that use them
+    from ledger.application.accounts import TokenChecker
+    from ledger.application.recording import Outcome, Recorded
+    from ledger.domain.accounts import Account
+    from ledger.integrity import walker
     from ledger.integrity.heads import PublishedHead
     from projections import Views
 
@@ -81,6 +83,8 @@ class LedgerService:
     def record_lines(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None) -> Outcome:
         """Record a list of commands as the lines of one file: all or nothing, those already recorded skipped."""
         lines = list(lines)
+        from ledger.application.recording import Options
+
         outcome = self.write(lambda ledger: ledger.record_lines(lines, by=by or self.by, options=Options(lines=True)),
                              lambda outcome: outcome.recorded > 0)
         if outcome.recorded:
@@ -140,6 +144,9 @@ class LedgerService:
 
     def record_as(self, account: Account, lines: Sequence[Any]) -> Outcome:
         """Record import lines for an account: all or nothing, each allowed by its role, under its name."""
+        from ledger.application.recording import Options
+        from ledger.domain.commands import parse_line
+
         commands = []
         for number, line in enumerate(lines, start=1):
             command = parse_line(line, number if len(lines) > 1 else None)
@@ -220,6 +227,8 @@ class LedgerService:
 
     def head(self) -> walker.Head:
         """The chain's last entry, once the chain up to it has verified."""
+        from ledger.integrity import walker
+
         ledger = self.ledger(must_exist=True)
         return walker.current_head(ledger.storage, describe(ledger.db))
 
@@ -259,6 +268,8 @@ def verify(ledger: CertificationLedger, published: PublishedHead | None = None, 
 
     ``chain_progress(seq, last)`` and ``views_progress(organizations, total)`` follow the two steps.
     """
+    from ledger.integrity import walker
+
     started = time.perf_counter()
     chain = walker.verify_chain(ledger.storage, head=published.head if published is not None else None,
                                 database=describe(ledger.db), progress=chain_progress)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+
+from typing import Any, Iterator
 
 from psycopg.sql import SQL, Identifier
 
@@ -18,6 +20,13 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         self.dialect = tables.postgres(datastore.schema)
         self.tracking_table = self.dialect.table(self.tracking_table_name)
         self.sql_create_statements += [SQL(statement) for statement in tables.create_statements(self.dialect)]  # type: ignore[arg-type]
+
+    @contextmanager
+    def writing(self) -> Iterator[Any]:
+        # The views' writers take turns on one advisory lock, held to the end of the transaction.
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"certledger:views:{self.datastore.schema}",))
+            yield c
 
     def keep_open_while_working(self, c: Any) -> None:
         # The library ends sessions idle in a transaction for a few seconds (so that a stalled client

@@ -22,12 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from ledger.application.log import Entry, EventLog
 from ledger.application.reading import Recent
 from projections.rows import OrganizationProjector, Version, key_of, versions
-from projections.store import ViewStore
+from projections.store import ViewsMovedOn, ViewStore
 
 BATCH_SIZE = 500
 REPLAY_ORGANIZATIONS = 100  # organizations read, decoded and folded together during a replay
@@ -64,11 +62,9 @@ def catch_up(log: EventLog, store: ViewStore, batch_size: int = BATCH_SIZE,
             return applied  # nothing new (a batch of accounts' events only moves the position on)
         closes, opened = batch_changes(log, originators, tracked, position, projectors)
         try:
-            store.apply_batch(closes, opened, position)
-        except IntegrityError:
-            if store.tracked_position() >= position:
-                continue  # another process applied this batch first; carry on from where it got to
-            raise
+            store.apply_batch(closes, opened, position, tracked)
+        except ViewsMovedOn:
+            continue  # another process moved the views on first: carry on from where it got to
         applied += position - tracked
         if on_batch is not None:
             on_batch(Progress(position - tracked, position))

@@ -1,18 +1,18 @@
 """View tables kept in the ledger's own database, written together with the tracked position.
 
 Both stores build on the library's tracking recorders: the view rows of a batch and the
-position it reaches are committed in one transaction, and the library's tracking insert
-refuses a position that is not beyond the one already applied. That gives exactly-once.
-The tracking row is written first in each transaction, so concurrent catch-ups of the
-same database serialise on it instead of interleaving their view writes.
+position it reaches are committed in one transaction. Writers of the views take turns
+(``writing``: SQLite's write lock, a PostgreSQL advisory lock), and a batch is applied only onto
+the position it was computed from; a batch another process overtook is refused whole and
+computed again. That gives exactly-once, however many processes catch up at the same time.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, ContextManager, Iterable, Iterator, Sequence
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from ledger.storage.dialect import Dialect
@@ -20,6 +20,10 @@ from projections import tables
 from projections.rows import Version
 
 APPLICATION_NAME = "projections"
+
+
+class ViewsMovedOn(IntegrityError):
+    """Another process applied events to the views after this batch was computed: compute it again."""
 WRITE_SLICE = 5000  # rows written per round of inserts
 
 
@@ -45,13 +49,19 @@ class ViewStore:
         return self.max_tracking_id(APPLICATION_NAME) or 0  # type: ignore[attr-defined]
 
     def apply_batch(self, closes: Sequence[tuple[str, tuple[Any, ...], int]], versions: Sequence[Version],
-                    position: int) -> None:
-        """Close rows that stopped being the answer, insert the new ones, and move the tracked position to
-        ``position``, in one transaction.
+                    position: int, previous: int) -> None:
+        """Close rows that stopped being the answer, insert the new ones, and move the tracked position from
+        ``previous`` to ``position``, in one transaction.
 
-        Raises the library's IntegrityError if ``position`` was already applied.
+        The batch was computed from the views at ``previous``: if another process moved them on meanwhile,
+        nothing is written and the library's IntegrityError says so (the caller computes again from there).
+        Writers of the views take turns (``writing``), so the check and the writes see the same views.
         """
-        with self.datastore.transaction(commit=True) as c:
+        if position <= previous:
+            raise IntegrityError(f"position {position} is not after position {previous}: already applied")
+        with self.writing() as c:
+            if self.tracked_in(c) != previous:
+                raise ViewsMovedOn(f"the views moved on from position {previous} meanwhile")
             self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
             tables.close_rows(c, self.dialect, closes)
             tables.insert_versions(c, self.dialect, versions)
@@ -63,7 +73,7 @@ class ViewStore:
         Dropping (not just emptying) the tables lets a rebuild pick up a changed table layout. The
         secondary indexes are built after the rows are in: one sort each, instead of an index update per row.
         """
-        with self.datastore.transaction(commit=True) as c:
+        with self.writing() as c:
             self.keep_open_while_working(c)
             c.execute(self.dialect.sql(f"DELETE FROM {self.tracking_table} WHERE application_name = ?"),
                       (APPLICATION_NAME,))
@@ -93,6 +103,10 @@ class ViewStore:
         catch-up: their tables lack columns, or their rows mean what they meant then."""
         if self.layout() != tables.LAYOUT:
             self.replace_all((), 0)
+
+    def writing(self) -> ContextManager[Any]:
+        """A transaction that writes the views, taking their writers' turn at its start."""
+        raise NotImplementedError
 
     def keep_open_while_working(self, c: Any) -> None:
         """Let this transaction wait between writes while the replay reads and folds the next organizations."""
@@ -125,3 +139,16 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + tables.create_statements(tables.SQLITE)
+
+    @contextmanager
+    def writing(self) -> Iterator[Any]:
+        # BEGIN IMMEDIATE: SQLite's one write lock, taken before the tracked position is read.
+        with self.datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise

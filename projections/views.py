@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteDatastore
 
 from ledger.application.log import Entry, EventLog
 from ledger.application.system_time import KnownAt, KnownAtValue, as_of_date
 from ledger.domain.certificates import certificate_on
-from ledger.domain.organization import organization_id
+from ledger.domain.names import organization_id
 from ledger.domain.values import STANDARDS, STATUSES, certificate_key, check_text, country_code, parse_date, search_key
 from ledger.errors import InvalidInput, StorageError, UnknownCertificate
 from ledger.storage import database_errors, describe
@@ -342,5 +343,10 @@ def store_for(datastore: Any) -> ViewStore:
         from projections.postgres_store import PostgresViewStore
 
         store = PostgresViewStore(datastore)
-    store.create_table()  # type: ignore[attr-defined]
+    try:
+        store.create_table()  # type: ignore[attr-defined]
+    except IntegrityError:
+        # Another process created the tables at the same moment (the library then marks its tracking
+        # table as migrated, once): they exist now, as they should.
+        store.create_table()  # type: ignore[attr-defined]
     return store

@@ -78,9 +78,11 @@ def test_a_position_already_applied_is_refused(ledger: CertificationLedger, view
     register(ledger, "oro-puno")
     views.catch_up()
     with pytest.raises(IntegrityError):
-        views.store.apply_batch([], [], 2)
+        views.store.apply_batch([], [], 2, 2)
     with pytest.raises(IntegrityError):
-        views.store.apply_batch([], [], 1)
+        views.store.apply_batch([], [], 1, 2)
+    with pytest.raises(IntegrityError):  # computed from an earlier position than the views hold
+        views.store.apply_batch([], [], 3, 1)
     assert views.tracked_position() == 2
 
 
@@ -90,7 +92,7 @@ def test_a_refused_batch_writes_no_view_rows(ledger: CertificationLedger, views:
     ghost = Version("status_segments", ("ghost", "2016-01-01", 1, "registered", "PE", None, None, 0,
                                         '{"org":"ghost"}', None, None, None), 1)
     with pytest.raises(IntegrityError):
-        views.store.apply_batch([], [ghost], 1)
+        views.store.apply_batch([], [ghost], 1, 1)
     assert orgs(views.registry("2019-01-01")) == ["cecomip"]
 
 
@@ -373,3 +375,31 @@ def test_the_registry_as_of_a_date_searches_each_organization_once_whatever_the_
     assert "SEARCH first USING COVERING INDEX status_segments_opening (opening=?)" in plan
     assert "SEARCH t USING COVERING INDEX status_segments_org_start (org=? AND start_day<?)" in plan
     assert "SCAN" not in plan
+
+def test_several_processes_catching_up_at_once_leave_views_equal_to_a_replay(ledger: CertificationLedger,
+                                                                              db_url: str) -> None:
+    import threading
+
+    for n in range(3):
+        register(ledger, f"org-{n}")
+        for day in range(1, 16):
+            ledger.audit(f"org-{n}", date=f"2017-01-{day:02d}", body="IMO", kind="surveillance")
+    failures: list[BaseException] = []
+
+    def catch_up() -> None:
+        other = CertificationLedger(db_url)
+        try:
+            Views(other.log, batch_size=3, replay_from_empty=10**9).catch_up()
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+        finally:
+            other.close()
+
+    workers = [threading.Thread(target=catch_up) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == []
+    assert Views(ledger.log).tracked_position() == ledger.recorder.max_position()
+    assert compare_with_rebuild(ledger.log) == []

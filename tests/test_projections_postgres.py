@@ -71,7 +71,7 @@ def test_an_empty_postgres_store_starts_at_position_zero(store) -> None:
 
 
 def test_postgres_store_answers_like_the_sqlite_tables(store, demo_rows: list[Version]) -> None:
-    store.apply_batch([], demo_rows, 38)
+    store.apply_batch([], demo_rows, 38, 0)
     assert store.tracked_position() == 38
     with store.reading() as pg, scratch(demo_rows) as lite:
         for known in (10, 25, 38):
@@ -86,11 +86,13 @@ def test_postgres_store_answers_like_the_sqlite_tables(store, demo_rows: list[Ve
 
 
 def test_postgres_store_refuses_a_position_already_applied(store, demo_rows: list[Version]) -> None:
-    store.apply_batch([], demo_rows[:2], 10)
+    store.apply_batch([], demo_rows[:2], 10, 0)
     with pytest.raises(IntegrityError):
-        store.apply_batch([], demo_rows[2:], 10)
+        store.apply_batch([], demo_rows[2:], 10, 10)
     with pytest.raises(IntegrityError):
-        store.apply_batch([], demo_rows[2:], 9)
+        store.apply_batch([], demo_rows[2:], 9, 10)
+    with pytest.raises(IntegrityError):
+        store.apply_batch([], demo_rows[2:], 12, 0)
     position, contents = store.snapshot()
     assert position == 10
     assert set(contents["status_segments"] + contents["certification_periods"] + contents["event_feed"]) == {
@@ -98,7 +100,7 @@ def test_postgres_store_refuses_a_position_already_applied(store, demo_rows: lis
 
 
 def test_postgres_store_replaces_everything_in_one_go(store, demo_rows: list[Version]) -> None:
-    store.apply_batch([], demo_rows, 38)
+    store.apply_batch([], demo_rows, 38, 0)
     store.replace_all(demo_rows[:1], 5)
     position, contents = store.snapshot()
     assert position == 5

@@ -5,12 +5,32 @@
     reading       status on a date and history of one organization, as known at any position
     system_time   ``--known-at`` (and ``--as-of``) parsed and resolved
     log           the narrow view of the log that the read models (projections) are given
+    accounts      tokens: made once, kept as a slow hash, checked per request
+    creation      a new ledger comes into being only with its first committed event
+
+The names below are imported on first use: a command that only reads never loads the write side.
 """
 
-from ledger.application.ledger import CertificationLedger
-from ledger.application.reading import history_entry
-from ledger.application.recording import Options, Outcome, Recorded, current_user
-from ledger.application.system_time import KnownAt, as_of_date
+from __future__ import annotations
 
-__all__ = ["CertificationLedger", "KnownAt", "Options", "Outcome", "Recorded", "as_of_date", "current_user",
-           "history_entry"]
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "CertificationLedger": "ledger.application.ledger",
+    "history_entry": "ledger.application.reading",
+    "Options": "ledger.application.recording",
+    "Outcome": "ledger.application.recording",
+    "Recorded": "ledger.application.recording",
+    "current_user": "ledger.application.recording",
+    "KnownAt": "ledger.application.system_time",
+    "as_of_date": "ledger.application.system_time",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'ledger.application' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sqlite3
 from datetime import date
-from typing import Any, Callable, Iterable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper, PersistenceError, Transcoder
@@ -20,16 +21,17 @@ from pydantic import ValidationError
 from ledger.application import system_time
 from ledger.application.log import EventLog
 from ledger.application.reading import OrganizationReader
-from ledger.application.recording import Options, Outcome, Recorded, Writer
 from ledger.application.system_time import KnownAt, KnownAtValue
-from ledger.application.accounts import NewToken, TokenChecker, new_token
-from ledger.domain import commands as cmd
-from ledger.domain.accounts import Account, AccountCommand, OpenAccount, RevokeAccount
 from ledger.domain.values import today_utc
-from ledger.errors import InvalidInput
-from ledger.errors import LedgerError, StorageError
+from ledger.errors import InvalidInput, LedgerError, StorageError
 from ledger.storage import DEFAULT_DB, LedgerStorage, describe, environment
 from ledger.storage.mapper import PlainJSONTranscoder, PydanticMapper
+
+if TYPE_CHECKING:  # the write side is imported by the first command that writes: a query never needs it
+    from ledger.application.accounts import NewToken, TokenChecker
+    from ledger.application.recording import Options, Outcome, Recorded, Writer
+    from ledger.domain import commands as cmd
+    from ledger.domain.accounts import Account, AccountCommand
 
 
 class CertificationLedger(Application):
@@ -50,7 +52,6 @@ class CertificationLedger(Application):
             raise
         except (PersistenceError, sqlite3.Error, OSError, ImportError) as error:
             raise StorageError(f"cannot open database {describe(self.db)}: {error}") from None
-        self.writer = Writer(self.storage, self.mapper, self.db)
         self.reader = OrganizationReader(self.storage, self.mapper)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
@@ -63,6 +64,13 @@ class CertificationLedger(Application):
 
     def construct_transcoder(self) -> Transcoder:
         return PlainJSONTranscoder()
+
+    @cached_property
+    def writer(self) -> Writer:
+        """The write pipeline, made (and imported) by the first command that writes."""
+        from ledger.application.recording import Writer
+
+        return Writer(self.storage, self.mapper, self.db)
 
     @property
     def storage(self) -> LedgerStorage:
@@ -82,9 +90,11 @@ class CertificationLedger(Application):
         return self.writer.record(command, by=by, again=again, on_wait=on_wait)
 
     def record_lines(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None,
-                     options: Options = Options(lines=True)) -> Outcome:
+                     options: Options | None = None) -> Outcome:
         """Record many commands as the lines of one file: all or nothing, lines already recorded skipped."""
-        return self.writer.submit(lines, by=by, options=options)
+        from ledger.application.recording import Options
+
+        return self.writer.submit(lines, by=by, options=options or Options(lines=True))
 
     def register(self, org: str, *, name: str, country: str, date: date | str, region: str | None = None,
                  legal_form: str = "other", deposit: str | None = None, by: str | None = None) -> Recorded:
@@ -140,11 +150,16 @@ class CertificationLedger(Application):
     def open_account(self, name: str, *, role: str, orgs: Sequence[str] = (), by: str | None = None
                      ) -> tuple[Recorded, NewToken]:
         """Open an account and make its token: the token is returned here once and never stored."""
+        from ledger.application.accounts import new_token
+        from ledger.domain.accounts import OpenAccount
+
         token = new_token(name)
         command = _account_command(OpenAccount, name=name, role=role, orgs=tuple(orgs), token_hash=token.token_hash)
         return self.record(command, by=by), token
 
     def revoke_account(self, name: str, *, by: str | None = None) -> Recorded:
+        from ledger.domain.accounts import RevokeAccount
+
         return self.record(_account_command(RevokeAccount, name=name), by=by)
 
     def accounts(self) -> list[Account]:
@@ -152,6 +167,8 @@ class CertificationLedger(Application):
 
     def token_checker(self) -> TokenChecker:
         """Checks bearer tokens against the accounts as stored at each request."""
+        from ledger.application.accounts import TokenChecker
+
         return TokenChecker(self.reader.account)
 
     def _command(self, verb: str, by: str | None, **fields: Any) -> Recorded:
@@ -195,4 +212,6 @@ def _account_command(cls: type[AccountCommand], **fields: Any) -> AccountCommand
     try:
         return cls.model_validate({"date": today_utc(), **fields})
     except ValidationError as error:
-        raise InvalidInput(cmd.describe_validation_error(error)) from None
+        from ledger.domain.commands import describe_validation_error
+
+        raise InvalidInput(describe_validation_error(error, tagged=False)) from None

@@ -15,7 +15,7 @@ from eventsourcing.persistence import Mapper
 
 from ledger.application import system_time
 from ledger.application.system_time import KnownAt, KnownAtValue
-from ledger.domain.accounts import ACCOUNT_TOPICS
+from ledger.domain.names import ACCOUNT_TOPICS
 from ledger.domain.events import REGISTRATION_TOPICS, OrganizationEvent
 from ledger.storage import LedgerStorage, StoredRow
 

@@ -12,7 +12,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper
@@ -20,11 +20,13 @@ from eventsourcing.persistence import Mapper
 from ledger.application import system_time
 from ledger.application.system_time import KnownAt, KnownAtValue
 from ledger.domain import certificates, timeline
-from ledger.domain.accounts import ACCOUNT_TOPICS, OPENING_TOPICS, Account
 from ledger.domain.events import REGISTRATION_TOPICS, EntryRetracted, OrganizationEvent, OrganizationRegistered
-from ledger.domain.organization import organization_id
+from ledger.domain.names import ACCOUNT_TOPICS, OPENING_TOPICS, organization_id
 from ledger.errors import UnknownOrganization
 from ledger.storage import LedgerStorage, StoredRow
+
+if TYPE_CHECKING:
+    from ledger.domain.accounts import Account
 
 # How many events of recently used organizations a ledger object keeps decoded in memory.
 RECENT_EVENTS = 20_000

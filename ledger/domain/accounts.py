@@ -15,25 +15,18 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate, datetime_now_with_tzinfo
-from eventsourcing.utils import get_topic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from ledger.domain.values import EffectiveDate, OrgId
+from ledger.domain.names import ACCOUNT_TOPICS, OPENING_TOPICS, account_id  # noqa: F401 - named here too
+from ledger.domain.values import ROLES, EffectiveDate, OrgId  # noqa: F401
 from ledger.errors import RuleViolation
 
 Role = Literal["office", "body", "reader"]
-ROLES: tuple[str, ...] = ("office", "body", "reader")
 BODY_COMMANDS = frozenset({"audit", "close-finding"})
 ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "certledger:account")
-
-
-def account_id(name: str) -> UUID:
-    """Deterministic aggregate id: two accounts with one name collide on version 1."""
-    return uuid5(ACCOUNT_NAMESPACE, name)
 
 
 def _account_name(value: object) -> str:
@@ -116,8 +109,7 @@ class AccountRevoked(AccountEvent):
 
 
 ACCOUNT_EVENT_TYPES: tuple[type[AccountEvent], ...] = (AccountOpened, AccountRevoked)
-ACCOUNT_TOPICS: frozenset[str] = frozenset(get_topic(cls) for cls in ACCOUNT_EVENT_TYPES)
-OPENING_TOPICS: tuple[str, ...] = (get_topic(AccountOpened),)
+
 
 
 class Account(BaseAggregate[UUID]):

@@ -199,11 +199,12 @@ def any_command() -> TypeAdapter[Command]:
     return TypeAdapter(AnyCommand)
 
 
-def describe_validation_error(error: ValidationError) -> str:
+def describe_validation_error(error: ValidationError, tagged: bool = True) -> str:
+    """The errors of one command, each as "field: why" (``tagged``: validated by the union of commands)."""
     parts = []
     for item in error.errors():
         loc = tuple(item.get("loc", ()))
-        if loc and isinstance(loc[0], str) and loc[0] in COMMANDS:
+        if tagged and loc and isinstance(loc[0], str) and loc[0] in COMMANDS:
             loc = loc[1:]  # the union's tag: the command, not a field (a field may share a command's name)
         where = ".".join(str(p) for p in loc)
         message = item.get("msg", "invalid")
@@ -226,10 +227,13 @@ def parse_command(data: dict[str, Any]) -> Command:
     if not isinstance(data, dict):
         raise InvalidInput("a command must be a JSON object")
     cleaned = {k: v for k, v in data.items() if k not in READ_ONLY_KEYS}
+    verb = cleaned.get("command")
+    # The command's own model when it names one: a short command builds one validator, not the union's twelve.
+    model = COMMANDS.get(verb) if isinstance(verb, str) else None
     try:
-        return any_command().validate_python(cleaned)
+        return model.model_validate(cleaned) if model is not None else any_command().validate_python(cleaned)
     except ValidationError as error:
-        raise InvalidInput(describe_validation_error(error)) from None
+        raise InvalidInput(describe_validation_error(error, tagged=model is None)) from None
 
 
 def parse_line(data: Any, number: int | None = None) -> Command:

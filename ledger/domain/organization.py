@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from datetime import date, timedelta
 from typing import Any, Iterable
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate, datetime_now_with_tzinfo
 from eventsourcing.utils import register_topic
@@ -33,14 +33,9 @@ from ledger.domain.events import (
     SuspensionLifted,
     ValidityExtended,
 )
+from ledger.domain.names import organization_id  # noqa: F401 - named here too
 from ledger.domain.values import anniversary_eve, certificate_key
 
-ORG_NAMESPACE = uuid5(NAMESPACE_URL, "certledger:organization")
-
-
-def organization_id(org: str) -> UUID:
-    """Deterministic aggregate id: two writers registering one slug collide on version 1."""
-    return uuid5(ORG_NAMESPACE, org)
 
 
 class Organization(BaseAggregate[UUID]):

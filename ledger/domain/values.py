@@ -38,6 +38,7 @@ SEVERITIES: tuple[str, ...] = ("major", "minor", "observation")
 REASON_CATEGORIES: tuple[str, ...] = (
     "commercial", "health-safety", "environmental", "labour", "organizational", "traceability", "other"
 )
+ROLES: tuple[str, ...] = ("office", "body", "reader")  # of accounts: who may record what over HTTP
 STATUSES: tuple[str, ...] = ("registered", "certified", "suspended", "expired", "withdrawn")
 
 # The easternmost time zone: a date is "not in the future" while some place on earth has reached it.

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 from uuid import UUID
 
-from ledger.domain.accounts import ACCOUNT_TOPICS
+from ledger.domain.names import ACCOUNT_TOPICS
 from ledger.domain.events import OrganizationEvent
 from ledger.transfer.files import refuse_existing, write_whole
 from ledger.transfer.line_files import format_of, write_csv, write_jsonl
