@@ -30,10 +30,14 @@ from ledger.domain.events import (
     OrganizationEvent,
     OrganizationRegistered,
     Recertified,
+    ValidityExtended,
 )
 from ledger.domain.values import certificate_key
 
 ONE_DAY = timedelta(days=1)
+# The events that can change a certification period's row when they arrive in date order (a retraction or
+# a back-dated event changes the organization's whole timeline, and every row is compared then).
+PERIOD_EVENTS = (CertificationGranted, Recertified, ValidityExtended, CertificationWithdrawn)
 SEGMENTS, PERIODS, FEED = "status_segments", "certification_periods", "event_feed"
 KEY_WIDTH = {SEGMENTS: 2, PERIODS: 3, FEED: 1}  # a row's leading columns that name it among the rows alive
 
@@ -80,6 +84,10 @@ class OrganizationProjector:
         self.segment_rows: list[tuple[Any, ...]] = []
         self.period_rows: list[tuple[Any, ...]] = []
         self.feed_rows: dict[int, tuple[Any, ...]] = {}
+        # Kept as the events arrive, so that each step costs what it changes, not the whole history:
+        self.positions: dict[int, int] = {}  # version -> position
+        self.by_day: dict[Any, list[Entry]] = {}  # effective date -> its entries
+        self.retraction_of: dict[int, Entry] = {}  # retracted version -> its retraction
 
     @property
     def version(self) -> int:
@@ -103,11 +111,16 @@ class OrganizationProjector:
                 raise ValueError("an organization's events start with its registration")
             self.org = event.org
         self.entries.append(entry)
+        self.positions[event.originator_version] = entry.position
+        self.by_day.setdefault(event.date, []).append(entry)
+        if isinstance(event, EntryRetracted):
+            self.retraction_of[event.target] = entry
         first = self.builder.add(event)
         whole = first == 0
         change = Change(entry.position)
         self._segments(first, change)
-        self._periods(change)
+        if whole or isinstance(event, PERIOD_EVENTS):
+            self._periods(change)
         self._feed(entry, whole or isinstance(event, EntryRetracted), change)
         return change
 
@@ -118,19 +131,16 @@ class OrganizationProjector:
         self.segment_rows[first:] = fresh
 
     def _periods(self, change: Change) -> None:
-        positions = {entry.event.originator_version: entry.position for entry in self.entries}
-        fresh = period_rows(self.org or "", self.builder.state, positions)
+        fresh = period_rows(self.org or "", self.builder.state, self.positions)
         _compare(PERIODS, self.period_rows, fresh, change)
         self.period_rows = fresh
 
     def _feed(self, entry: Entry, whole: bool, change: Change) -> None:
         """The new event's entry; and entries whose report item or retraction mark it may change: the same
         day's (a same-day event can change a renewal's streak), or every one after a back-dated event."""
-        day = entry.event.date
-        touched = self.entries if whole else [e for e in self.entries if e.event.date == day]
-        retraction_of = {e.event.target: e for e in self.entries if isinstance(e.event, EntryRetracted)}
-        fresh = [feed_row(self.org or "", e, retraction_of.get(e.event.originator_version), self.builder.segments)
-                 for e in touched]
+        touched = self.entries if whole else self.by_day[entry.event.date]
+        fresh = [feed_row(self.org or "", e, self.retraction_of.get(e.event.originator_version),
+                          self.builder.segments) for e in touched]
         old = [self.feed_rows[e.position] for e in touched if e.position in self.feed_rows]
         _compare(FEED, old, fresh, change)
         for row in fresh:

@@ -12,6 +12,7 @@ Retracted events and the retractions themselves take no part in valid time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, timedelta
 from typing import Any, Iterable, Sequence
 
@@ -131,6 +132,8 @@ class OrganizationState:
     audits: dict[int, AuditConducted] = field(default_factory=dict)  # audits in effect so far, by version
     closures: dict[str, FindingClosed] = field(default_factory=dict)  # finding id -> its closure so far
     catalogue: Catalogue | None = field(default=None, compare=False, repr=False)  # the whole timeline, when checking
+    # open_findings() for (audits, closures) folded so far: both only grow while a timeline is folded.
+    _open: tuple[tuple[int, int], dict[str, int]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def chain(self) -> Chain | None:
@@ -174,11 +177,15 @@ class OrganizationState:
 
     def open_findings(self) -> dict[str, int]:
         """Major and minor findings of the audits folded so far that no closure folded so far closes."""
+        folded = (len(self.audits), len(self.closures))
+        if self._open is not None and self._open[0] == folded:
+            return dict(self._open[1])
         counts = {"major": 0, "minor": 0}
         for version, audit in self.audits.items():
             for n, finding in enumerate(audit.findings, start=1):
                 if finding.severity in counts and f"{version}.{n}" not in self.closures:
                     counts[finding.severity] += 1
+        self._open = (folded, dict(counts))
         return counts
 
     def describe(self, day: date) -> dict[str, Any]:
@@ -263,6 +270,7 @@ class OrganizationState:
 SEARCH_SEPARATOR = "\x1f"  # between the searchable texts: no search text can hold it (control characters are refused)
 
 
+@lru_cache(maxsize=4096)
 def region_key(region: str) -> str:
     """A region as ``registry --region`` matches it: the whole region and each of its comma-separated parts,
     folded, each between separators (``Ananea, Puno`` is found as ``ananea, puno``, ``Ananea`` or ``PUNO``)."""

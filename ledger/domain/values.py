@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator
@@ -144,6 +144,7 @@ def check_text(value: str) -> str:
     return trimmed
 
 
+@lru_cache(maxsize=8192)  # the same names and regions are folded again for every segment of an organization
 def search_key(text: str) -> str:
     """``text`` for matching letter case and accents aside: ``Aurífera`` and ``AURIFERA`` both give ``aurifera``."""
     decomposed = unicodedata.normalize("NFKD", text)
