@@ -84,6 +84,8 @@ def to_json(data: Any) -> str:
 
 def cell(value: Any) -> str:
     """A value in a table or a record: dates and numbers as they are, lists and dicts on one line."""
+    if value.__class__ is str:  # most cells: a registry over 20,000 organizations has 160,000 of them
+        return value
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -120,13 +122,14 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], headings: dict
     """
     headings = headings or {}
     header = [headings.get(c, c) for c in columns]
-    body = [[_one_line(cell(row.get(c))) for c in columns] for row in rows]
+    # Texts are one line already (the ledger refuses control characters); other values are made one.
+    body = [[v if v.__class__ is str else cell(v).replace("\n", " ") for v in map(row.get, columns)] for row in rows]
     if not wide and max_width is not None:
         body = [[_clip(v, max_width) for v in r] for r in body]
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
     if not wide:
         widths = _fit(widths, header, [c in (shrink if shrink is not None else columns) for c in columns], width)
-        body = [[_clip(v, w) for v, w in zip(r, widths)] for r in body]
+        body = [[v if len(v) <= w else v[:w - 1] + "…" for v, w in zip(r, widths)] for r in body]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in body]
