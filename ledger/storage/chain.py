@@ -40,8 +40,9 @@ def canonical_id(raw: Any) -> str:
 
 
 def format_instant(moment: datetime) -> str:
-    """A UTC instant as fixed-width ISO-8601 text (sorts like the instant itself): recorded_at's format."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A UTC instant as fixed-width ISO-8601 text (sorts like the instant itself): recorded_at's format,
+    ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (isoformat is the faster spelling of that strftime)."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def own_timestamp(state: bytes) -> str | None:
