@@ -6,12 +6,11 @@ new event at its effective date and accept it only if every prefix of the timeli
 
 from __future__ import annotations
 
-import copy
 from datetime import date, timedelta
 from typing import Any, Iterable
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import BaseAggregate, datetime_now_with_tzinfo
+from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.utils import register_topic
 
 from ledger.domain import commands as cmd
@@ -33,6 +32,7 @@ from ledger.domain.events import (
     SuspensionLifted,
     ValidityExtended,
 )
+from ledger.domain.recorded import RecordedAggregate
 from ledger.domain.values import anniversary_eve, certificate_key
 
 ORG_NAMESPACE = uuid5(NAMESPACE_URL, "certledger:organization")
@@ -43,27 +43,20 @@ def organization_id(org: str) -> UUID:
     return uuid5(ORG_NAMESPACE, org)
 
 
-class Organization(BaseAggregate[UUID]):
+class Organization(RecordedAggregate):
     def __init__(self) -> None:
-        self.events: list[OrganizationEvent] = []
+        super().__init__()
         self.folded = timeline.FoldedTimeline()
-
-    def accept(self, event: OrganizationEvent) -> None:
-        self.events.append(event)
 
     def copy(self) -> Organization:
         """A working copy for one command: it shares the (immutable) events, not their list or fold."""
-        twin = copy.copy(self)
-        twin.events = list(self.events)
+        twin = super().copy()
         twin.folded = self.folded.copy()
-        twin._pending_events = []
         return twin
 
     @property
     def registration(self) -> OrganizationRegistered:
-        first = self.events[0]
-        assert isinstance(first, OrganizationRegistered)
-        return first
+        return self.first(OrganizationRegistered)
 
     @property
     def org(self) -> str:
