@@ -18,6 +18,7 @@ from eventsourcing.utils import get_topic, register_topic
 
 from ledger.domain.recorded import HIDDEN_FIELDS, RecordedEvent
 from ledger.domain.values import (
+    DETAIL_FIELDS,
     AuditKind,
     DenialStage,
     Deposit,
@@ -26,6 +27,7 @@ from ledger.domain.values import (
     Severity,
     Standard,
     WithdrawalMode,
+    given_details,
 )
 
 # The fields the ledger sets on every event besides the effective date: not part of the command.
@@ -70,6 +72,10 @@ class OrganizationRegistered(OrganizationEvent, CanInitAggregate[UUID]):
     region: str | None = None
     legal_form: LegalForm = "other"
     deposit: Deposit | None = None
+
+    def details(self) -> dict[str, Any]:
+        """The details it registered, by field name."""
+        return {field: getattr(self, field) for field in DETAIL_FIELDS}
 
 
 class AuditConducted(OrganizationEvent):
@@ -179,13 +185,10 @@ class OrganizationDetailsCorrected(OrganizationEvent):
 
     def corrected(self) -> dict[str, str]:
         """The details this correction gives, by field name."""
-        return {field: getattr(self, field) for field in DETAIL_FIELDS if getattr(self, field) is not None}
+        return given_details(self)
 
     def shown_fields(self) -> dict[str, Any]:
         return {**self.corrected(), "previous": dict(self.previous)}
-
-
-DETAIL_FIELDS = ("name", "country", "region", "legal_form", "deposit")
 
 
 class FindingClosed(OrganizationEvent):

@@ -135,10 +135,9 @@ class Organization(RecordedAggregate):
         if isinstance(command, cmd.Retract):
             return EntryRetracted, dict(target=command.target, reason=command.reason)
         if isinstance(command, cmd.Correct):
-            given = {field: getattr(command, field) for field in ("name", "country", "region", "legal_form",
-                                                                   "deposit") if getattr(command, field) is not None}
+            given = command.given()
             state = self.folded.state_on(self.events, day)
-            in_force = state.details or self.registration_details()
+            in_force = state.details or self.registration.details()
             return OrganizationDetailsCorrected, dict(**given, previous={k: in_force.get(k) for k in given})
         if isinstance(command, cmd.CloseFinding):
             return FindingClosed, dict(finding=command.finding, evidence=command.evidence)
@@ -185,11 +184,6 @@ class Organization(RecordedAggregate):
         if event.date < target.date:
             raise RuleViolation(f"{what}: the correction is dated before the event it retracts "
                                 f"({timeline.describe_event(target)})")
-
-    def registration_details(self) -> dict[str, Any]:
-        reg = self.registration
-        return {"name": reg.name, "country": reg.country, "region": reg.region, "legal_form": reg.legal_form,
-                "deposit": reg.deposit}
 
     def event(self, version: int) -> OrganizationEvent | None:
         if 1 <= version <= len(self.events):

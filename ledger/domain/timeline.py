@@ -22,7 +22,6 @@ from ledger.domain.events import (
     CertificationGranted,
     CertificationSuspended,
     CertificationWithdrawn,
-    DETAIL_FIELDS,
     EntryRetracted,
     FindingClosed,
     OrganizationDetailsCorrected,
@@ -223,9 +222,8 @@ class OrganizationState:
         }
 
     def registered_details(self) -> dict[str, Any]:
-        reg = self.registration
-        assert reg is not None
-        return {field: getattr(reg, field) for field in DETAIL_FIELDS}
+        assert self.registration is not None
+        return self.registration.details()
 
     def index_fields(self, day: date) -> dict[str, Any]:
         """What the registry filters on besides the status record, on ``day``: the region in force and the

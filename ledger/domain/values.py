@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator
 
@@ -39,6 +39,13 @@ REASON_CATEGORIES: tuple[str, ...] = (
     "commercial", "health-safety", "environmental", "labour", "organizational", "traceability", "other"
 )
 STATUSES: tuple[str, ...] = ("registered", "certified", "suspended", "expired", "withdrawn")
+# An organization's details: given at registration, replaced from a date on by a correction.
+DETAIL_FIELDS: tuple[str, ...] = ("name", "country", "region", "legal_form", "deposit")
+
+
+def given_details(source: object) -> dict[str, Any]:
+    """The details a correction (its command or its event) gives, by field name: those it does not leave out."""
+    return {field: getattr(source, field) for field in DETAIL_FIELDS if getattr(source, field) is not None}
 
 # The easternmost time zone: a date is "not in the future" while some place on earth has reached it.
 EARLIEST_ZONE_AHEAD = timezone(timedelta(hours=14))
