@@ -17,25 +17,22 @@ from ledger.domain import commands as cmd
 from ledger.domain import timeline
 from ledger.errors import RuleViolation
 from ledger.domain.events import (
+    EVENT_TYPES,
     AuditConducted,
     CertificationDenied,
     CertificationGranted,
-    CertificationSuspended,
-    CertificationWithdrawn,
     EntryRetracted,
     Finding,
-    FindingClosed,
     OrganizationDetailsCorrected,
     OrganizationEvent,
     OrganizationRegistered,
     Recertified,
-    SuspensionLifted,
-    ValidityExtended,
 )
-from ledger.domain.recorded import RecordedAggregate
+from ledger.domain.recorded import RecordedAggregate, RecordedEvent
 from ledger.domain.values import anniversary_eve, certificate_key
 
 ORG_NAMESPACE = uuid5(NAMESPACE_URL, "certledger:organization")
+EVENT_TYPE_OF_COMMAND = {event_type.command: event_type for event_type in EVENT_TYPES}
 
 
 def organization_id(org: str) -> UUID:
@@ -124,24 +121,17 @@ class Organization(RecordedAggregate):
             stage = "recertification" if state.status_on(day) in timeline.COVERED else "initial"
             return CertificationDenied, dict(stage=stage, reason_category=command.reason_category,
                                              reason=command.reason)
-        if isinstance(command, cmd.Suspend):
-            return CertificationSuspended, dict(reason=command.reason, resolve_by=command.resolve_by)
-        if isinstance(command, cmd.Reinstate):
-            return SuspensionLifted, {}
-        if isinstance(command, cmd.Extend):
-            return ValidityExtended, dict(until=command.until, reason=command.reason)
-        if isinstance(command, cmd.Withdraw):
-            return CertificationWithdrawn, dict(mode=command.mode, reason=command.reason)
-        if isinstance(command, cmd.Retract):
-            return EntryRetracted, dict(target=command.target, reason=command.reason)
         if isinstance(command, cmd.Correct):
             given = command.given()
             state = self.folded.state_on(self.events, day)
             in_force = state.details or self.registration.details()
             return OrganizationDetailsCorrected, dict(**given, previous={k: in_force.get(k) for k in given})
-        if isinstance(command, cmd.CloseFinding):
-            return FindingClosed, dict(finding=command.finding, evidence=command.evidence)
-        raise RuleViolation(f"{command.command} cannot be recorded on an existing organization")
+        if isinstance(command, cmd.Register):
+            raise RuleViolation(f"{command.command} cannot be recorded on an existing organization")
+        # The other commands derive nothing: each field of their event is the command's field of that name.
+        event_type = EVENT_TYPE_OF_COMMAND[command.verb]
+        return event_type, {field: getattr(command, field) for field in event_type.model_fields
+                            if field not in RecordedEvent.model_fields}
 
     # Recording: check the whole timeline with the candidate inserted, then accept it.
 
