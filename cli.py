@@ -7,15 +7,19 @@ import os
 import shlex
 import sqlite3
 import sys
+import types
 
 # pydantic looks for plugins among every installed distribution's entry points the first time it
 # builds a validator; certledger uses none, and a short command would spend a fifth of its time there.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Callable, Iterator, Literal, Union, get_args, get_origin
 
 import click
 from eventsourcing.persistence import PersistenceError
+from pydantic_core import PydanticUndefined
 
 import rendering
 from ledger.transfer import FORMATS
@@ -23,6 +27,7 @@ from ledger.application import CertificationLedger
 from ledger.errors import Interrupted, LedgerError
 from ledger.storage import DEFAULT_DB, describe, failure_message
 from service import LedgerService
+from ledger.domain import commands as cmd
 from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, ROLES, STANDARDS, STATUSES, parse_date
 
 # Options of the group itself: given after a command's name, they get a hint to move them.
@@ -244,8 +249,20 @@ def known_at_option(f: Callable[..., Any]) -> Callable[..., Any]:
                         help="System time: a ledger position, or an ISO-8601 date-time (default: now).")(f)
 
 
-def date_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--date", "date", required=True, metavar="DATE", help="Effective date (YYYY-MM-DD).")(f)
+def options(*decorators: Callable[[Callable[..., Any]], Any]) -> Callable[[Callable[..., Any]], Any]:
+    """One decorator for several parameters, listed in the order given (as if stacked in that order)."""
+    def declare(f: Callable[..., Any]) -> Any:
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return declare
+
+
+# The moment a query asks about: in valid time (--as-of) and in system time (--known-at).
+time_options = options(as_of_option, known_at_option)
+# How a list is printed: JSON, CSV, or a table (--wide: unclipped).
+list_options = options(json_option, csv_option, wide_option)
 
 
 def record(command: dict[str, Any], as_json: bool) -> None:
@@ -269,207 +286,233 @@ def keep_views_up(s: LedgerService) -> None:
 
 
 # ---------------------------------------------------------------- recording commands
+# Each recording command is built from its model in ledger.domain.commands: one option per field,
+# required, with its choices and its default as the model has them, so that the command line and the
+# import format cannot drift apart. What a model does not say (help texts, metavars, arguments, the
+# order of the options) is declared with each command below; the command's docstring is its help.
 
-@cli.command()
-@click.argument("org")
-@click.option("--name", required=True, help="Organization name.")
-@click.option("--country", required=True, help="ISO 3166-1 alpha-2 code, e.g. PE.")
-@click.option("--region", help="Region or province.")
-@click.option("--legal-form", type=click.Choice(LEGAL_FORMS), default="other", show_default=True)
-@click.option("--deposit", type=click.Choice(DEPOSITS))
-@date_option
-@json_option
-def register(org: str, name: str, country: str, region: str | None, legal_form: str, deposit: str | None,
-             date: str, as_json: bool) -> None:
+
+def field_type(annotation: Any) -> Any:
+    """The type a model field holds, without ``| None`` and without its validators (``Annotated``)."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        else:
+            return annotation
+
+
+def choices_of(model: type[cmd.Command], field: str) -> tuple[str, ...]:
+    """The values a vocabulary field (a ``Literal``) takes, in the model's order."""
+    kind = field_type(model.model_fields[field].annotation)
+    return get_args(kind) if get_origin(kind) is Literal else ()
+
+
+@dataclass(frozen=True)
+class Param:
+    """How one field of a recording command's model is given on the command line."""
+
+    field: str
+
+    def declare(self, model: type[cmd.Command]) -> Callable[..., Any]:
+        """The click decorator that adds the parameter to a command."""
+        raise NotImplementedError
+
+    def value(self, model: type[cmd.Command], given: dict[str, Any]) -> Any:
+        """The field's value, from the parameters given to the command."""
+        return given[self.field]
+
+
+@dataclass(frozen=True)
+class Opt(Param):
+    """The option for one field of the model: ``--valid-until`` for ``valid_until``."""
+
+    help: str | None = None
+    metavar: str | None = None
+
+    def declare(self, model: type[cmd.Command]) -> Callable[..., Any]:
+        info = model.model_fields[self.field]
+        kind = field_type(info.annotation)
+        choices = choices_of(model, self.field)
+        # A default is shown only where the model has one of its own (None and () stand for "not given").
+        shown_default = {} if info.default in (None, (), PydanticUndefined) else {"default": info.default,
+                                                                                 "show_default": True}
+        return click.option(f"--{self.field.replace('_', '-')}", self.field, required=info.is_required(),
+                            type=click.Choice(choices) if choices else None, multiple=get_origin(kind) is tuple,
+                            metavar=self.metavar or ("DATE" if kind is date else None), help=self.help,
+                            **shown_default)
+
+
+@dataclass(frozen=True)
+class Arg(Param):
+    """An argument for one field of the model, named ``name`` (default: the field's name)."""
+
+    name: str | None = None
+    type: click.ParamType | None = None
+    complete: Callable[..., list[Any]] | None = None
+
+    def declare(self, model: type[cmd.Command]) -> Callable[..., Any]:
+        return click.argument(self.name or self.field, type=self.type, shell_complete=self.complete)
+
+    def value(self, model: type[cmd.Command], given: dict[str, Any]) -> Any:
+        return given[self.name or self.field]
+
+
+@dataclass(frozen=True)
+class Flags(Param):
+    """A vocabulary field given as one flag per value (``--voluntary`` or ``--imposed`` for ``mode``)."""
+
+    helps: tuple[str, ...]  # one a value, in the model's order
+
+    def declare(self, model: type[cmd.Command]) -> Callable[..., Any]:
+        return options(*(click.option(f"--{value}", value, is_flag=True, help=help)
+                         for value, help in zip(choices_of(model, self.field), self.helps, strict=True)))
+
+    def value(self, model: type[cmd.Command], given: dict[str, Any]) -> Any:
+        values = choices_of(model, self.field)
+        chosen = [value for value in values if given[value]]
+        if len(chosen) != 1:
+            raise click.UsageError(f"give exactly one of {' or '.join(f'--{value}' for value in values)}")
+        return chosen[0]
+
+
+ORG = Arg("org", complete=complete_org)  # completed from the ledger's organizations
+# Not completed: register names an id the ledger does not hold yet; correct and close-finding never did.
+BARE_ORG = Arg("org")
+DATE = Opt("date", "Effective date (YYYY-MM-DD).")
+COUNTRY_HELP = "ISO 3166-1 alpha-2 code, e.g. PE."
+REGION = Opt("region", "Region or province.")
+AUDIT_REF = Opt("audit", "The audit this decision rests on.", "REF")
+
+
+def recording(model: type[cmd.Command], *params: Param,
+              again: bool = True) -> Callable[[Callable[..., Any]], click.Command]:
+    """Declare the recording command of ``model`` with ``params`` in this order, then ``--again`` (unless
+    ``again`` is False) and ``--json``. The decorated function only carries the help: the command records
+    the model's command from the values given."""
+
+    def run(as_json: bool, **given: Any) -> None:
+        record({"command": model.verb, **{p.field: p.value(model, given) for p in params}}, as_json)
+
+    def declare(described: Callable[..., Any]) -> click.Command:
+        stack = options(*(param.declare(model) for param in params), *((again_option,) if again else ()), json_option)
+        return cli.command(model.verb, help=described.__doc__)(stack(run))
+
+    return declare
+
+
+@recording(cmd.Register, BARE_ORG, Opt("name", "Organization name."), Opt("country", COUNTRY_HELP), REGION,
+           Opt("legal_form"), Opt("deposit"), DATE, again=False)
+def register() -> None:
     """Register an organization in the ledger.
 
     Example:
 
         certledger register cecomip --name "CECOMIP" --country PE --region Puno --legal-form cooperative --deposit alluvial --date 2016-01-10
     """
-    record(dict(command="register", org=org, name=name, country=country, region=region, legal_form=legal_form,
-                deposit=deposit, date=date), as_json)
 
 
-@cli.command()
-@org_argument
-@date_option
-@click.option("--body", required=True, help="The certification body (auditing firm).")
-@click.option("--kind", type=click.Choice(AUDIT_KINDS), required=True)
-@click.option("--reference", help="The audit's reference.")
-@click.option("--finding", "findings", multiple=True, metavar="SEVERITY:CATEGORY:TEXT",
-              help="A finding (repeatable); severity is major, minor or observation.")
-@again_option
-@json_option
-def audit(org: str, date: str, body: str, kind: str, reference: str | None, findings: tuple[str, ...],
-          as_json: bool) -> None:
+@recording(cmd.Audit, ORG, DATE, Opt("body", "The certification body (auditing firm)."), Opt("kind"),
+           Opt("reference", "The audit's reference."),
+           Opt("finding", "A finding (repeatable); severity is major, minor or observation.", "SEVERITY:CATEGORY:TEXT"))
+def audit() -> None:
     """Record an audit (it changes no status by itself).
 
     Example:
 
         certledger audit cecomip --date 2016-05-20 --body "IMO Swiss AG" --kind initial --finding "minor:health-safety:first aid kits incomplete"
     """
-    record(dict(command="audit", org=org, date=date, body=body, kind=kind, reference=reference,
-                finding=list(findings) or None), as_json)
 
 
-@cli.command()
-@org_argument
-@date_option
-@click.option("--standard", type=click.Choice(STANDARDS), required=True)
-@click.option("--certificate", help="Certificate number (unique in the ledger).")
-@click.option("--valid-until", metavar="DATE", help="End date (default: the day before the first anniversary).")
-@click.option("--audit", "audit_ref", metavar="REF", help="The audit this decision rests on.")
-@again_option
-@json_option
-def certify(org: str, date: str, standard: str, certificate: str | None, valid_until: str | None,
-            audit_ref: str | None, as_json: bool) -> None:
+@recording(cmd.Certify, ORG, DATE, Opt("standard"), Opt("certificate", "Certificate number (unique in the ledger)."),
+           Opt("valid_until", "End date (default: the day before the first anniversary)."), AUDIT_REF)
+def certify() -> None:
     """Grant a certificate: a first one, or a new one after a gap.
 
     Example:
 
         certledger certify cecomip --date 2016-06-15 --standard fairmined --certificate FM-PE-0001
     """
-    record(dict(command="certify", org=org, date=date, standard=standard, certificate=certificate,
-                valid_until=valid_until, audit=audit_ref), as_json)
 
 
-@cli.command()
-@org_argument
-@date_option
-@click.option("--standard", type=click.Choice(STANDARDS), help="Default: the current one.")
-@click.option("--certificate", help="A new certificate number for the new period (default: kept).")
-@click.option("--valid-until", metavar="DATE", help="Default: the day before the new period's first anniversary.")
-@click.option("--audit", "audit_ref", metavar="REF", help="The audit this decision rests on.")
-@again_option
-@json_option
-def recertify(org: str, date: str, standard: str | None, certificate: str | None, valid_until: str | None,
-              audit_ref: str | None, as_json: bool) -> None:
+@recording(cmd.Recertify, ORG, DATE, Opt("standard", "Default: the current one."),
+           Opt("certificate", "A new certificate number for the new period (default: kept)."),
+           Opt("valid_until", "Default: the day before the new period's first anniversary."), AUDIT_REF)
+def recertify() -> None:
     """Renew the current period: the new one follows it without a gap.
 
     Example:
 
         certledger recertify cecomip --date 2017-06-01
     """
-    record(dict(command="recertify", org=org, date=date, standard=standard, certificate=certificate,
-                valid_until=valid_until, audit=audit_ref), as_json)
 
 
-@cli.command()
-@org_argument
-@date_option
-@click.option("--reason-category", type=click.Choice(REASON_CATEGORIES), required=True)
-@click.option("--reason", required=True)
-@again_option
-@json_option
-def deny(org: str, date: str, reason_category: str, reason: str, as_json: bool) -> None:
+@recording(cmd.Deny, ORG, DATE, Opt("reason_category"), Opt("reason"))
+def deny() -> None:
     """Refuse (re)certification; a current certificate still runs to its end date.
 
     Example:
 
         certledger deny aurifera-yani --date 2019-02-20 --reason-category commercial --reason "commercial requirements not met"
     """
-    record(dict(command="deny", org=org, date=date, reason_category=reason_category, reason=reason), as_json)
 
 
-@cli.command()
-@org_argument
-@date_option
-@click.option("--reason", required=True)
-@click.option("--resolve-by", metavar="DATE", help="When the issue must be resolved.")
-@again_option
-@json_option
-def suspend(org: str, date: str, reason: str, resolve_by: str | None, as_json: bool) -> None:
+@recording(cmd.Suspend, ORG, DATE, Opt("reason"), Opt("resolve_by", "When the issue must be resolved."))
+def suspend() -> None:
     """Suspend a certificate (temporarily invalid).
 
     Example:
 
         certledger suspend cecomip --date 2018-09-01 --reason "traceability records missing" --resolve-by 2018-10-31
     """
-    record(dict(command="suspend", org=org, date=date, reason=reason, resolve_by=resolve_by), as_json)
 
 
-@cli.command()
-@org_argument
-@date_option
-@again_option
-@json_option
-def reinstate(org: str, date: str, as_json: bool) -> None:
+@recording(cmd.Reinstate, ORG, DATE)
+def reinstate() -> None:
     """Lift a suspension.
 
     Example:
 
         certledger reinstate cecomip --date 2018-10-15
     """
-    record(dict(command="reinstate", org=org, date=date), as_json)
 
 
-@cli.command()
-@org_argument
-@date_option
-@click.option("--until", required=True, metavar="DATE", help="The new end date (after the current one).")
-@click.option("--reason", required=True)
-@again_option
-@json_option
-def extend(org: str, date: str, until: str, reason: str, as_json: bool) -> None:
+@recording(cmd.Extend, ORG, DATE, Opt("until", "The new end date (after the current one)."), Opt("reason"))
+def extend() -> None:
     """Move the current certificate's end date later.
 
     Example:
 
         certledger extend oro-puno --date 2020-04-15 --until 2020-08-31 --reason "operations halted (COVID-19)"
     """
-    record(dict(command="extend", org=org, date=date, until=until, reason=reason), as_json)
 
 
-@cli.command()
-@org_argument
-@date_option
-@click.option("--voluntary", is_flag=True, help="The organization chose to stop.")
-@click.option("--imposed", is_flag=True, help="The scheme withdrew it.")
-@click.option("--reason", required=True)
-@again_option
-@json_option
-def withdraw(org: str, date: str, voluntary: bool, imposed: bool, reason: str, as_json: bool) -> None:
+@recording(cmd.Withdraw, ORG, DATE, Flags("mode", ("The organization chose to stop.", "The scheme withdrew it.")),
+           Opt("reason"))
+def withdraw() -> None:
     """Withdraw a certificate: it ends on that date.
 
     Example:
 
         certledger withdraw la-cascada --date 2019-05-02 --voluntary --reason "for internal reasons decided not to continue"
     """
-    if voluntary == imposed:
-        raise click.UsageError("give exactly one of --voluntary or --imposed")
-    record(dict(command="withdraw", org=org, date=date, mode="voluntary" if voluntary else "imposed", reason=reason),
-           as_json)
 
 
-@cli.command()
-@org_argument
-@click.argument("version", type=click.IntRange(min=1))
-@date_option
-@click.option("--reason", required=True)
-@again_option
-@json_option
-def retract(org: str, version: int, date: str, reason: str, as_json: bool) -> None:
+@recording(cmd.Retract, ORG, Arg("target", "version", click.IntRange(min=1)), DATE, Opt("reason"))
+def retract() -> None:
     """Retract an earlier event (a correction); it stays in the history, marked.
 
     Example:
 
         certledger retract cecomip 4 --date 2019-08-01 --reason "recorded for the wrong organization"
     """
-    record(dict(command="retract", org=org, target=version, date=date, reason=reason), as_json)
 
 
-@cli.command()
-@click.argument("org")
-@date_option
-@click.option("--name", help="The organization's name from this date on.")
-@click.option("--country", metavar="CC", help="ISO 3166-1 alpha-2 code, e.g. PE.")
-@click.option("--region", help="Region or province.")
-@click.option("--legal-form", type=click.Choice(LEGAL_FORMS))
-@click.option("--deposit", type=click.Choice(DEPOSITS))
-@json_option
-def correct(org: str, date: str, name: str | None, country: str | None, region: str | None,
-            legal_form: str | None, deposit: str | None, as_json: bool) -> None:
+@recording(cmd.Correct, BARE_ORG, DATE, Opt("name", "The organization's name from this date on."),
+           Opt("country", COUNTRY_HELP, "CC"), REGION, Opt("legal_form"), Opt("deposit"), again=False)
+def correct() -> None:
     """Correct an organization's details from a date on (at least one detail).
 
     A typo is fixed by dating the correction on the registration date; a renaming is
@@ -479,17 +522,11 @@ def correct(org: str, date: str, name: str | None, country: str | None, region: 
 
         certledger correct cecomip --date 2020-03-01 --name "CECOMIP Ltda." --region Puno
     """
-    record(dict(command="correct", org=org, date=date, name=name, country=country, region=region,
-                legal_form=legal_form, deposit=deposit), as_json)
 
 
-@cli.command("close-finding")
-@click.argument("org")
-@click.argument("finding", metavar="FINDING")
-@date_option
-@click.option("--evidence", required=True, help="How the finding was resolved.")
-@json_option
-def close_finding(org: str, finding: str, date: str, evidence: str, as_json: bool) -> None:
+@recording(cmd.CloseFinding, BARE_ORG, Arg("finding"), DATE, Opt("evidence", "How the finding was resolved."),
+           again=False)
+def close_finding() -> None:
     """Close an audit finding, named V.N (audit version, finding position).
 
     V is the audit's version in history, N the finding's 1-based position in it.
@@ -498,18 +535,14 @@ def close_finding(org: str, finding: str, date: str, evidence: str, as_json: boo
 
         certledger close-finding cecomip 4.1 --date 2016-09-30 --evidence "first aid kits restocked and checked"
     """
-    record(dict(command="close-finding", org=org, finding=finding, date=date, evidence=evidence), as_json)
 
 
 # ---------------------------------------------------------------- queries
 
 @cli.command()
 @click.argument("org", required=False, shell_complete=complete_org)
-@as_of_option
-@known_at_option
-@json_option
-@csv_option
-@wide_option
+@time_options
+@list_options
 def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """Status of one organization, or of all.
 
@@ -520,34 +553,36 @@ def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bo
     ledger = session().ledger(must_exist=True)
     if org:
         result = ledger.state_at(org, as_of, known_at)
-        if as_json:
-            click.echo(rendering.to_json(result))
-        elif as_csv:
-            click.echo(rendering.to_csv([result], rendering.STATUS_CSV_COLUMNS))
-        else:
-            click.echo(rendering.record(result))
+        echo_answer(result, as_json, as_csv, rendering.STATUS_CSV_COLUMNS, lambda: rendering.record(result),
+                    csv_rows=[result])
         return
     with replay_progress(known_at):
         rows = session().views().registry(as_of, known_at=known_at)
     render_statuses(rows, as_json, as_csv)
 
 
+def echo_answer(answer: Any, as_json: bool, as_csv: bool, csv_columns: tuple[str, ...], text: Callable[[], str],
+                csv_rows: list[dict[str, Any]] | None = None) -> None:
+    """Print a query's answer: as JSON, as CSV under the command's fixed header (its rows: ``csv_rows``, else
+    the answer itself), or as ``text`` for a person."""
+    if as_json:
+        click.echo(rendering.to_json(answer))
+    elif as_csv:
+        click.echo(rendering.to_csv(answer if csv_rows is None else csv_rows, csv_columns))
+    else:
+        click.echo(text())
+
+
 def render_statuses(rows: list[dict[str, Any]], as_json: bool, as_csv: bool,
                     columns: tuple[str, ...] = rendering.NARROW_STATUS_COLUMNS) -> None:
-    if as_json:
-        click.echo(rendering.to_json(rows))
-    elif as_csv:
-        click.echo(rendering.to_csv(rows, rendering.STATUS_CSV_COLUMNS))
-    else:
-        click.echo(rendering.status_table(rows, columns, wide=flag("wide")))
+    echo_answer(rows, as_json, as_csv, rendering.STATUS_CSV_COLUMNS,
+                lambda: rendering.status_table(rows, columns, wide=flag("wide")))
 
 
 @cli.command()
 @org_argument
 @known_at_option
-@json_option
-@csv_option
-@wide_option
+@list_options
 def history(org: str, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """Every event of an organization in position order; retracted ones marked.
 
@@ -562,19 +597,17 @@ def history(org: str, known_at: str | None, as_json: bool, as_csv: bool) -> None
 
 
 def render_events(entries: list[dict[str, Any]], as_json: bool, as_csv: bool, *, with_org: bool) -> None:
-    if as_json:
-        click.echo(rendering.to_json(entries))
-    elif as_csv:
-        click.echo(rendering.to_csv(entries, rendering.CHANGES_CSV_COLUMNS if with_org
-                                    else rendering.HISTORY_CSV_COLUMNS))
-    else:
+    def text() -> str:
         rows = [{**e, "details": _details(e["fields"]), "retracted": f"by v{e['retracted_by']}" if e["retracted"]
                  else ""} for e in entries]
         wide = flag("wide")
         recorded = ("recorded_at", "recorded_by") if wide else ()
         columns = ("position", *(("org",) if with_org else ()), "version", *recorded, "type", "date", "details",
                    "retracted")
-        click.echo(rendering.table(rows, columns, wide=wide, shrink=("details", "org", "type")))
+        return rendering.table(rows, columns, wide=wide, shrink=("details", "org", "type"))
+
+    echo_answer(entries, as_json, as_csv,
+                rendering.CHANGES_CSV_COLUMNS if with_org else rendering.HISTORY_CSV_COLUMNS, text)
 
 
 def _details(fields: dict[str, Any]) -> str:
@@ -584,11 +617,8 @@ def _details(fields: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- registry queries (projections)
 
 @cli.command()
-@as_of_option
-@known_at_option
-@json_option
-@csv_option
-@wide_option
+@time_options
+@list_options
 def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """Certified streaks, longest first (ties: certified_since, then org).
 
@@ -613,11 +643,8 @@ def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool
               help="Only organizations whose id, name or a certificate number holds TEXT (case and accents aside).")
 @click.option("--expiring-within", "expiring_within", type=click.IntRange(min=0), metavar="DAYS",
               help="Only certified organizations whose certificate ends within DAYS, with no renewal decided.")
-@as_of_option
-@known_at_option
-@json_option
-@csv_option
-@wide_option
+@time_options
+@list_options
 def registry(statuses: tuple[str, ...], country: str | None, standard: str | None, region: str | None,
              q: str | None, expiring_within: int | None, as_of: str | None, known_at: str | None, as_json: bool,
              as_csv: bool) -> None:
@@ -636,15 +663,10 @@ def registry(statuses: tuple[str, ...], country: str | None, standard: str | Non
     render_statuses(rows, as_json, as_csv)
 
 
-FINDING_COLUMNS = ("id", "audit_date", "audit_reference", "body", "severity", "category", "text", "closed_on",
-                   "evidence")
-
-
 @cli.command()
 @click.argument("org")
 @click.option("--open", "only_open", is_flag=True, help="Only the findings not closed on the as-of date.")
-@as_of_option
-@known_at_option
+@time_options
 @json_option
 @csv_option
 def findings(org: str, only_open: bool, as_of: str | None, known_at: str | None, as_json: bool,
@@ -656,18 +678,13 @@ def findings(org: str, only_open: bool, as_of: str | None, known_at: str | None,
         certledger findings cecomip --open --as-of 2019-12-31
     """
     rows = session().findings(org, only_open, as_of, known_at)
-    if as_json:
-        click.echo(rendering.to_json(rows))
-    elif as_csv:
-        click.echo(rendering.to_csv(rows, FINDING_COLUMNS))
-    else:
-        click.echo(rendering.table(rows, FINDING_COLUMNS, max_width=60))
+    columns = rendering.FINDINGS_CSV_COLUMNS  # the table shows every field, as the CSV does
+    echo_answer(rows, as_json, as_csv, columns, lambda: rendering.table(rows, columns, max_width=60))
 
 
 @cli.command()
 @click.argument("number", metavar="NUMBER")
-@as_of_option
-@known_at_option
+@time_options
 @json_option
 def certificate(number: str, as_of: str | None, known_at: str | None, as_json: bool) -> None:
     """A certificate's state on the as-of date, and the period behind it.
@@ -687,9 +704,7 @@ def certificate(number: str, as_of: str | None, known_at: str | None, as_json: b
 @click.option("--from", "start", metavar="DATE", help="First day of the period (with --to).")
 @click.option("--to", "end", metavar="DATE", help="Last day of the period (with --from).")
 @known_at_option
-@json_option
-@csv_option
-@wide_option
+@list_options
 def report(year: int | None, start: str | None, end: str | None, known_at: str | None, as_json: bool,
            as_csv: bool) -> None:
     """What happened in a year or period, as the scheme's yearly news tells it.
@@ -711,12 +726,8 @@ def report(year: int | None, start: str | None, end: str | None, known_at: str |
     views = session().views()
     with replay_progress(known_at):
         result = views.year_report(year, known_at) if year is not None else views.report(start, end, known_at)
-    if as_json:
-        click.echo(rendering.to_json(result))
-    elif as_csv:
-        click.echo(rendering.to_csv(rendering.report_csv_rows(result), rendering.REPORT_CSV_COLUMNS))
-    else:
-        click.echo(render_report(result, flag("wide")))
+    echo_answer(result, as_json, as_csv, rendering.REPORT_CSV_COLUMNS, lambda: render_report(result, flag("wide")),
+                csv_rows=rendering.report_csv_rows(result))
 
 
 def check_period_order(start: str, end: str) -> None:
@@ -757,9 +768,7 @@ def render_report(result: dict[str, Any], wide: bool = False) -> str:
 @click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, metavar="N",
               help="At most this many events.")
 @known_at_option
-@json_option
-@csv_option
-@wide_option
+@list_options
 def changes(since: int, limit: int, known_at: str | None, as_json: bool, as_csv: bool) -> None:
     """The event feed: every event after a position, in position order.
 

@@ -3,6 +3,11 @@
 The command line maps a LedgerError to ``Error: <message>`` and exit status 1.
 """
 
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
 
 class LedgerError(Exception):
     """A command or query the ledger refuses, with a message for a person."""
@@ -62,3 +67,13 @@ class NotAuthenticated(LedgerError):
 
 class Forbidden(LedgerError):
     """A command the account's role or organizations do not allow."""
+
+
+@contextmanager
+def naming(what: str) -> Iterator[None]:
+    """Refuse a value that does not parse (a ValueError inside) as ``InvalidInput("<what>: <why>")``, so that
+    the message names the option or field the value was given as (``--as-of: ...``)."""
+    try:
+        yield
+    except ValueError as error:
+        raise InvalidInput(f"{what}: {error}") from None

@@ -13,7 +13,7 @@ from datetime import date, datetime, time as clock, timezone
 from typing import TYPE_CHECKING
 
 from ledger.domain.values import parse_date, today_utc
-from ledger.errors import InvalidInput
+from ledger.errors import InvalidInput, naming
 from ledger.storage.chain import format_instant
 
 if TYPE_CHECKING:
@@ -99,7 +99,6 @@ def as_of_date(value: date | str | None) -> date:
     """``--as-of``: a calendar date (the end of that day); today, UTC, by default."""
     if value is None:
         return today_utc()
-    try:
-        return parse_date(value)
-    except ValueError as error:
-        raise InvalidInput(f"--as-of: {error}") from None
+    with naming("--as-of"):
+        day = parse_date(value)
+    return day

@@ -13,14 +13,15 @@ registry is served privately, where every request needs an account).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate, datetime_now_with_tzinfo
+from eventsourcing.domain import CanInitAggregate, datetime_now_with_tzinfo
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from ledger.domain.names import ACCOUNT_TOPICS, OPENING_TOPICS, account_id  # noqa: F401 - named here too
+from ledger.domain.recorded import HIDDEN_FIELDS, RecordedAggregate, RecordedEvent
 from ledger.domain.values import ROLES, EffectiveDate, OrgId  # noqa: F401
 from ledger.errors import RuleViolation
 
@@ -64,28 +65,12 @@ class RevokeAccount(AccountCommand):
     command: Literal["accounts-revoke"] = "accounts-revoke"
 
 
-class AccountEvent(BaseModel, CanMutateAggregate[UUID]):
-    """Common fields, as on the organizations' events: ``date`` is the day it took effect (UTC)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    class_version: ClassVar[int] = 1
-    command: ClassVar[str] = ""
-
-    originator_id: UUID
-    originator_version: int
-    timestamp: datetime
-    date: date
-    recorded_by: str
-    key: str
-
-    def apply(self, aggregate: Any) -> None:
-        aggregate.accept(self)
+class AccountEvent(RecordedEvent):
+    """An event of one account; ``date`` is the day it took effect (UTC), as on the organizations' events."""
 
     def shown_fields(self) -> dict[str, Any]:
         """What ``changes`` shows: never the token's hash."""
-        return self.model_dump(mode="json", exclude={"originator_id", "originator_version", "timestamp", "date",
-                                                     "recorded_by", "key", "originator_topic", "token_hash"})
+        return self.model_dump(mode="json", exclude=HIDDEN_FIELDS | {"token_hash"})
 
     def command_fields(self) -> dict[str, Any]:
         """The command's canonical fields, for its key (the token's hash left out: it is random)."""
@@ -112,23 +97,21 @@ ACCOUNT_EVENT_TYPES: tuple[type[AccountEvent], ...] = (AccountOpened, AccountRev
 
 
 
-class Account(BaseAggregate[UUID]):
+class Account(RecordedAggregate):
     """One account: its role, its organizations, its token's hash, and whether it was revoked."""
 
     def __init__(self) -> None:
-        self.events: list[AccountEvent] = []
+        super().__init__()
         self.revoked_on: date | None = None
 
     def accept(self, event: AccountEvent) -> None:
-        self.events.append(event)
+        super().accept(event)
         if isinstance(event, AccountRevoked):
             self.revoked_on = event.date
 
     @property
     def opened(self) -> AccountOpened:
-        first = self.events[0]
-        assert isinstance(first, AccountOpened)
-        return first
+        return self.first(AccountOpened)
 
     @property
     def name(self) -> str:
@@ -145,13 +128,6 @@ class Account(BaseAggregate[UUID]):
     @property
     def active(self) -> bool:
         return self.revoked_on is None
-
-    def copy(self) -> Account:
-        twin = Account.__new__(Account)
-        twin.__dict__.update(self.__dict__)
-        twin.events = list(self.events)
-        twin._pending_events = []
-        return twin
 
     @classmethod
     def open(cls, command: OpenAccount, recorded_by: str, key: str) -> Account:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
 from ledger.errors import InvalidInput
 from ledger.domain.values import (
     CONTROL_CHARACTER,
+    DETAIL_FIELDS,
     AuditKind,
     Country,
     Deposit,
@@ -28,6 +29,7 @@ from ledger.domain.values import (
     Standard,
     Text,
     WithdrawalMode,
+    given_details,
 )
 
 READ_ONLY_KEYS = ("position", "version", "recorded_at", "recorded_by")
@@ -59,14 +61,20 @@ class Command(BaseModel):
     # Validators are built on first use: queries never parse a command, and start faster without them.
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False, defer_build=True)
 
-    verb: ClassVar[str]
+    verb: ClassVar[str]  # the command's name: its ``command`` literal, the discriminator of an import line
     command: str
     org: OrgId
     date: EffectiveDate
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        verb = cls.model_fields["command"].default
+        if isinstance(verb, str):  # not on a base such as PeriodCommand, which is no command by itself
+            cls.verb = verb
+
 
 class Register(Command):
-    verb: ClassVar[str] = "register"
     command: Literal["register"] = "register"
     name: Text
     country: Country
@@ -76,7 +84,6 @@ class Register(Command):
 
 
 class Audit(Command):
-    verb: ClassVar[str] = "audit"
     command: Literal["audit"] = "audit"
     body: Text
     kind: AuditKind
@@ -84,52 +91,47 @@ class Audit(Command):
     finding: tuple[FindingOption, ...] = ()
 
 
-class Certify(Command):
-    verb: ClassVar[str] = "certify"
-    command: Literal["certify"] = "certify"
-    standard: Standard
-    certificate: Text | None = None
-    valid_until: EndDate | None = None
-    audit: Text | None = None
+class PeriodCommand(Command):
+    """A decision that issues a certificate period (not itself a command: only its two subclasses are)."""
 
-
-class Recertify(Command):
-    verb: ClassVar[str] = "recertify"
-    command: Literal["recertify"] = "recertify"
     standard: Standard | None = None
     certificate: Text | None = None
     valid_until: EndDate | None = None
     audit: Text | None = None
 
 
+class Certify(PeriodCommand):
+    command: Literal["certify"] = "certify"
+    standard: Standard  # a first certificate names its standard; a renewal keeps the current one by default
+
+
+class Recertify(PeriodCommand):
+    command: Literal["recertify"] = "recertify"
+
+
 class Deny(Command):
-    verb: ClassVar[str] = "deny"
     command: Literal["deny"] = "deny"
     reason_category: ReasonCategory
     reason: Text
 
 
 class Suspend(Command):
-    verb: ClassVar[str] = "suspend"
     command: Literal["suspend"] = "suspend"
     reason: Text
     resolve_by: EndDate | None = None
 
 
 class Reinstate(Command):
-    verb: ClassVar[str] = "reinstate"
     command: Literal["reinstate"] = "reinstate"
 
 
 class Extend(Command):
-    verb: ClassVar[str] = "extend"
     command: Literal["extend"] = "extend"
     until: EndDate
     reason: Text
 
 
 class Withdraw(Command):
-    verb: ClassVar[str] = "withdraw"
     command: Literal["withdraw"] = "withdraw"
     mode: WithdrawalMode
     reason: Text
@@ -153,7 +155,6 @@ FindingId = Annotated[str, BeforeValidator(_finding_id)]
 
 
 class Correct(Command):
-    verb: ClassVar[str] = "correct"
     command: Literal["correct"] = "correct"
     name: Text | None = None
     country: Country | None = None
@@ -161,22 +162,24 @@ class Correct(Command):
     legal_form: LegalForm | None = None
     deposit: Deposit | None = None
 
+    def given(self) -> dict[str, str]:
+        """The details this correction gives, by field name."""
+        return given_details(self)
+
     @model_validator(mode="after")
     def _at_least_one_detail(self) -> Correct:
-        if all(getattr(self, field) is None for field in ("name", "country", "region", "legal_form", "deposit")):
-            raise ValueError("give at least one detail to correct (name, country, region, legal_form, deposit)")
+        if not self.given():
+            raise ValueError(f"give at least one detail to correct ({', '.join(DETAIL_FIELDS)})")
         return self
 
 
 class CloseFinding(Command):
-    verb: ClassVar[str] = "close-finding"
     command: Literal["close-finding"] = "close-finding"
     finding: FindingId
     evidence: Text
 
 
 class Retract(Command):
-    verb: ClassVar[str] = "retract"
     command: Literal["retract"] = "retract"
     target: Annotated[int, Field(ge=1)]
     reason: Text

@@ -7,16 +7,18 @@ changing fields needs a ``class_version`` bump and an ``upcast_vN_vM`` static me
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
+from eventsourcing.domain import CanInitAggregate
 from eventsourcing.utils import get_topic, register_topic
 
+from ledger.domain.recorded import HIDDEN_FIELDS, RecordedEvent
 from ledger.domain.values import (
+    DETAIL_FIELDS,
     AuditKind,
     DenialStage,
     Deposit,
@@ -25,33 +27,18 @@ from ledger.domain.values import (
     Severity,
     Standard,
     WithdrawalMode,
+    given_details,
 )
 
+# The fields the ledger sets on every event besides the effective date: not part of the command.
+BOOKKEEPING_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "recorded_by", "key"})
 
-HIDDEN_FIELDS = {"originator_id", "originator_version", "timestamp", "date", "recorded_by", "key", "originator_topic"}
 
+class OrganizationEvent(RecordedEvent):
+    """An event of one organization's timeline, recorded by one command (``command``)."""
 
-class OrganizationEvent(BaseModel, CanMutateAggregate[UUID]):
-    """Common fields: the effective ``date`` (valid time), who recorded it, and its import key.
-
-    ``timestamp`` is the library's recorded time (system time), set by the ledger.
-    """
-
-    # Validators are built when an event type is first used: a query builds only the types it reads.
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    class_version: ClassVar[int] = 1
-    command: ClassVar[str] = ""
-
-    originator_id: UUID
-    originator_version: int
-    timestamp: datetime
-    date: date
-    recorded_by: str
-    key: str
-
-    def apply(self, aggregate: Any) -> None:
-        aggregate.accept(self)
+    # Fields the ledger derives when it decides the command (not given in it, so not in its import line).
+    derived: ClassVar[frozenset[str]] = frozenset()
 
     def shown_fields(self) -> dict[str, Any]:
         """The event's own fields as ``history`` shows them (no ids, times or keys)."""
@@ -59,11 +46,7 @@ class OrganizationEvent(BaseModel, CanMutateAggregate[UUID]):
 
     def command_fields(self) -> dict[str, Any]:
         """The recording command that produced this event, with resolved values (import format)."""
-        fields = self.model_dump(
-            mode="json",
-            exclude={"originator_id", "originator_version", "timestamp", "recorded_by", "key"},
-            exclude_none=True,
-        )
+        fields = self.model_dump(mode="json", exclude=BOOKKEEPING_FIELDS | self.derived, exclude_none=True)
         return {"command": self.command, **fields}
 
 
@@ -80,6 +63,7 @@ class Finding(BaseModel):
 
 class OrganizationRegistered(OrganizationEvent, CanInitAggregate[UUID]):
     command: ClassVar[str] = "register"
+    derived: ClassVar[frozenset[str]] = frozenset({"originator_topic"})  # the aggregate's class, set by the library
 
     originator_topic: str
     org: str
@@ -89,10 +73,9 @@ class OrganizationRegistered(OrganizationEvent, CanInitAggregate[UUID]):
     legal_form: LegalForm = "other"
     deposit: Deposit | None = None
 
-    def command_fields(self) -> dict[str, Any]:
-        fields = super().command_fields()
-        fields.pop("originator_topic", None)
-        return fields
+    def details(self) -> dict[str, Any]:
+        """The details it registered, by field name."""
+        return {field: getattr(self, field) for field in DETAIL_FIELDS}
 
 
 class AuditConducted(OrganizationEvent):
@@ -114,16 +97,13 @@ class AuditConducted(OrganizationEvent):
 class PeriodDecided(OrganizationEvent):
     """A decision that issues a certificate period (not itself stored: only its two subclasses are)."""
 
+    derived: ClassVar[frozenset[str]] = frozenset({"valid_from"})  # the grant's date, or the renewed period's end + 1
+
     standard: Standard
     certificate: str | None = None
     valid_from: date
     valid_until: date
     audit: str | None = None
-
-    def command_fields(self) -> dict[str, Any]:
-        fields = super().command_fields()
-        fields.pop("valid_from", None)  # derived: the grant's date, or the renewed period's end + 1
-        return fields
 
 
 class CertificationGranted(PeriodDecided):
@@ -135,13 +115,13 @@ class Recertified(PeriodDecided):
     --certificate``), which it claims; otherwise it keeps the renewed period's number."""
 
     command: ClassVar[str] = "recertify"
+    derived: ClassVar[frozenset[str]] = PeriodDecided.derived | {"renumbered"}  # whether --certificate was new
 
     renumbered: bool = False
 
     def command_fields(self) -> dict[str, Any]:
         fields = super().command_fields()
-        renumbered = fields.pop("renumbered", False)
-        if not renumbered:
+        if not self.renumbered:
             fields.pop("certificate", None)  # kept from the renewed period
         return fields
 
@@ -154,15 +134,11 @@ class Recertified(PeriodDecided):
 
 class CertificationDenied(OrganizationEvent):
     command: ClassVar[str] = "deny"
+    derived: ClassVar[frozenset[str]] = frozenset({"stage"})  # from the status on the denial's date
 
     stage: DenialStage
     reason_category: ReasonCategory
     reason: str
-
-    def command_fields(self) -> dict[str, Any]:
-        fields = super().command_fields()
-        fields.pop("stage", None)
-        return fields
 
 
 class CertificationSuspended(OrganizationEvent):
@@ -198,6 +174,7 @@ class OrganizationDetailsCorrected(OrganizationEvent):
     """
 
     command: ClassVar[str] = "correct"
+    derived: ClassVar[frozenset[str]] = frozenset({"previous"})
 
     name: str | None = None
     country: str | None = None
@@ -208,18 +185,10 @@ class OrganizationDetailsCorrected(OrganizationEvent):
 
     def corrected(self) -> dict[str, str]:
         """The details this correction gives, by field name."""
-        return {field: getattr(self, field) for field in DETAIL_FIELDS if getattr(self, field) is not None}
-
-    def command_fields(self) -> dict[str, Any]:
-        fields = super().command_fields()
-        fields.pop("previous", None)
-        return fields
+        return given_details(self)
 
     def shown_fields(self) -> dict[str, Any]:
         return {**self.corrected(), "previous": dict(self.previous)}
-
-
-DETAIL_FIELDS = ("name", "country", "region", "legal_form", "deposit")
 
 
 class FindingClosed(OrganizationEvent):

@@ -6,59 +6,49 @@ new event at its effective date and accept it only if every prefix of the timeli
 
 from __future__ import annotations
 
-import copy
 from datetime import date, timedelta
 from typing import Any, Iterable
 from uuid import UUID
 
-from eventsourcing.domain import BaseAggregate, datetime_now_with_tzinfo
+from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.utils import register_topic
 
 from ledger.domain import commands as cmd
 from ledger.domain import timeline
 from ledger.errors import RuleViolation
 from ledger.domain.events import (
+    EVENT_TYPES,
     AuditConducted,
     CertificationDenied,
     CertificationGranted,
-    CertificationSuspended,
-    CertificationWithdrawn,
     EntryRetracted,
     Finding,
-    FindingClosed,
     OrganizationDetailsCorrected,
     OrganizationEvent,
     OrganizationRegistered,
     Recertified,
-    SuspensionLifted,
-    ValidityExtended,
 )
 from ledger.domain.names import organization_id  # noqa: F401 - named here too
+from ledger.domain.recorded import RecordedAggregate, RecordedEvent
 from ledger.domain.values import anniversary_eve, certificate_key
 
+EVENT_TYPE_OF_COMMAND = {event_type.command: event_type for event_type in EVENT_TYPES}
 
 
-class Organization(BaseAggregate[UUID]):
+class Organization(RecordedAggregate):
     def __init__(self) -> None:
-        self.events: list[OrganizationEvent] = []
+        super().__init__()
         self.folded = timeline.FoldedTimeline()
-
-    def accept(self, event: OrganizationEvent) -> None:
-        self.events.append(event)
 
     def copy(self) -> Organization:
         """A working copy for one command: it shares the (immutable) events, not their list or fold."""
-        twin = copy.copy(self)
-        twin.events = list(self.events)
+        twin = super().copy()
         twin.folded = self.folded.copy()
-        twin._pending_events = []
         return twin
 
     @property
     def registration(self) -> OrganizationRegistered:
-        first = self.events[0]
-        assert isinstance(first, OrganizationRegistered)
-        return first
+        return self.first(OrganizationRegistered)
 
     @property
     def org(self) -> str:
@@ -126,25 +116,17 @@ class Organization(BaseAggregate[UUID]):
             stage = "recertification" if state.status_on(day) in timeline.COVERED else "initial"
             return CertificationDenied, dict(stage=stage, reason_category=command.reason_category,
                                              reason=command.reason)
-        if isinstance(command, cmd.Suspend):
-            return CertificationSuspended, dict(reason=command.reason, resolve_by=command.resolve_by)
-        if isinstance(command, cmd.Reinstate):
-            return SuspensionLifted, {}
-        if isinstance(command, cmd.Extend):
-            return ValidityExtended, dict(until=command.until, reason=command.reason)
-        if isinstance(command, cmd.Withdraw):
-            return CertificationWithdrawn, dict(mode=command.mode, reason=command.reason)
-        if isinstance(command, cmd.Retract):
-            return EntryRetracted, dict(target=command.target, reason=command.reason)
         if isinstance(command, cmd.Correct):
-            given = {field: getattr(command, field) for field in ("name", "country", "region", "legal_form",
-                                                                   "deposit") if getattr(command, field) is not None}
+            given = command.given()
             state = self.folded.state_on(self.events, day)
-            in_force = state.details or self.registration_details()
+            in_force = state.details or self.registration.details()
             return OrganizationDetailsCorrected, dict(**given, previous={k: in_force.get(k) for k in given})
-        if isinstance(command, cmd.CloseFinding):
-            return FindingClosed, dict(finding=command.finding, evidence=command.evidence)
-        raise RuleViolation(f"{command.command} cannot be recorded on an existing organization")
+        if isinstance(command, cmd.Register):
+            raise RuleViolation(f"{command.command} cannot be recorded on an existing organization")
+        # The other commands derive nothing: each field of their event is the command's field of that name.
+        event_type = EVENT_TYPE_OF_COMMAND[command.verb]
+        return event_type, {field: getattr(command, field) for field in event_type.model_fields
+                            if field not in RecordedEvent.model_fields}
 
     # Recording: check the whole timeline with the candidate inserted, then accept it.
 
@@ -187,11 +169,6 @@ class Organization(BaseAggregate[UUID]):
         if event.date < target.date:
             raise RuleViolation(f"{what}: the correction is dated before the event it retracts "
                                 f"({timeline.describe_event(target)})")
-
-    def registration_details(self) -> dict[str, Any]:
-        reg = self.registration
-        return {"name": reg.name, "country": reg.country, "region": reg.region, "legal_form": reg.legal_form,
-                "deposit": reg.deposit}
 
     def event(self, version: int) -> OrganizationEvent | None:
         if 1 <= version <= len(self.events):

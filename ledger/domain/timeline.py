@@ -23,7 +23,6 @@ from ledger.domain.events import (
     CertificationGranted,
     CertificationSuspended,
     CertificationWithdrawn,
-    DETAIL_FIELDS,
     EntryRetracted,
     FindingClosed,
     OrganizationDetailsCorrected,
@@ -50,6 +49,12 @@ class Period:
     valid_until: date
     decided_on: date
     version: int
+
+    @classmethod
+    def decided(cls, event: PeriodDecided) -> Period:
+        """The period a grant or a renewal issues."""
+        return cls(event.standard, event.certificate, event.valid_from, event.valid_until, event.date,
+                   event.originator_version)
 
     def copy(self) -> Period:
         return Period(self.standard, self.certificate, self.valid_from, self.valid_until, self.decided_on,
@@ -230,9 +235,8 @@ class OrganizationState:
         }
 
     def registered_details(self) -> dict[str, Any]:
-        reg = self.registration
-        assert reg is not None
-        return {field: getattr(reg, field) for field in DETAIL_FIELDS}
+        assert self.registration is not None
+        return self.registration.details()
 
     def index_fields(self, day: date) -> dict[str, Any]:
         """What the registry filters on besides the status record, on ``day``: the region in force and the
@@ -349,16 +353,19 @@ def _apply(state: OrganizationState, event: OrganizationEvent) -> None:
     if isinstance(event, OrganizationDetailsCorrected):
         state.details = {**state.details, **event.corrected()}
         return
+    needed = NEEDED_STATUS.get(type(event))
+    if needed is not None:
+        if status not in needed[0]:
+            raise Illegal(event, f"{needed[1]} {status} on {day}")
+        assert chain is not None  # every status it needs has a chain
+        _change_chain(chain, event)
+        return
     if isinstance(event, FindingClosed):
-        refusal = closure_refusal(state, event)
-        if refusal is not None:
-            raise Illegal(event, refusal)
+        _refuse(event, closure_refusal(state, event))
         state.closures[event.finding] = event
         return
     if isinstance(event, PeriodDecided):
-        refusal = audit_refusal(state, event)
-        if refusal is not None:
-            raise Illegal(event, refusal)
+        _refuse(event, audit_refusal(state, event))
     if isinstance(event, CertificationDenied):
         stage = "recertification" if status in COVERED else "initial"
         if event.stage != stage:
@@ -372,47 +379,32 @@ def _apply(state: OrganizationState, event: OrganizationEvent) -> None:
             raise Illegal(event, f"the organization is already {status} on {day} "
                                  f"(certificate valid {chain.latest.valid_from} to {chain.latest.valid_until}); "
                                  "a current certificate is renewed with recertify")
-        if event.valid_until < event.valid_from:
-            raise Illegal(event, f"valid_until {event.valid_until} is before valid_from {event.valid_from}")
-        period = Period(event.standard, event.certificate, event.valid_from, event.valid_until, day,
-                        event.originator_version)
-        state.chains.append(Chain([period]))
+        state.chains.append(Chain([_period(event)]))
         return
     if isinstance(event, Recertified):
-        refusal = renewal_refusal(state, day)
-        if refusal is not None:
-            raise Illegal(event, refusal)
+        _refuse(event, renewal_refusal(state, day))
         assert chain is not None
         latest = chain.latest
         if event.valid_from != latest.valid_until + ONE_DAY:
             raise Illegal(event, f"the renewal on {day} starts on {event.valid_from}, but the period it renews "
                                  f"({latest.valid_from} to {latest.valid_until}) would end on {latest.valid_until}")
-        if event.valid_until < event.valid_from:
-            raise Illegal(event, f"valid_until {event.valid_until} is before valid_from {event.valid_from}")
+        period = _period(event)
         if event.valid_until > LATEST_END_DATE:
             raise Illegal(event, f"valid_until {event.valid_until} is after {LATEST_END_DATE}, "
                                  "the latest end date the ledger takes")
-        chain.periods.append(Period(event.standard, event.certificate, event.valid_from, event.valid_until, day,
-                                    event.originator_version))
+        chain.periods.append(period)
         return
+    raise Illegal(event, f"unknown event type {type(event).__name__}")
+
+
+def _change_chain(chain: Chain, event: OrganizationEvent) -> None:
+    """Suspend, reinstate, extend or withdraw the current chain (the status on the event's date allows it)."""
+    day = event.date
     if isinstance(event, CertificationSuspended):
-        if status != "certified":
-            raise Illegal(event, f"only a certified organization can be suspended, and it is {status} on {day}")
-        assert chain is not None
         chain.suspended_since = day
-        return
-    if isinstance(event, SuspensionLifted):
-        if status != "suspended":
-            raise Illegal(event, f"only a suspended certificate can be reinstated, and the organization "
-                                 f"is {status} on {day}")
-        assert chain is not None
+    elif isinstance(event, SuspensionLifted):
         chain.suspended_since = None
-        return
-    if isinstance(event, ValidityExtended):
-        if status not in COVERED:
-            raise Illegal(event, f"only a current certificate can be extended, and the organization is "
-                                 f"{status} on {day}")
-        assert chain is not None
+    elif isinstance(event, ValidityExtended):
         latest = chain.latest
         if latest.valid_from > day:
             raise Illegal(event, f"the period covering {day} was already renewed on {latest.decided_on}; "
@@ -421,16 +413,31 @@ def _apply(state: OrganizationState, event: OrganizationEvent) -> None:
             raise Illegal(event, f"the extension must end after the current valid_until {latest.valid_until} "
                                  f"(got {event.until})")
         latest.valid_until = event.until
-        return
-    if isinstance(event, CertificationWithdrawn):
-        if status not in COVERED:
-            raise Illegal(event, f"only a current certificate can be withdrawn, and the organization is "
-                                 f"{status} on {day}")
-        assert chain is not None
+    elif isinstance(event, CertificationWithdrawn):
         chain.withdrawn = event
         chain.suspended_since = None
-        return
-    raise Illegal(event, f"unknown event type {type(event).__name__}")
+
+
+# The statuses on its date that an event needs, and how its refusal words the rule (the status follows).
+NEEDED_STATUS: dict[type[OrganizationEvent], tuple[tuple[str, ...], str]] = {
+    CertificationSuspended: (("certified",), "only a certified organization can be suspended, and it is"),
+    SuspensionLifted: (("suspended",), "only a suspended certificate can be reinstated, and the organization is"),
+    ValidityExtended: (COVERED, "only a current certificate can be extended, and the organization is"),
+    CertificationWithdrawn: (COVERED, "only a current certificate can be withdrawn, and the organization is"),
+}
+
+
+def _refuse(event: OrganizationEvent, refusal: str | None) -> None:
+    """Stop the fold at ``event`` when a rule gives a refusal."""
+    if refusal is not None:
+        raise Illegal(event, refusal)
+
+
+def _period(event: PeriodDecided) -> Period:
+    """The period a grant or a renewal issues, once its dates are checked to be in order."""
+    if event.valid_until < event.valid_from:
+        raise Illegal(event, f"valid_until {event.valid_until} is before valid_from {event.valid_from}")
+    return Period.decided(event)
 
 
 def audit_refusal(state: OrganizationState, event: PeriodDecided) -> str | None:
@@ -485,26 +492,23 @@ def closure_refusal(state: OrganizationState, event: FindingClosed) -> str | Non
 def renewal_refusal(state: OrganizationState, day: date) -> str | None:
     """Why the period covering ``day`` cannot be renewed on ``day``, or None when it can."""
     chain = state.chain
+    if chain is None:
+        return f"the organization is not certified on {day}; use certify for a first certificate"
+    latest = chain.latest
     status = state.status_on(day)
     if status == "certified":
-        assert chain is not None
-        if chain.latest.valid_from > day:
-            return (f"the period covering {day} was already renewed on {chain.latest.decided_on} "
-                    f"(new period {chain.latest.valid_from} to {chain.latest.valid_until}); "
-                    "a period is renewed only once")
+        if latest.valid_from > day:
+            return (f"the period covering {day} was already renewed on {latest.decided_on} "
+                    f"(new period {latest.valid_from} to {latest.valid_until}); a period is renewed only once")
         return None
     if status == "expired":
-        assert chain is not None
-        return (f"the certificate expired after {chain.latest.valid_until}, so on {day} there is "
+        return (f"the certificate expired after {latest.valid_until}, so on {day} there is "
                 "nothing to renew; grant a new certificate with certify")
     if status == "suspended":
-        assert chain is not None
         return (f"the certificate is suspended on {day} (since {chain.suspended_since}); "
                 "reinstate it (or extend it) before renewing")
-    if status == "withdrawn":
-        assert chain is not None and chain.withdrawn is not None
-        return f"the certificate was withdrawn on {chain.withdrawn.date}; grant a new certificate with certify"
-    return f"the organization is not certified on {day}; use certify for a first certificate"
+    assert chain.withdrawn is not None  # the one status left
+    return f"the certificate was withdrawn on {chain.withdrawn.date}; grant a new certificate with certify"
 
 
 def fold(events: Sequence[OrganizationEvent], until: date | None = None) -> OrganizationState:

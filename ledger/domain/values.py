@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from functools import cache, lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator
 
@@ -40,6 +40,13 @@ REASON_CATEGORIES: tuple[str, ...] = (
 )
 ROLES: tuple[str, ...] = ("office", "body", "reader")  # of accounts: who may record what over HTTP
 STATUSES: tuple[str, ...] = ("registered", "certified", "suspended", "expired", "withdrawn")
+# An organization's details: given at registration, replaced from a date on by a correction.
+DETAIL_FIELDS: tuple[str, ...] = ("name", "country", "region", "legal_form", "deposit")
+
+
+def given_details(source: object) -> dict[str, Any]:
+    """The details a correction (its command or its event) gives, by field name: those it does not leave out."""
+    return {field: getattr(source, field) for field in DETAIL_FIELDS if getattr(source, field) is not None}
 
 # The easternmost time zone: a date is "not in the future" while some place on earth has reached it.
 EARLIEST_ZONE_AHEAD = timezone(timedelta(hours=14))

@@ -12,8 +12,9 @@ import binascii
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -24,6 +25,9 @@ from ledger.integrity.walker import Head
 
 HEAD_FORMAT = "certledger-head/1"
 SIGNATURE_ALGORITHM = "Ed25519"
+
+Key = TypeVar("Key", Ed25519PrivateKey, Ed25519PublicKey)
+Contents = TypeVar("Contents", str, bytes)
 
 
 def head_document(head: Head, signing_key: Ed25519PrivateKey | None = None) -> dict[str, Any]:
@@ -61,14 +65,14 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 # ---------------------------------------------------------------- reading a published head
 
 
+@dataclass
 class PublishedHead:
     """A head read back from a file, with what its signature check found."""
 
-    def __init__(self, path: str, head: Head, signature: dict[str, Any] | None, signature_checked: bool):
-        self.path = path
-        self.head = head
-        self.signature = signature
-        self.signature_checked = signature_checked
+    path: str
+    head: Head
+    signature: dict[str, Any] | None
+    signature_checked: bool
 
     def describe(self) -> str:
         if self.signature is None:
@@ -97,12 +101,7 @@ def read_head(path: str, public_key_path: str | None = None) -> PublishedHead:
 
 
 def _read_json(path: str) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"head file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"cannot read head file {path}: {error}") from None
+    text = _read_file(path, "head file", lambda file: file.read_text(encoding="utf-8"))
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -150,35 +149,35 @@ def _check_signature(path: str, document: dict[str, Any], signature: dict[str, A
 
 
 def load_private_key(path: str) -> Ed25519PrivateKey:
-    data = _read_key_file(path, "signing key")
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except TypeError:
-        raise InvalidInput(f"signing key {path} is encrypted; give an unencrypted PEM key") from None
-    except ValueError:
-        raise InvalidInput(f"signing key {path} is not a PEM private key") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise InvalidInput(f"signing key {path} is not an Ed25519 key (make one with certledger keygen)")
-    return key
+    return _load_key(path, "signing key", "private", lambda data: serialization.load_pem_private_key(data, None),
+                     Ed25519PrivateKey, " (make one with certledger keygen)")
 
 
 def load_public_key(path: str) -> Ed25519PublicKey:
-    data = _read_key_file(path, "public key")
+    return _load_key(path, "public key", "public", serialization.load_pem_public_key, Ed25519PublicKey)
+
+
+def _load_key(path: str, what: str, pem: str, load: Callable[[bytes], Any], kind: type[Key], hint: str = "") -> Key:
+    """An Ed25519 key from a PEM file of ``pem`` kind (private, public); ``what`` names the file in a refusal."""
+    data = _read_file(path, what, Path.read_bytes)
     try:
-        key = serialization.load_pem_public_key(data)
+        key = load(data)
+    except TypeError:  # a private key under a password
+        raise InvalidInput(f"{what} {path} is encrypted; give an unencrypted PEM key") from None
     except ValueError:
-        raise InvalidInput(f"public key {path} is not a PEM public key") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise InvalidInput(f"public key {path} is not an Ed25519 key")
+        raise InvalidInput(f"{what} {path} is not a PEM {pem} key") from None
+    if not isinstance(key, kind):
+        raise InvalidInput(f"{what} {path} is not an Ed25519 key{hint}")
     return key
 
 
-def _read_key_file(path: str, what: str) -> bytes:
+def _read_file(path: str, what: str, read: Callable[[Path], Contents]) -> Contents:
+    """Read a file the user named; a missing or unreadable one is refused, named as ``what``."""
     try:
-        return Path(path).read_bytes()
+        return read(Path(path))
     except FileNotFoundError:
         raise InvalidInput(f"{what} {path} does not exist") from None
-    except OSError as error:
+    except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot read {what} {path}: {error}") from None
 
 

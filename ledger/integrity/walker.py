@@ -150,10 +150,9 @@ class ChainWalker:
     """Consumes chain rows in seq order; keeps only what the next row needs."""
 
     def __init__(self, head_seq: int | None = None, event_at: Callable[[int], str | None] | None = None):
-        self.expected_seq = 1
-        self.previous_hash = GENESIS_HASH
-        self.previous_position = 0
-        self.last_recorded_at = ""
+        # Where the walk stands between batches: the seq expected next, and the previous entry's hash,
+        # position and recorded_at, which the next entry must follow on from.
+        self.cursor: tuple[int, Any, int, Any] = (1, GENESIS_HASH, 0, "")
         self.checked = 0
         self.head_seq = head_seq
         self.hash_at_head: bytes | None = None
@@ -169,10 +168,7 @@ class ChainWalker:
         sha256 = hashlib.sha256
         ids = self._ids
         topics = self._topics
-        expected = self.expected_seq
-        previous = self.previous_hash
-        last_position = self.previous_position
-        last_recorded_at = self.last_recorded_at
+        expected, previous, last_position, last_recorded_at = self.cursor
         head_seq = self.head_seq
         for seq, position, originator_id, version, recorded_at, stored_hash, same_event, topic, state in rows:
             canonical = ids.get(originator_id) or self._canonical(originator_id)
@@ -198,10 +194,7 @@ class ChainWalker:
             last_recorded_at = recorded_at
             expected = seq + 1
         self.checked += len(rows)
-        self.expected_seq = expected
-        self.previous_hash = previous
-        self.previous_position = last_position
-        self.last_recorded_at = last_recorded_at
+        self.cursor = (expected, previous, last_position, last_recorded_at)
 
     def _check_sequence(self, seq: int, expected: int, position: int, last_position: int, canonical: str,
                         version: int) -> bool:
@@ -271,9 +264,9 @@ class ChainWalker:
             self.problems.append(problem)
 
     def report(self) -> ChainReport:
-        last = self.expected_seq - 1
-        recorded_at = self.last_recorded_at if isinstance(self.last_recorded_at, str) else None
-        head = Head(last, _as_bytes(self.previous_hash), recorded_at or None)
+        expected, previous, _, last_recorded_at = self.cursor
+        recorded_at = last_recorded_at if isinstance(last_recorded_at, str) else None
+        head = Head(expected - 1, _as_bytes(previous), recorded_at or None)
         return ChainReport(self.checked, head, list(self.problems), self.problem_count)
 
 
