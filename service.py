@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 
 from ledger.application import creation
 from ledger.application.ledger import CertificationLedger
 from ledger.application.reading import history_entry
+from ledger.application.system_time import KnownAt
 from ledger.errors import Forbidden, IntegrityFailure, LedgerError, StorageError
 from ledger.storage import DEFAULT_DB, describe
 from projections.answers import Listing, Record
@@ -82,10 +83,13 @@ class LedgerService:
 
     def record_lines(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None) -> Outcome:
         """Record a list of commands as the lines of one file: all or nothing, those already recorded skipped."""
-        lines = list(lines)
+        return self._record_lines(list(lines), by or self.by)
+
+    def _record_lines(self, lines: list[tuple[int | None, Any]], by: str | None) -> Outcome:
         from ledger.application.recording import Options
 
-        outcome = self.write(lambda ledger: ledger.record_lines(lines, by=by or self.by, options=Options(lines=True)),
+        outcome = self.write(lambda ledger: ledger.record_lines(lines, by=by, options=Options(lines=True,
+                                                                                           on_wait=self.on_wait)),
                              lambda outcome: outcome.recorded > 0)
         if outcome.recorded:
             self.catch_up_quietly()
@@ -144,7 +148,6 @@ class LedgerService:
 
     def record_as(self, account: Account, lines: Sequence[Any]) -> Outcome:
         """Record import lines for an account: all or nothing, each allowed by its role, under its name."""
-        from ledger.application.recording import Options
         from ledger.domain.commands import parse_line
 
         commands = []
@@ -154,27 +157,25 @@ class LedgerService:
             if refusal is not None:
                 raise Forbidden(f"line {number}: {refusal}" if len(lines) > 1 else refusal)
             commands.append((number if len(lines) > 1 else None, command))
-        outcome = self.write(lambda ledger: ledger.record_lines(commands, by=account.name,
-                                                                options=Options(lines=True, on_wait=self.on_wait)),
-                             lambda outcome: outcome.recorded > 0)
-        if outcome.recorded:
-            self.catch_up_quietly()
-        return outcome
+        return self._record_lines(commands, account.name)
 
     # ------------------------------------------------------------------ questions
 
     def status(self, org: str, as_of: Any = None, known_at: Any = None) -> Record:
-        ledger = self.ledger(must_exist=True)
-        seen = ledger.known_at(known_at)
-        position = seen.position if seen.position is not None else ledger.storage.max_position()
-        return Record(ledger.state_at(org, as_of, ledger.known_at(position) if seen.position is None else seen)
-                      | {"known_at": seen.instant}, position)
+        ledger, seen = self._pinned(known_at)
+        return Record(ledger.state_at(org, as_of, seen), seen.position or 0)
 
     def history(self, org: str, known_at: Any = None) -> Listing:
+        ledger, seen = self._pinned(known_at)
+        return Listing(ledger.history(org, seen), seen.position or 0)
+
+    def _pinned(self, known_at: Any) -> tuple[CertificationLedger, KnownAt]:
+        """``known_at`` resolved to a position: "now" is the last position, and still echoes the instant asked."""
         ledger = self.ledger(must_exist=True)
         seen = ledger.known_at(known_at)
-        position = seen.position if seen.position is not None else ledger.storage.max_position()
-        return Listing(ledger.history(org, seen if seen.position is not None else ledger.known_at(position)), position)
+        if seen.position is None:
+            seen = replace(seen, position=ledger.storage.max_position())
+        return ledger, seen
 
     def registry(self, as_of: Any = None, statuses: Sequence[str] = (), country: str | None = None,
                  standard: str | None = None, known_at: Any = None, *, region: str | None = None,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.application.log import EventLog
-from ledger.errors import StorageError
 from projections import tables
 from projections.rows import versions
 from projections.runner import ReplayProgress, replay_batches
-from projections.views import Views, cannot_write
+from projections.views import Views
 
 
 def compare_with_rebuild(log: EventLog, progress: ReplayProgress | None = None) -> list[str]:
@@ -19,12 +18,7 @@ def compare_with_rebuild(log: EventLog, progress: ReplayProgress | None = None) 
     in one transaction of the views, so memory stays bounded whatever the size of the ledger.
     """
     views = Views(log)
-    try:
-        views.catch_up()
-    except StorageError as error:
-        if not cannot_write(error):
-            raise
-        # A read-only ledger: compare the views as they stand, at the position they track.
+    views.catch_up_if_writable()  # a read-only ledger: the views as they stand, at the position they track
     store = views.store
     problems: dict[str, list[str]] = {t.name: [] for t in tables.TABLES}
     with store.reading() as c:

@@ -155,21 +155,37 @@ def _compare(table: str, old: Sequence[tuple[Any, ...]], fresh: Sequence[tuple[A
     change.opened += [(table, row) for row in fresh if row not in kept]
 
 
+class Versions:
+    """The versions that changes make, in order: rows opened here (closed again if a later change did),
+    and closes of rows opened before (``closes``: table, key, position), for views that hold them."""
+
+    def __init__(self) -> None:
+        self.alive: dict[tuple[str, tuple[Any, ...]], Version] = {}
+        self.finished: list[Version] = []
+        self.closes: list[tuple[str, tuple[Any, ...], int]] = []
+
+    def take(self, change: Change) -> None:
+        for table, key in change.closed:
+            version = self.alive.pop((table, key), None)
+            if version is None:
+                self.closes.append((table, key, change.position))
+            else:
+                version.known_until = change.position
+                self.finished.append(version)
+        for table, row in change.opened:
+            self.alive[(table, key_of(table, row))] = Version(table, row, change.position)
+
+    def made(self) -> list[Version]:
+        return self.finished + list(self.alive.values())
+
+
 def versions(entries: Sequence[Entry]) -> list[Version]:
     """Every row the organization's events ever made, each with the positions in which it was the answer
     (a rebuild, or a replay, of one organization)."""
-    projector = OrganizationProjector()
-    alive: dict[tuple[str, tuple[Any, ...]], Version] = {}
-    done: list[Version] = []
+    projector, book = OrganizationProjector(), Versions()
     for entry in entries:
-        change = projector.advance(entry)
-        for table, key in change.closed:
-            version = alive.pop((table, key))
-            version.known_until = change.position
-            done.append(version)
-        for table, row in change.opened:
-            alive[(table, key_of(table, row))] = Version(table, row, change.position)
-    return done + list(alive.values())
+        book.take(projector.advance(entry))
+    return book.made()
 
 
 def projector_at(entries: Iterable[Entry]) -> OrganizationProjector:

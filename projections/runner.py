@@ -24,7 +24,7 @@ from uuid import UUID
 
 from ledger.application.log import Entry, EventLog
 from ledger.application.reading import Recent
-from projections.rows import OrganizationProjector, Version, key_of, versions
+from projections.rows import OrganizationProjector, Version, Versions, versions
 from projections.store import ViewsMovedOn, ViewStore
 
 BATCH_SIZE = 500
@@ -75,25 +75,14 @@ def batch_changes(log: EventLog, originators: Sequence[UUID], tracked: int, posi
                   ) -> tuple[list[tuple[str, tuple[Any, ...], int]], list[Version]]:
     """What the events at positions tracked+1..position do to the views: rows the views hold that close
     (table, key, position), and the rows opened (closed again already if a later event of the batch did)."""
-    closes: list[tuple[str, tuple[Any, ...], int]] = []
-    alive: dict[tuple[str, tuple[Any, ...]], Version] = {}
-    finished: list[Version] = []
+    book = Versions()
     for originator_id, projector, entries in organization_entries(log, originators, tracked, position, projectors):
         for entry in entries:
             change = projector.advance(entry)
-            if entry.position <= tracked:
-                continue  # already in the views: this only brings the projector to where they are
-            for table, key in change.closed:
-                earlier = alive.pop((table, key), None)
-                if earlier is None:
-                    closes.append((table, key, change.position))
-                else:
-                    earlier.known_until = change.position
-                    finished.append(earlier)
-            for table, row in change.opened:
-                alive[(table, key_of(table, row))] = Version(table, row, change.position)
+            if entry.position > tracked:  # else already in the views: this brings the projector to them
+                book.take(change)
         projectors.put(originator_id, projector, len(projector.entries))
-    return closes, finished + list(alive.values())
+    return book.closes, book.made()
 
 
 def organization_entries(log: EventLog, originators: Sequence[UUID], tracked: int, upto: int,

@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from ledger.storage.dialect import Dialect
+from ledger.storage.sqlite import immediate_transaction
 from projections import tables
 from projections.rows import Version
 
@@ -140,15 +141,6 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + tables.create_statements(tables.SQLITE)
 
-    @contextmanager
-    def writing(self) -> Iterator[Any]:
-        # BEGIN IMMEDIATE: SQLite's one write lock, taken before the tracked position is read.
-        with self.datastore.get_connection(commit=True) as connection:
-            cursor = connection.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                yield cursor
-                connection.commit()
-            except BaseException:
-                connection.rollback()
-                raise
+    def writing(self) -> ContextManager[Any]:
+        # SQLite's one write lock, taken before the tracked position is read.
+        return immediate_transaction(self.datastore)

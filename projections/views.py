@@ -94,6 +94,16 @@ class Views:
             return catch_up(self.log, self.store, self.batch_size, on_batch, self.replay_from_empty,
                             self.projectors)
 
+    def catch_up_if_writable(self) -> bool:
+        """Catch up, unless the views cannot be moved on (a read-only role or file): then say so."""
+        try:
+            self.catch_up()
+        except StorageError as error:
+            if not cannot_write(error):
+                raise
+            return False
+        return True
+
     def tracked_position(self) -> int:
         return self.store.tracked_position()
 
@@ -222,11 +232,7 @@ class Views:
         them at (the rows alive at it are the answer)."""
         seen = self._resolve(known_at)
         wanted = seen.position
-        try:
-            self.catch_up()
-        except StorageError as error:
-            if not cannot_write(error):
-                raise
+        if not self.catch_up_if_writable():
             # A read-only role (or a read-only SQLite file) cannot move the views on: use them only if
             # they exist and a follower keeps them current.
             latest = self.log.max_position()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
@@ -55,18 +55,25 @@ class SQLiteLedgerRecorder(LedgerQueries, SQLiteApplicationRecorder):
             c.sqlite_cursor.row_factory = None  # plain tuples
             yield c
 
-    @contextmanager
-    def _writing(self, on_wait: Callable[[], None] | None) -> Iterator[Any]:
-        with self.datastore.get_connection(commit=True) as connection:
-            cursor = connection.cursor()
+    def _writing(self, on_wait: Callable[[], None] | None) -> ContextManager[Any]:
+        return immediate_transaction(self.datastore, on_wait, tuples=True)
+
+
+@contextmanager
+def immediate_transaction(datastore: SQLiteDatastore, on_wait: Callable[[], None] | None = None, *,
+                          tuples: bool = False) -> Iterator[Any]:
+    """A write transaction that holds SQLite's one write lock from its start (the ledger's and the views')."""
+    with datastore.get_connection(commit=True) as connection:
+        cursor = connection.cursor()
+        if tuples:
             cursor.sqlite_cursor.row_factory = None
-            begin_immediately(cursor, on_wait, self.datastore.pool.lock_timeout)
-            try:
-                yield cursor
-                connection.commit()
-            except BaseException:
-                connection.rollback()
-                raise
+        begin_immediately(cursor, on_wait, datastore.pool.lock_timeout)
+        try:
+            yield cursor
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
 
 
 def begin_immediately(cursor: Any, on_wait: Callable[[], None] | None, lock_timeout: int | None) -> None:
