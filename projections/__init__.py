@@ -12,8 +12,7 @@ the read side (an answer type, say) does not pay for loading all of it.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from ledger.lazy import lazy_exports
 
 _HOMES = {
     "Progress": "projections.runner",
@@ -23,9 +22,4 @@ _HOMES = {
 }
 
 __all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'projections' has no attribute {name!r}")
-    return getattr(import_module(_HOMES[name]), name)
+__getattr__ = lazy_exports(__name__, _HOMES)

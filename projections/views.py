@@ -27,7 +27,7 @@ from ledger.application.system_time import KnownAt, KnownAtValue, as_of_date
 from ledger.domain.certificates import certificate_on
 from ledger.domain.names import organization_id
 from ledger.domain.values import STANDARDS, STATUSES, certificate_key, check_text, country_code, parse_date, search_key
-from ledger.errors import InvalidInput, StorageError, UnknownCertificate
+from ledger.errors import InvalidInput, StorageError, UnknownCertificate, naming
 from ledger.storage import database_errors, describe
 from projections import changes as feed
 from projections import registry as reg
@@ -328,14 +328,10 @@ def check_number(number: object) -> str:
 
 
 def report_dates(start: date | str, end: date | str) -> tuple[date, date]:
-    try:
+    with naming("--from"):
         first = parse_date(start)
-    except ValueError as error:
-        raise InvalidInput(f"--from: {error}") from None
-    try:
+    with naming("--to"):
         last = parse_date(end)
-    except ValueError as error:
-        raise InvalidInput(f"--to: {error}") from None
     if first > last:
         raise InvalidInput(f"--from {first} is after --to {last}")
     return first, last

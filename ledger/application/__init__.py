@@ -13,8 +13,7 @@ The names below are imported on first use: a command that only reads never loads
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from ledger.lazy import lazy_exports
 
 _HOMES = {
     "CertificationLedger": "ledger.application.ledger",
@@ -28,9 +27,4 @@ _HOMES = {
 }
 
 __all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'ledger.application' has no attribute {name!r}")
-    return getattr(import_module(_HOMES[name]), name)
+__getattr__ = lazy_exports(__name__, _HOMES)
