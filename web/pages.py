@@ -154,7 +154,8 @@ async def verify(request: Request, ledger: SharedLedger = Depends(shared_ledger)
         entries = form.entries()
         if not entries:
             raise InvalidInput("paste at least one certificate number, or choose a file")
-        items, seen = await run_in_threadpool(verify_entries, ledger, entries, form.as_of, form.known_at)
+        items, seen = await run_in_threadpool(verify_entries, ledger, entries, form.as_of,
+                                              params.known_at(form.known_at))
     except (LedgerError, HTTPException) as error:
         status = error.status_code if isinstance(error, HTTPException) else status_for(error)
         message = str(error.detail) if isinstance(error, HTTPException) else str(error)
@@ -172,7 +173,7 @@ async def verify_csv(request: Request, ledger: SharedLedger = Depends(shared_led
     """The same table as CSV (``rendering.VERIFY_CSV_COLUMNS``), for the form's lines and day."""
     form = await verify_form_fields(request)
     entries = form.entries()
-    items, seen = await run_in_threadpool(verify_entries, ledger, entries, form.as_of, form.known_at)
+    items, seen = await run_in_threadpool(verify_entries, ledger, entries, form.as_of, params.known_at(form.known_at))
     day = as_of_date(form.as_of).isoformat()
     rows = verifying.csv_rows(items, entries, day, seen)
     return csv_download(rendering.to_csv(rows, rendering.VERIFY_CSV_COLUMNS) + "\n", f"certificates-{day}.csv",
@@ -188,6 +189,9 @@ class VerifyForm:
 
     def entries(self) -> list[dict[str, Any]]:
         """The pasted lines' entries, then the uploaded file's (each may have its own header row)."""
+        for name, value in (("as-of", self.as_of), ("known-at", self.known_at)):
+            if value and len(value) > params.SHORT:
+                raise InvalidInput(f"--{name}: at most {params.SHORT} characters")
         entries, _ = verifying.entries_of_text(self.text)
         if self.uploaded:
             uploaded, _ = verifying.entries_of_text(verifying.decode_upload(self.uploaded), "file line")
@@ -204,10 +208,7 @@ async def verify_form_fields(request: Request) -> VerifyForm:
         uploaded = await upload.read(verifying.MAX_UPLOAD + 1) if isinstance(upload, UploadFile) else b""
         text, as_of, known_at = (form.get(name) for name in ("certificates", "as_of", "known_at"))
     as_of, known_at = (value.strip() if isinstance(value, str) else None for value in (as_of, known_at))
-    for name, value in (("as-of", as_of), ("known-at", known_at)):
-        if value and len(value) > params.SHORT:
-            raise InvalidInput(f"--{name}: at most {params.SHORT} characters")
-    return VerifyForm(text if isinstance(text, str) else "", uploaded, params.given(as_of), params.known_at(known_at))
+    return VerifyForm(text if isinstance(text, str) else "", uploaded, params.given(as_of), known_at or None)
 
 
 def verify_entries(ledger: SharedLedger, entries: list[dict[str, Any]], as_of: str | None,

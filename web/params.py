@@ -52,7 +52,8 @@ ExpiringWithin = Annotated[Annotated[int, Field(ge=0, le=MAX_POSITION)] | None, 
                 "after it, with no renewal decided.", examples=[90])]
 OnlyOpen = Annotated[bool | None, Blank, Query(
     alias="open", description="Only the findings not closed on the as-of date (true or false; default false).")]
-Number = Annotated[str, Path(max_length=MAX_TEXT, description="The certificate number (letter case aside).",
+# Longer than a number may be, so that the ledger refuses a long one with the CLI's message.
+Number = Annotated[str, Path(max_length=2 * MAX_TEXT, description="The certificate number (letter case aside).",
                              examples=["FM-PE-2016-01"])]
 Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description=f"At most this many items (at most {MAX_LIMIT}).")]
 Offset = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Skip this many items first.")]
