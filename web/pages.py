@@ -220,18 +220,9 @@ def verify_entries(ledger: SharedLedger, entries: list[dict[str, Any]], as_of: s
 
 
 def verify_context(as_of: str | None, known_at: str | None, **extra: Any) -> dict[str, Any]:
-    return {"day": as_of_date(as_of).isoformat() if as_of is None or valid_day(as_of) else as_of,
-            "chosen_as_of": as_of, "chosen_known_at": known_at, "limit": verifying.MAX_CERTIFICATES,
+    return {"chosen_as_of": as_of, "chosen_known_at": known_at, "limit": verifying.MAX_CERTIFICATES,
             "max_upload_kib": verifying.MAX_UPLOAD // 1024, "text": "", "rows": None, "error": None, "seen": None,
             **extra}
-
-
-def valid_day(text: str) -> bool:
-    try:
-        as_of_date(text)
-    except LedgerError:
-        return False
-    return True
 
 
 def state_counts(items: Sequence[dict[str, Any]]) -> list[tuple[str, int]]:

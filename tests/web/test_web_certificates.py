@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from registry_server import BACKENDS, LATER_EVENTS, Server, examples_server
-from test_web_pages import Page, page
+from test_web_pages import Page, assert_plain_page, page
 
 LAST_POSITION = 159  # the examples' 155 events and the four later ones
 CECOMIP = "Central de Cooperativas Minero Metalúrgicas de Puno Ltda. (CECOMIP)"
@@ -399,6 +399,7 @@ def test_pasted_numbers_get_the_table_on_their_days(server: Server) -> None:
     (textarea,) = html.all("textarea", name="certificates")
     assert "FM-PE-2016-01\nfm-co-2017-03,2019-07-01\nNOPE-9,2019-01-01\nFM-PE-2018-01,2022-03-15\n" in text
     assert html.all("button", formaction="/verify.csv")
+    assert_plain_page(text)
 
 
 def test_the_csv_download_is_the_same_table(server: Server) -> None:
