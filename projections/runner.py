@@ -66,8 +66,10 @@ def catch_up(log: EventLog, store: ViewStore, batch_size: int = BATCH_SIZE,
         try:
             store.apply_batch(closes, opened, position)
         except IntegrityError:
-            if store.tracked_position() >= position:
-                continue  # another process applied this batch first; carry on from where it got to
+            if store.tracked_position() > tracked:
+                # Another process applied this batch, or the start of it, first (its rows are then already
+                # there): carry on from where it got to.
+                continue
             raise
         applied += position - tracked
         if on_batch is not None:

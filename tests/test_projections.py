@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -100,6 +101,35 @@ def test_two_views_of_one_database_share_the_tracked_position(ledger: Certificat
     first.catch_up()
     assert second.catch_up() == 0
     assert second.tracked_position() == 1
+
+
+class Overtaken(Exception):
+    pass
+
+
+def test_a_catch_up_that_another_process_overtook_part_way_carries_on_from_there(
+        ledger: CertificationLedger) -> None:
+    """Found by the web concurrency test: a worker computed positions 1..3 while another committed 1..2; its
+    own commit then failed on the rows already there (its tracked position, 3, was new), and the question
+    that caught up was refused instead of carrying on from position 2."""
+    for org in ("a-org", "b-org", "c-org"):
+        register(ledger, org)
+    first, second = Views(ledger.log, batch_size=2), Views(ledger.log)
+    first.store, second.store  # noqa: B018 - both open (and lay out) the views first
+    commit = second.store.apply_batch
+
+    def overtaken(closes: Any, versions: Any, position: int) -> None:
+        if first.tracked_position() == 0:
+            with pytest.raises(Overtaken):
+                first.catch_up(on_batch=lambda progress: (_ for _ in ()).throw(Overtaken()))
+            assert first.tracked_position() == 2
+        commit(closes, versions, position)
+
+    second.store.apply_batch = overtaken  # type: ignore[method-assign]
+    assert second.catch_up() == 1
+    assert second.tracked_position() == 3
+    assert orgs(second.registry("2016-12-31")) == ["a-org", "b-org", "c-org"]
+    assert compare_with_rebuild(ledger.log) == []
 
 
 # ---------------------------------------------------------------- registry: any date, every way a certificate ends
