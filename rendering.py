@@ -67,6 +67,12 @@ REPORT_CSV_SECTIONS = (
 FINDINGS_CSV_COLUMNS = (
     "id", "audit_date", "audit_reference", "body", "severity", "category", "text", "closed_on", "evidence",
 )
+# The public registry's certificate check (`/verify`): one row per number asked, in the order asked; `date` is
+# the day asked about, `found` false for a number the ledger does not know (its other cells empty).
+VERIFY_CSV_COLUMNS = (
+    "certificate", "date", "found", "state", "org", "name", "country", "standard", "valid_from", "valid_until",
+    "known_at",
+)
 CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "status": STATUS_CSV_COLUMNS,
     "registry": STATUS_CSV_COLUMNS,
@@ -75,6 +81,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "changes": CHANGES_CSV_COLUMNS,
     "report": REPORT_CSV_COLUMNS,
     "findings": FINDINGS_CSV_COLUMNS,
+    "verify": VERIFY_CSV_COLUMNS,
 }
 
 

@@ -179,9 +179,11 @@ class LedgerService:
 
     def registry(self, as_of: Any = None, statuses: Sequence[str] = (), country: str | None = None,
                  standard: str | None = None, known_at: Any = None, *, region: str | None = None,
-                 q: str | None = None, expiring_within: int | None = None) -> Listing:
+                 q: str | None = None, expiring_within: int | None = None, limit: int | None = None,
+                 offset: int = 0) -> Listing:
+        """The registry; with ``limit``/``offset`` one page of it (its ``total`` counts the whole answer)."""
         return self.views().registry(as_of, statuses, country, standard, known_at, region=region, q=q,
-                                     expiring_within=expiring_within)
+                                     expiring_within=expiring_within, limit=limit, offset=offset)
 
     def findings(self, org: str, only_open: bool = False, as_of: Any = None, known_at: Any = None) -> Listing:
         ledger = self.ledger(must_exist=True)

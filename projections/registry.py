@@ -28,6 +28,11 @@ class Filters:
     q: str | None = None  # folded: letter case and accents aside
     expiring_by: date | None = None  # certified, no renewal decided, valid_until on or before this day
 
+    def narrow(self) -> bool:
+        """Whether any filter is given (without one, every organization registered by the date is in)."""
+        return bool(self.statuses) or any(value is not None for value in (
+            self.country, self.standard, self.region, self.q, self.expiring_by))
+
 
 def registry(c: Cursor, d: Dialect, as_of: date, known: int, statuses: Sequence[str] = (),
              country: str | None = None, standard: str | None = None, filters: Filters | None = None
@@ -39,14 +44,40 @@ def registry(c: Cursor, d: Dialect, as_of: date, known: int, statuses: Sequence[
     return decode_records(sorted(c.fetchall(), key=lambda row: row["org"]))
 
 
+def registry_page(c: Cursor, d: Dialect, as_of: date, known: int, filters: Filters, limit: int, offset: int
+                  ) -> tuple[list[dict[str, Any]], int]:
+    """One page of ``registry`` (``limit`` records from ``offset``, by organization id) and the whole answer's
+    count. Only the page's records are read: without a filter, the page is that page of the openings (every
+    organization registered by the date is in the answer); with one, the query stops after the page."""
+    c.execute(*registry_query(d, as_of, known, filters=filters, page=(limit, offset)))
+    records = decode_records(c.fetchall())
+    if len(records) < limit and (records or not offset):
+        return records, offset + len(records)  # the last page: no need to count
+    if filters.narrow():
+        statement, params = registry_query(d, as_of, known, filters=filters)
+        c.execute(f"SELECT COUNT(*) AS n FROM ({statement}) AS matched", params)
+    else:
+        o_alive, o_params = alive("o", known)
+        c.execute(d.sql(f"SELECT COUNT(*) AS n FROM {{status_segments}} AS o "
+                        f"WHERE o.opening = 1 AND o.start_day <= ? AND {o_alive}"), [as_of.isoformat(), *o_params])
+    return records, int(c.fetchone()["n"])
+
+
+def by_id(d: Dialect, column: str) -> str:
+    """``column`` (an organization id) ordered as Python orders it: ids are ASCII, so by their bytes."""
+    return f'{column} COLLATE "C"' if d.name == "postgresql" else column
+
+
 def like_pattern(text: str) -> str:
     """``text`` anywhere, as a LIKE pattern (with ``\\`` as the escape character)."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def registry_query(d: Dialect, as_of: date, known: int, statuses: Sequence[str] = (), country: str | None = None,
-                   standard: str | None = None, filters: Filters | None = None) -> tuple[str, list[Any]]:
-    """The statement and parameters: one index search per organization, filters as conditions.
+                   standard: str | None = None, filters: Filters | None = None,
+                   page: tuple[int, int] | None = None) -> tuple[str, list[Any]]:
+    """The statement and parameters: one index search per organization, filters as conditions; with ``page``
+    (limit, offset), that page of the answer in organization id order (ids are ASCII: byte order is Python's).
 
     Each organization's opening segment (one per organization alive at ``known``) leads to the last
     segment that starts by the date, which covers it because an organization's segments follow one
@@ -77,11 +108,24 @@ def registry_query(d: Dialect, as_of: date, known: int, statuses: Sequence[str] 
     if filters.expiring_by is not None:
         where.append("s.expiring_on IS NOT NULL AND s.expiring_on <= ?")
         params.append(filters.expiring_by.isoformat())
-    return d.sql("SELECT s.org AS org, s.record AS record FROM {status_segments} AS first "
+    openings, paging = "{status_segments} AS first", ""
+    if page is not None and not filters.narrow():
+        # That page of the openings first (an index range in id order), then one search per organization.
+        o_alive, o_params = alive("o", known)
+        openings = ("(SELECT o.org AS org, o.opening AS opening, o.start_day AS start_day, "
+                    "o.known_from AS known_from, o.known_until AS known_until FROM {status_segments} AS o "
+                    f"WHERE o.opening = 1 AND o.start_day <= ? AND {o_alive} "
+                    f"ORDER BY {by_id(d, 'o.org')} LIMIT ? OFFSET ?) AS first")
+        params[:0] = [day, *o_params, *page]
+        paging = f" ORDER BY {by_id(d, 'first.org')}"
+    elif page is not None:
+        paging = f" ORDER BY {by_id(d, 'first.org')} LIMIT ? OFFSET ?"
+        params += list(page)
+    return d.sql(f"SELECT s.org AS org, s.record AS record FROM {openings} "
                  "JOIN {status_segments} AS s ON s.org = first.org AND s.start_day = ("
                  "SELECT MAX(t.start_day) FROM {status_segments} AS t WHERE t.org = first.org AND "
                  f"{t_alive} AND t.start_day <= ?) "
-                 f"WHERE {' AND '.join(where)}"), params
+                 f"WHERE {' AND '.join(where)}{paging}"), params
 
 
 def streaks(c: Cursor, d: Dialect, as_of: date, known: int) -> list[dict[str, Any]]:

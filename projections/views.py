@@ -42,6 +42,9 @@ from projections.runner import (BATCH_SIZE, RECENT_EVENTS, REPLAY_FROM_EMPTY, Pr
 from projections.store import SQLiteViewStore, ViewStore
 
 
+MAX_PAGE = 2**62  # a page's limit and offset: beyond any ledger, within every database's integers
+
+
 @dataclass(frozen=True)
 class RebuildSummary:
     events: int
@@ -120,19 +123,26 @@ class Views:
 
     def registry(self, as_of: date | str | None = None, statuses: Sequence[str] = (), country: str | None = None,
                  standard: str | None = None, known_at: KnownAtValue = None, *, region: str | None = None,
-                 q: str | None = None, expiring_within: int | None = None) -> list[dict[str, Any]]:
+                 q: str | None = None, expiring_within: int | None = None, limit: int | None = None,
+                 offset: int = 0) -> list[dict[str, Any]]:
         """The status record of every organization registered by ``as_of``; filters combine.
 
         ``region`` (letter case and accents aside); ``q``: text found in the org id, the name in force
         (letter case and accents aside) or a certificate number; ``expiring_within`` N: certified on
-        ``as_of``, no renewal decided, valid_until within N days after it.
+        ``as_of``, no renewal decided, valid_until within N days after it. With ``limit`` (and ``offset``),
+        one page of the answer, whose ``total`` counts all of it.
         """
         day = as_of_date(as_of)
         filters = check_filters(statuses, country, standard, region=region, q=q, expiring_within=expiring_within,
                                 as_of=day)
+        check_page(limit, offset)
         with self._reading(known_at) as (c, dialect, seen, position):
-            records = reg.registry(c, dialect, day, position, filters=filters)
-        return Listing([stamped(r, day, seen) for r in records], position)
+            if limit is None and not offset:
+                records, total = reg.registry(c, dialect, day, position, filters=filters), None
+            else:
+                records, total = reg.registry_page(c, dialect, day, position, filters,
+                                                   MAX_PAGE if limit is None else limit, offset)
+        return Listing([stamped(r, day, seen) for r in records], position, total)
 
     def certificate(self, number: str, as_of: date | str | None = None, known_at: KnownAtValue = None
                     ) -> dict[str, Any]:
@@ -315,6 +325,12 @@ def check_filters(statuses: Sequence[str], country: str | None, standard: str | 
         expiring_by = start + timedelta(days=expiring_within) if expiring_within <= (date.max - start).days \
             else date.max
     return reg.Filters(tuple(statuses), country, standard, folded["region"], folded["q"], expiring_by)
+
+
+def check_page(limit: int | None, offset: int) -> None:
+    for option, value in (("limit", limit), ("offset", offset)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAGE):
+            raise InvalidInput(f"--{option}: {value!r} is not a number from 0 to {MAX_PAGE}")
 
 
 def check_number(number: object) -> str:

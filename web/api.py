@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from ledger.application.system_time import as_of_date
-from web import models, params
-from web.params import AsOf, Country, KnownAt, Limit, Offset, Org, PeriodEnd, PeriodStart, Since, Standard, Statuses, Year
+from web import models, params, verifying
+from web.params import (AsOf, Country, ExpiringWithin, KnownAt, Limit, Number, Offset, OnlyOpen, Org, PeriodEnd,
+                        PeriodStart, Region, Since, Standard, Statuses, Text, Year)
 from web.shared import SharedLedger, instant, shared_ledger
 
 router = APIRouter(prefix="/api", tags=["registry"], responses=models.REFUSALS,
@@ -40,15 +42,17 @@ def page_of(rows: Sequence[Any], offset: int, limit: int) -> Sequence[Any]:
 
 @router.get("/registry", response_model=None,
             responses={200: {"model": models.Envelope[models.Status]}})
-def registry(status: Statuses = None, country: Country = None, standard: Standard = None, as_of: AsOf = None,
-             known_at: KnownAt = None, limit: Limit = params.DEFAULT_LIMIT, offset: Offset = 0,
+def registry(status: Statuses = None, country: Country = None, standard: Standard = None, region: Region = None,
+             q: Text = None, expiring_within: ExpiringWithin = None, as_of: AsOf = None, known_at: KnownAt = None,
+             limit: Limit = params.DEFAULT_LIMIT, offset: Offset = 0,
              ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """Every organization registered by the as-of date, with its status; the filters combine."""
     as_of, known_at = params.given(as_of), params.known_at(known_at)
     with ledger.session() as service:
         rows = service.registry(as_of, params.statuses(status), params.given(country), params.given(standard),
-                                known_at)
-        return listing(service, rows, offset, limit, as_of, known_at, as_of_used=True)
+                                known_at, region=params.given(region), q=params.given(q),
+                                expiring_within=expiring_within, limit=limit, offset=offset)
+        return listing(service, rows, offset, limit, as_of, known_at, as_of_used=True, paged=True)
 
 
 @router.get("/streaks", response_model=None, responses={200: {"model": models.Envelope[models.Status]}})
@@ -77,6 +81,50 @@ def history(org: Org, known_at: KnownAt = None, limit: Limit = params.DEFAULT_LI
     known_at = params.known_at(known_at)
     with ledger.session() as service:
         return listing(service, service.history(org, known_at), offset, limit, None, known_at)
+
+
+@router.get("/organizations/{org}/findings", response_model=None,
+            responses={200: {"model": models.Envelope[models.Finding]}, **models.UNKNOWN})
+def findings(org: Org, only_open: OnlyOpen = None, as_of: AsOf = None, known_at: KnownAt = None,
+             limit: Limit = params.DEFAULT_LIMIT, offset: Offset = 0,
+             ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
+    """The organization's audit findings on the as-of date, with their ids, and whether (and when) closed."""
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
+    with ledger.session() as service:
+        rows = service.findings(org, bool(only_open), as_of, known_at)
+        return listing(service, rows, offset, limit, as_of, known_at, as_of_used=True)
+
+
+@router.get("/certificates/{number:path}", response_model=None,
+            responses={200: {"model": models.Certificate}, **models.UNKNOWN_CERTIFICATE})
+def certificate(number: Number, as_of: AsOf = None, known_at: KnownAt = None,
+                ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
+    """Was this certificate valid on the as-of date (as the ledger knew it at known-at)? Its state, and the
+    period behind it."""
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
+    found = ledger.ask(lambda service: service.certificate(number, as_of, known_at))
+    return answer(dict(found), found.position, pinned=params.pinned(known_at, found.position, as_of))
+
+
+@router.post("/verify", response_model=None, openapi_extra=models.VERIFY_BODY,
+             responses={200: {"model": models.Envelope[models.Certificate | models.CertificateNotFound]},
+                        **models.TOO_MANY})
+async def verify(request: Request, as_of: AsOf = None, known_at: KnownAt = None,
+                 ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
+    """Check up to 1,000 certificates at once, each on its own date (default: the as-of date, else today): one
+    certificate answer per entry, in order, all as known at one ledger position; a number the ledger does
+    not know is ``{"certificate": NO, "found": false}``."""
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
+    entries = verifying.entries_of_body(await request.body())
+
+    def check() -> tuple[dict[str, Any], int]:
+        with ledger.session() as service:
+            items = service.verify_certificates(entries, as_of, known_at)
+            seen = next((item["known_at"] for item in items if "known_at" in item), None) or instant(service, known_at)
+            return envelope(items, len(items), as_of_date(as_of).isoformat(), seen, items.position), items.position
+
+    body, position = await run_in_threadpool(check)
+    return answer(body, position)
 
 
 @router.get("/reports/{year}", response_model=None, responses={200: {"model": models.Report}})
@@ -117,11 +165,13 @@ def head(ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
 
 
 def listing(service: Any, rows: Any, offset: int, limit: int, as_of: str | None, known_at: str | None,
-            *, as_of_used: bool = False) -> JSONResponse:
-    """A list answer in its envelope; the time it describes is the one its items carry, if it has any."""
+            *, as_of_used: bool = False, paged: bool = False) -> JSONResponse:
+    """A list answer in its envelope; the time it describes is the one its items carry, if it has any.
+    ``paged``: ``rows`` is already the page asked for, and its ``total`` counts the whole answer."""
     first = rows[0] if rows else {}
     echoed_known_at = first.get("known_at") or instant(service, known_at)
     echoed_as_of = (first.get("as_of") or as_of_date(as_of).isoformat()) if as_of_used else None
-    body = envelope(page_of(rows, offset, limit), len(rows), echoed_as_of, echoed_known_at, rows.position)
+    page, total = (rows, rows.total) if paged else (page_of(rows, offset, limit), len(rows))
+    body = envelope(page, total, echoed_as_of, echoed_known_at, rows.position)
     return answer(body, rows.position, pinned=params.pinned(known_at, rows.position, as_of, uses_as_of=as_of_used))
 

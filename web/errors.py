@@ -15,13 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from ledger.errors import LedgerError, StorageError, UnknownOrganization
+from ledger.errors import LedgerError, StorageError, UnknownCertificate, UnknownOrganization
 
 log = logging.getLogger("certledger.web")
 
 # The first class that matches decides; every other refusal is bad input.
 STATUS_FOR: tuple[tuple[type[LedgerError], int], ...] = (
     (UnknownOrganization, 404),
+    (UnknownCertificate, 404),
     (LedgerError, 400),
 )
 
@@ -81,7 +82,9 @@ def install(app: FastAPI) -> None:
         if error.status_code == 404:
             message = f"no such page: {request.url.path}"
         elif error.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}: the registry is read-only"
+            allowed = dict(error.headers or {}).get("Allow", "GET")
+            why = "the registry is read-only" if "GET" in allowed else f"it takes {allowed} only"
+            message = f"{request.method} is not allowed on {request.url.path}: {why}"
         else:
             message = str(error.detail)
         status = error.status_code if 400 <= error.status_code < 500 else 400

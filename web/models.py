@@ -7,6 +7,7 @@ allow fields beyond the ones listed, so that a field the ledger adds later is no
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Any, Generic, Literal, TypeVar
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 T = TypeVar("T")
 
 StatusName = Literal["registered", "certified", "suspended", "expired", "withdrawn"]
+CertificateState = Literal["valid", "suspended", "withdrawn", "superseded", "expired", "not-yet-valid"]
 
 
 class Open(BaseModel):
@@ -74,6 +76,59 @@ class FeedEntry(HistoryEntry):
     """One event of the feed (``certledger changes --json``): a history entry and its organization."""
 
     org: str
+
+
+class Finding(Open):
+    """One audit finding and whether (and when) it was closed (``certledger findings --json``)."""
+
+    id: str = Field(description="`V.N`: the audit's version in the history and the finding's place in it.")
+    audit_date: date
+    audit_reference: str | None
+    body: str
+    severity: Literal["major", "minor", "observation"]
+    category: str
+    text: str
+    closed_on: date | None
+    evidence: str | None
+
+
+class Certificate(Open):
+    """A certificate's state on ``as_of`` as the ledger knew it at ``known_at`` (``certledger certificate --json``)."""
+
+    certificate: str
+    org: str
+    name: str
+    country: str
+    standard: str
+    state: CertificateState
+    valid_from: date
+    valid_until: date
+    as_of: date
+    known_at: datetime
+
+
+class CertificateNotFound(Open):
+    """A number the ledger does not know (as known at ``known_at``)."""
+
+    certificate: str
+    found: Literal[False]
+
+
+class VerifyEntry(BaseModel):
+    """One certificate to check, on ``date`` (default: the ``as_of`` parameter, else today)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: str = Field(min_length=1, max_length=500, examples=["FM-PE-2016-01"])
+    date: dt.date | None = Field(default=None, examples=["2019-12-31"])
+
+
+VERIFY_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "title": "VerifyRequest", "required": ["certificates"], "additionalProperties": False,
+    "properties": {"certificates": {"type": "array", "maxItems": 1000, "items": VerifyEntry.model_json_schema()}},
+    "example": {"certificates": [{"certificate": "FM-PE-2016-01", "date": "2019-12-31"},
+                                 {"certificate": "FM-CO-2017-01"}]},
+}}}}}
 
 
 class Granted(Open):
@@ -165,3 +220,5 @@ class Error(BaseModel):
 
 REFUSALS: dict[int | str, dict[str, Any]] = {400: {"model": Error, "description": "Bad input"}}
 UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"model": Error, "description": "Unknown organization"}}
+UNKNOWN_CERTIFICATE: dict[int | str, dict[str, Any]] = {404: {"model": Error, "description": "Unknown certificate"}}
+TOO_MANY: dict[int | str, dict[str, Any]] = {413: {"model": Error, "description": "More than 1,000 certificates"}}

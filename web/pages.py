@@ -1,4 +1,5 @@
-"""The pages for people: search, organization, report, changes, the Atom feed and the CSV download.
+"""The pages for people: search, organization, certificate, verify, report, changes, the Atom feed and the
+CSV downloads.
 
 Each page asks the service what the API route of the same question asks (and the page links to
 that JSON), then renders it. A page that needs two answers asks them in one session and pins the
@@ -7,19 +8,25 @@ second to the ledger position of the first, so both describe the same ledger.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Sequence
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 import rendering
 from ledger.application.system_time import as_of_date
-from ledger.domain.values import STANDARDS, STATUSES
-from web import params, timeline
-from web.params import AsOf, Country, KnownAt, Org, Standard, Statuses, Year
+from ledger.domain.values import STANDARDS, STATUSES, certificate_key
+from ledger.errors import InvalidInput, LedgerError
+from web import params, timeline, verifying
+from web.errors import one_line, status_for
+from web.params import AsOf, Country, ExpiringWithin, KnownAt, Number, Org, Region, Standard, Statuses, Text, Year
 from web.shared import SharedLedger, instant, shared_ledger
-from web.templating import link, render
+from web.templating import certificate_path, link, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,46 +36,60 @@ PageLimit = Annotated[int, Query(ge=1, le=params.MAX_LIMIT)]
 OptionalSince = Annotated[int | None, Query(ge=0, le=params.MAX_POSITION)]
 
 
-def registry_query(status: Sequence[str] | None, country: str | None, standard: str | None) -> dict[str, Any]:
+def registry_query(status: Sequence[str] | None, country: str | None, standard: str | None, region: str | None = None,
+                   q: str | None = None, expiring_within: int | None = None) -> dict[str, Any]:
     """The search form's filters as the service takes them (people may type a country code in lower case)."""
     code = params.given(country)
     return {"statuses": params.statuses(status), "country": code.strip().upper() if code else None,
-            "standard": params.given(standard)}
+            "standard": params.given(standard), "region": params.given(region), "q": params.given(q),
+            "expiring_within": expiring_within}
+
+
+def shown_query(query: dict[str, Any], as_of: str | None, known_at: str | None) -> dict[str, Any]:
+    """The filters as the page's links and form carry them (the parameters' own names)."""
+    return {"q": query["q"], "status": query["statuses"], "country": query["country"], "region": query["region"],
+            "standard": query["standard"], "expiring_within": query["expiring_within"], "as_of": as_of,
+            "known_at": known_at}
 
 
 @router.get("/")
 def search(request: Request, status: Statuses = None, country: Country = None, standard: Standard = None,
-           as_of: AsOf = None, known_at: KnownAt = None, limit: PageLimit = PAGE_SIZE, offset: params.Offset = 0,
+           region: Region = None, q: Text = None, expiring_within: ExpiringWithin = None, as_of: AsOf = None,
+           known_at: KnownAt = None, limit: PageLimit = PAGE_SIZE, offset: params.Offset = 0,
            ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     as_of, known_at = params.given(as_of), params.known_at(known_at)
-    query = registry_query(status, country, standard)
+    query = registry_query(status, country, standard, region, q, expiring_within)
     with ledger.session() as service:
-        rows = service.registry(as_of, known_at=known_at, **query)
+        rows = service.registry(as_of, known_at=known_at, limit=limit, offset=offset, **query)
         seen = rows[0]["known_at"] if rows else instant(service, known_at)
-    shown = {"status": query["statuses"], "country": query["country"], "standard": query["standard"],
-             "as_of": as_of, "known_at": known_at}
+    shown = shown_query(query, as_of, known_at)
     return render(request, "search.html", {
-        "rows": rows[offset:offset + limit], "total": len(rows), "offset": offset, "limit": limit,
+        "rows": rows, "total": rows.total, "offset": offset, "limit": limit,
         "day": as_of_date(as_of).isoformat(), "seen": seen, "query": shown,
         "statuses": STATUSES, "standards": STANDARDS,
         "csv_link": link(request, "/registry.csv", **shown), "json_link": link(request, "/api/registry", **shown),
         "previous": link(request, "/", **shown, offset=max(offset - limit, 0), limit=limit) if offset else None,
         "next": link(request, "/", **shown, offset=offset + limit, limit=limit)
-        if offset + limit < len(rows) else None,
+        if offset + limit < rows.total else None,
     }, position=rows.position)
 
 
 @router.get("/registry.csv")
-def registry_csv(status: Statuses = None, country: Country = None, standard: Standard = None, as_of: AsOf = None,
+def registry_csv(status: Statuses = None, country: Country = None, standard: Standard = None, region: Region = None,
+                 q: Text = None, expiring_within: ExpiringWithin = None, as_of: AsOf = None,
                  known_at: KnownAt = None, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """The search's whole answer as the CLI's ``registry --csv`` writes it."""
     as_of, known_at = params.given(as_of), params.known_at(known_at)
-    query = registry_query(status, country, standard)
+    query = registry_query(status, country, standard, region, q, expiring_within)
     rows = ledger.ask(lambda service: service.registry(as_of, known_at=known_at, **query))
     text = rendering.to_csv(rows, rendering.status_csv_columns()) + "\n"
     name = f"registry-{as_of_date(as_of).isoformat()}.csv"
+    return csv_download(text, name, rows.position)
+
+
+def csv_download(text: str, name: str, position: int) -> Response:
     return Response(text, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "X-Ledger-Position": str(rows.position)})
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Ledger-Position": str(position)})
 
 
 @router.get("/organizations/{org}")
@@ -78,12 +99,141 @@ def organization(request: Request, org: Org, as_of: AsOf = None, known_at: Known
     with ledger.session() as service:
         status = service.status(org, as_of, known_at)
         history = service.history(org, str(status.position))
+        findings = service.findings(org, False, status["as_of"], str(status.position))
     picture = timeline.draw(history, date.fromisoformat(status["as_of"]), status["name"])
     return render(request, "organization.html", {
         "org": org, "status": status, "history": history, "picture": picture, "seen": status["known_at"],
+        "findings": findings, "open_findings": [f for f in findings if f["closed_on"] is None],
+        "certificates": certificates_held(history, status["as_of"]),
         "json_link": link(request, f"/api/organizations/{org}"),
         "history_link": link(request, f"/api/organizations/{org}/history", as_of=None, limit=params.MAX_LIMIT),
+        "findings_link": link(request, f"/api/organizations/{org}/findings", limit=params.MAX_LIMIT),
     }, position=status.position)
+
+
+def certificates_held(history: Sequence[dict[str, Any]], day: str) -> list[dict[str, Any]]:
+    """The certificate numbers of the organization's grants and renewals decided by ``day`` (retracted ones left
+    out), in the order first recorded, each with its first day of validity and how many periods carried it."""
+    held: dict[str, dict[str, Any]] = {}
+    for entry in history:
+        number = entry["fields"].get("certificate")
+        if entry["type"] not in ("CertificationGranted", "Recertified") or entry["retracted"] or not number \
+                or entry["date"] > day:
+            continue
+        found = held.setdefault(certificate_key(number), {"certificate": number, "from": entry["fields"]["valid_from"],
+                                                          "periods": 0})
+        found["from"] = min(found["from"], entry["fields"]["valid_from"])
+        found["periods"] += 1
+    return list(held.values())
+
+
+@router.get("/certificates/{number:path}")
+def certificate(request: Request, number: Number, as_of: AsOf = None, known_at: KnownAt = None,
+                ledger: SharedLedger = Depends(shared_ledger)) -> Response:
+    """One certificate's state on the chosen day: the card a buyer checks."""
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
+    answer = ledger.ask(lambda service: service.certificate(number, as_of, known_at))
+    return render(request, "certificate.html", {
+        "answer": answer, "seen": answer["known_at"],
+        "json_link": link(request, "/api/certificates/" + certificate_path(answer["certificate"])),
+    }, position=answer.position)
+
+
+@router.get("/verify")
+def verify_form(request: Request, as_of: AsOf = None, known_at: KnownAt = None) -> Response:
+    """The form: paste lines ``certificate[,date]`` or choose a CSV file."""
+    return render(request, "verify.html", verify_context(params.given(as_of), params.known_at(known_at)))
+
+
+@router.post("/verify")
+async def verify(request: Request, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
+    """The table: one row per certificate asked, each on its own date (default: the form's day). A refusal
+    shows the form again, with the lines as they were sent and the reason."""
+    form = await verify_form_fields(request)
+    try:
+        entries = form.entries()
+        if not entries:
+            raise InvalidInput("paste at least one certificate number, or choose a file")
+        items, seen = await run_in_threadpool(verify_entries, ledger, entries, form.as_of,
+                                              params.known_at(form.known_at))
+    except (LedgerError, HTTPException) as error:
+        status = error.status_code if isinstance(error, HTTPException) else status_for(error)
+        message = str(error.detail) if isinstance(error, HTTPException) else str(error)
+        context = verify_context(form.as_of, form.known_at, text=form.text, error=one_line(message))
+        return render(request, "verify.html", context, status_code=status,
+                      position=getattr(error, "ledger_position", None))
+    day = as_of_date(form.as_of).isoformat()
+    context = verify_context(form.as_of, form.known_at, text=verifying.lines_of(entries), seen=seen,
+                             rows=verifying.csv_rows(items, entries, day, seen), counts=state_counts(items))
+    return render(request, "verify.html", context, position=items.position)
+
+
+@router.post("/verify.csv")
+async def verify_csv(request: Request, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
+    """The same table as CSV (``rendering.VERIFY_CSV_COLUMNS``), for the form's lines and day."""
+    form = await verify_form_fields(request)
+    entries = form.entries()
+    items, seen = await run_in_threadpool(verify_entries, ledger, entries, form.as_of, params.known_at(form.known_at))
+    day = as_of_date(form.as_of).isoformat()
+    rows = verifying.csv_rows(items, entries, day, seen)
+    return csv_download(rendering.to_csv(rows, rendering.VERIFY_CSV_COLUMNS) + "\n", f"certificates-{day}.csv",
+                        items.position)
+
+
+@dataclass
+class VerifyForm:
+    text: str
+    uploaded: bytes
+    as_of: str | None
+    known_at: str | None
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The pasted lines' entries, then the uploaded file's (each may have its own header row)."""
+        for name, value in (("as-of", self.as_of), ("known-at", self.known_at)):
+            if value and len(value) > params.SHORT:
+                raise InvalidInput(f"--{name}: at most {params.SHORT} characters")
+        entries, _ = verifying.entries_of_text(self.text)
+        if self.uploaded:
+            uploaded, _ = verifying.entries_of_text(verifying.decode_upload(self.uploaded), "file line")
+            entries += uploaded
+        if len(entries) > verifying.MAX_CERTIFICATES:
+            raise verifying.too_many(len(entries))
+        return entries
+
+
+async def verify_form_fields(request: Request) -> VerifyForm:
+    """The form's fields (a browser's ``multipart/form-data`` or a plain urlencoded form), bounded."""
+    async with request.form(max_files=1, max_fields=8, max_part_size=verifying.MAX_UPLOAD) as form:
+        upload = form.get("file")
+        uploaded = await upload.read(verifying.MAX_UPLOAD + 1) if isinstance(upload, UploadFile) else b""
+        text, as_of, known_at = (form.get(name) for name in ("certificates", "as_of", "known_at"))
+    as_of, known_at = (value.strip() if isinstance(value, str) else None for value in (as_of, known_at))
+    return VerifyForm(text if isinstance(text, str) else "", uploaded, params.given(as_of), known_at or None)
+
+
+def verify_entries(ledger: SharedLedger, entries: list[dict[str, Any]], as_of: str | None,
+                   known_at: str | None) -> tuple[Any, str]:
+    with ledger.session() as service:
+        items = service.verify_certificates(entries, as_of, known_at)
+        seen = next((item["known_at"] for item in items if "known_at" in item), None) or instant(service, known_at)
+    return items, seen
+
+
+def verify_context(as_of: str | None, known_at: str | None, **extra: Any) -> dict[str, Any]:
+    return {"chosen_as_of": as_of, "chosen_known_at": known_at, "limit": verifying.MAX_CERTIFICATES,
+            "max_upload_kib": verifying.MAX_UPLOAD // 1024, "text": "", "rows": None, "error": None, "seen": None,
+            **extra}
+
+
+def state_counts(items: Sequence[dict[str, Any]]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for item in items:
+        state = item.get("state", "not-found")
+        counts[state] = counts.get(state, 0) + 1
+    return sorted(counts.items(), key=lambda pair: STATE_ORDER.index(pair[0]))
+
+
+STATE_ORDER = ["valid", "suspended", "withdrawn", "superseded", "expired", "not-yet-valid", "not-found"]
 
 
 @router.get("/reports/{year}")

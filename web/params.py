@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Sequence
 
 from fastapi import Path, Query, Request
+from pydantic import BeforeValidator, Field
 
-from ledger.domain.values import STANDARDS, STATUSES
+from ledger.domain.values import MAX_TEXT, STANDARDS, STATUSES
 from ledger.errors import InvalidInput
 
 MAX_LIMIT = 1000
@@ -18,6 +19,14 @@ DEFAULT_LIMIT = 100
 MAX_STATUSES = 2 * len(STATUSES)
 SHORT = 40  # dates, positions, instants, codes
 MAX_POSITION = 2**62
+
+
+def blank_is_none(value: object) -> object:
+    """A form's blank field is no value at all, whatever the parameter's type."""
+    return None if value == "" else value
+
+
+Blank = BeforeValidator(blank_is_none)
 
 AsOf = Annotated[str | None, Query(
     max_length=SHORT, description="Valid time: the status at the end of this day (YYYY-MM-DD; default: today, UTC).",
@@ -32,6 +41,20 @@ Country = Annotated[str | None, Query(
     examples=["PE"])]
 Standard = Annotated[str | None, Query(
     max_length=SHORT, description=f"Only certificates of this standard: {', '.join(STANDARDS)}.")]
+Region = Annotated[str | None, Query(
+    max_length=MAX_TEXT, description="Only organizations of this region (letter case and accents aside).",
+    examples=["Puno"])]
+Text = Annotated[str | None, Query(
+    max_length=MAX_TEXT, description="Only organizations whose id, name or a certificate number holds this text "
+                                     "(letter case and accents aside).", examples=["aurifera"])]
+ExpiringWithin = Annotated[Annotated[int, Field(ge=0, le=MAX_POSITION)] | None, Blank, Query(
+    description="Only organizations certified on the as-of date whose certificate ends within this many days "
+                "after it, with no renewal decided.", examples=[90])]
+OnlyOpen = Annotated[bool | None, Blank, Query(
+    alias="open", description="Only the findings not closed on the as-of date (true or false; default false).")]
+# Longer than a number may be, so that the ledger refuses a long one with the CLI's message.
+Number = Annotated[str, Path(max_length=2 * MAX_TEXT, description="The certificate number (letter case aside).",
+                             examples=["FM-PE-2016-01"])]
 Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description=f"At most this many items (at most {MAX_LIMIT}).")]
 Offset = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Skip this many items first.")]
 Since = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Only events at positions after this one.")]

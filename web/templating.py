@@ -24,6 +24,26 @@ STATUS_LABELS = {
     "withdrawn": "✕ Withdrawn",
     "registered": "· Registered",
 }
+STATE_LABELS = {
+    "valid": "✓ Valid",
+    "suspended": "‖ Suspended",
+    "withdrawn": "✕ Withdrawn",
+    "superseded": "↻ Superseded",
+    "expired": "○ Expired",
+    "not-yet-valid": "… Not yet valid",
+    "not-found": "? Not found",
+}
+# What each state tells a buyer (SPEC section 9), said once for the page and the table.
+STATE_MEANINGS = {
+    "valid": "one of its periods covers this day and the organization was certified",
+    "suspended": "one of its periods covers this day, but the certificate was suspended: not valid while suspended",
+    "withdrawn": "the certification that carried this number was withdrawn on or before this day",
+    "superseded": "its last period ended before this day; the organization's certification continues under "
+                  "another certificate number",
+    "expired": "its last period ended before this day, with no renewal under this number",
+    "not-yet-valid": "its first period starts after this day",
+    "not-found": "the registry holds no certificate with this number",
+}
 STANDARD_NAMES = {"fairmined": "Fairmined Gold", "ecological": "Fairmined Ecological Gold"}
 EVENT_LABELS = {
     "OrganizationRegistered": "Registered",
@@ -56,6 +76,11 @@ def link(request: Request, path: str, **params: Any) -> str:
 
 def org_path(org: str) -> str:
     return f"/organizations/{quote(org, safe='')}"
+
+
+def certificate_path(number: str) -> str:
+    """A certificate number as one path segment (a number may hold any printable character, ``/`` too)."""
+    return quote(number, safe="")
 
 
 def here_without(request: Request, *names: str) -> str:
@@ -95,8 +120,10 @@ def instant(text: str | None) -> str:
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 # Every template is HTML or XML (the Atom feed among them): escape every value, whatever the file's ending.
 templates.env.autoescape = True
-templates.env.globals.update(link=link, org_path=org_path, here_without=here_without, kept=kept,
-                             STATUS_LABELS=STATUS_LABELS, STANDARD_NAMES=STANDARD_NAMES, EVENT_LABELS=EVENT_LABELS)
+templates.env.globals.update(link=link, org_path=org_path, certificate_path=certificate_path,
+                             here_without=here_without, kept=kept, STATUS_LABELS=STATUS_LABELS,
+                             STATE_LABELS=STATE_LABELS, STATE_MEANINGS=STATE_MEANINGS,
+                             STANDARD_NAMES=STANDARD_NAMES, EVENT_LABELS=EVENT_LABELS)
 templates.env.filters.update(details=details, instant=instant)
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True

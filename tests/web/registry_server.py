@@ -15,7 +15,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import httpx
 import pytest
@@ -108,21 +108,35 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
         next(schemas, None)
 
 
-def import_examples(db: str) -> None:
+def import_examples(db: str, extra: Sequence[dict[str, Any]] = ()) -> None:
+    """The examples ledger, and then the ``extra`` commands (at the positions after its 155)."""
     service = LedgerService(db, "registry-office")
     try:
         service.import_file(str(EXAMPLES))
+        for command in extra:
+            service.record(dict(command))
     finally:
         service.close()
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
+# After the examples: a closed finding, a renewal under a new number (so the old one is superseded after its
+# last period), and a suspension that was lifted. Positions 156 to 159.
+LATER_EVENTS = [
+    {"command": "close-finding", "org": "cecomip", "finding": "4.1", "date": "2018-05-02",
+     "evidence": "first aid kits restocked and checked by the committee"},
+    {"command": "recertify", "org": "cecomip", "date": "2022-08-01", "certificate": "FM-PE-2022-07"},
+    {"command": "suspend", "org": "oro-puno", "date": "2022-03-01", "reason": "traceability records missing"},
+    {"command": "reinstate", "org": "oro-puno", "date": "2022-04-05"},
+]
+
 
 @contextmanager
-def examples_server(backend: str, directory: Path, **kwargs: Any) -> Iterator[Server]:
-    """The examples ledger (the scheme's public history) on ``backend``, served."""
+def examples_server(backend: str, directory: Path, extra: Sequence[dict[str, Any]] = (), **kwargs: Any
+                    ) -> Iterator[Server]:
+    """The examples ledger (the scheme's public history) on ``backend``, with ``extra`` commands after it, served."""
     with fresh_database(backend, directory) as db:
-        import_examples(db)
+        import_examples(db, extra)
         with serving(db, directory, **kwargs) as server:
             yield server

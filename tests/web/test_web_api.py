@@ -18,7 +18,7 @@ LAST_POSITION = 155  # the examples ledger holds 155 events
 ARTICLE_DAY = "2019-07-01"
 ENDPOINTS = [
     "/api/registry", "/api/streaks", "/api/organizations/cecomip", "/api/organizations/cecomip/history",
-    "/api/reports/2019", "/api/reports?from=2019-07-01&to=2020-06-30", "/api/changes?since=40&limit=10",
+    "/api/organizations/cecomip/findings", "/api/certificates/FM-PE-2016-01", "/api/reports/2019", "/api/reports?from=2019-07-01&to=2020-06-30", "/api/changes?since=40&limit=10",
     "/api/head", "/api/openapi.json",
 ]
 
@@ -227,6 +227,7 @@ def test_the_openapi_description_lists_every_route_and_refuses_with_400_not_422(
     schema = server.get("/api/openapi.json").json()
     assert set(schema["paths"]) == {
         "/api/registry", "/api/streaks", "/api/organizations/{org}", "/api/organizations/{org}/history",
+        "/api/organizations/{org}/findings", "/api/certificates/{number}", "/api/verify",
         "/api/reports/{year}", "/api/reports", "/api/changes", "/api/head"}
     text = json.dumps(schema)
     assert '"422"' not in text and "HTTPValidationError" not in text

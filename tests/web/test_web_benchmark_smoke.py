@@ -19,7 +19,8 @@ def test_a_tiny_run_of_the_http_benchmark_prints_each_figure_with_its_baseline()
                           capture_output=True, text=True, timeout=180, cwd=str(ROOT))
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    for figure in ("organization JSON, 4 connections", "p99 latency, 16 clients", "search page over 300 organizations"):
+    for figure in ("organization JSON, 4 connections", "p99 latency, 16 clients", "search page over 300 organizations",
+                   "the same, status=certified&q=a"):
         (row,) = [line for line in lines if line.startswith(figure)]
         assert float(row.split()[-1]) > 0
     assert any(line.startswith("server RSS per worker") and "MB" in line for line in lines)

@@ -1,8 +1,9 @@
 """A person with a real browser: Debian's chromium, driven by selenium, against the real server.
 
 Types a search, opens an organization, reads its status and the timeline picture, downloads the CSV,
-looks at the registry as it was known at an earlier position, and opens the API documentation; the
-browser's console must show no Content-Security-Policy violation on the way.
+looks at the registry as it was known at an earlier position, pastes certificate numbers to verify and
+downloads that table, and opens the API documentation; the browser's console must show no
+Content-Security-Policy violation on the way.
 
 Skipped (with the reason) when no chromium/chromedriver is installed; CI sets
 ``CERTLEDGER_REQUIRE_BROWSER=1``, which turns that skip into a failure. With
@@ -165,6 +166,46 @@ def test_a_chosen_known_at_is_visibly_marked(browser: Any, server: Server) -> No
     assert banner.is_displayed() and banner.text.startswith("As the registry knew it on ")
     assert "(ledger position 60)" in banner.text
     assert browser.find_element(By.CSS_SELECTOR, ".status-card .status").text == "✓ Certified"
+
+
+def test_a_buyer_pastes_three_certificates_reads_their_states_and_downloads_the_table(
+        browser: Any, server: Server, downloads: Path, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get_log("browser")
+    browser.get(server.url + "/")
+    browser.find_element(By.LINK_TEXT, "Verify certificates").click()
+    box = wait_for(lambda: browser.find_elements(By.ID, "certificates"), "the verify form")[0]
+    box.send_keys("FM-PE-2016-01\nfm-co-2017-03, 2019-07-01\nFM-XX-0001")
+    day = browser.find_element(By.ID, "as_of")
+    browser.execute_script("arguments[0].value = '2019-12-31'", day)  # typing into a date field depends on locale
+    browser.find_element(By.ID, "known_at").send_keys("155")
+    browser.find_element(By.CSS_SELECTOR, "form.verify button[type=submit]:not([formaction])").click()
+    heading = wait_for(lambda: browser.find_elements(By.ID, "results-heading"), "the table")[0]
+    assert heading.text == "3 certificates checked"
+    rows = [[cell.text for cell in row.find_elements(By.CSS_SELECTOR, "th, td")]
+            for row in browser.find_elements(By.CSS_SELECTOR, "table.verify-table tbody tr")]
+    assert [row[1:4] for row in rows] == [["FM-PE-2016-01", "2019-12-31", "✓ Valid"],
+                                          ["FM-CO-2017-03", "2019-07-01", "✕ Withdrawn"],
+                                          ["FM-XX-0001", "2019-12-31", "? Not found"]]
+    assert rows[0][4].startswith("Central de Cooperativas Minero Metalúrgicas de Puno")
+    screenshot(browser, "verify", tmp_path)
+
+    browser.find_element(By.ID, "download-csv").click()
+    saved = wait_for(lambda: [p for p in downloads.glob("certificates-*.csv")], "the CSV download")
+    assert [p.name for p in saved] == ["certificates-2019-12-31.csv"]
+    text = wait_for(lambda: saved[0].read_text(encoding="utf-8"), "the CSV content")
+    same = server.client.post("/verify.csv", data={
+        "certificates": "FM-PE-2016-01\nfm-co-2017-03,2019-07-01\nFM-XX-0001", "as_of": "2019-12-31",
+        "known_at": "155"})
+    assert text == same.text
+    assert [line.split(",")[3] for line in text.splitlines()] == ["state", "valid", "withdrawn", ""]
+
+    browser.find_element(By.LINK_TEXT, "FM-PE-2016-01").click()
+    state = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".certificate-card .state"), "the card")[0]
+    assert state.text == "✓ Valid"
+    assert "At the end of 2019-12-31" in browser.find_element(By.ID, "state-heading").text
+    assert policy_violations(browser) == []
 
 
 def test_the_interactive_api_documentation_runs_under_the_content_security_policy(

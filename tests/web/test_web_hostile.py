@@ -3,6 +3,7 @@ never a 5xx; and text recorded by a hostile hand is escaped on every page and in
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Iterator
@@ -33,19 +34,24 @@ hostile_text = st.one_of(
     st.datetimes().map(lambda moment: moment.isoformat()),
 )
 API_PARAMETERS = {
-    "/api/registry": ["status", "country", "standard", "as_of", "known_at", "limit", "offset"],
+    "/api/registry": ["status", "country", "standard", "region", "q", "expiring_within", "as_of", "known_at", "limit",
+                      "offset"],
     "/api/streaks": ["as_of", "known_at", "limit", "offset"],
     "/api/organizations/{org}": ["as_of", "known_at"],
     "/api/organizations/{org}/history": ["known_at", "limit", "offset"],
+    "/api/organizations/{org}/findings": ["open", "as_of", "known_at", "limit", "offset"],
+    "/api/certificates/{number}": ["as_of", "known_at"],
     "/api/reports/{year}": ["known_at"],
     "/api/reports": ["from", "to", "known_at"],
     "/api/changes": ["since", "limit", "known_at"],
     "/api/head": [],
 }
 PAGE_PARAMETERS = {
-    "/": ["status", "country", "standard", "as_of", "known_at", "limit", "offset"],
-    "/registry.csv": ["status", "country", "standard", "as_of", "known_at"],
+    "/": ["status", "country", "standard", "region", "q", "expiring_within", "as_of", "known_at", "limit", "offset"],
+    "/registry.csv": ["status", "country", "standard", "region", "q", "expiring_within", "as_of", "known_at"],
     "/organizations/{org}": ["as_of", "known_at"],
+    "/certificates/{number}": ["as_of", "known_at"],
+    "/verify": ["as_of", "known_at"],
     "/reports/{year}": ["known_at"],
     "/reports": ["from", "to", "known_at"],
     "/changes": ["since", "limit", "known_at"],
@@ -85,16 +91,22 @@ def record_hostile_organization(db: str) -> None:
         service.close()
 
 
-def fill(template: str, org: str = "xss", year: str = "2018") -> str:
-    return template.replace("{org}", quote(org, safe="")).replace("{year}", quote(year, safe=""))
+HOSTILE_NUMBER = "<svg onload=alert(4)>"
+
+
+def fill(template: str, org: str = "xss", year: str = "2018", number: str = HOSTILE_NUMBER) -> str:
+    return template.replace("{org}", quote(org, safe="")).replace("{year}", quote(year, safe="")).replace(
+        "{number}", quote(number, safe=""))
 
 
 PAGES_SHOWING_THE_NAME = ["/", "/?as_of=2018-06-01", "/organizations/xss", "/organizations/xss?as_of=2018-09-15",
-                          "/changes", "/organizations/xss?known_at=3"]
+                          "/changes", "/organizations/xss?known_at=3", fill("/certificates/{number}?as_of=2018-06-01"),
+                          "/?q=%3Cscript"]
 
 
 @pytest.mark.parametrize("path", PAGES_SHOWING_THE_NAME + ["/reports/2018", "/reports/2019", "/nothing",
-                                                           "/organizations/%3Cscript%3E"])
+                                                           "/organizations/%3Cscript%3E",
+                                                           "/certificates/%3Cscript%3Ealert(1)%3C%2Fscript%3E"])
 def test_hostile_text_is_escaped_on_every_page(server: Server, path: str) -> None:
     response = server.get(path)
     assert response.status_code in (200, 404)
@@ -138,10 +150,11 @@ def request_with(server: Server, routes: dict[str, list[str]], data: st.DataObje
     route = data.draw(st.sampled_from(sorted(routes)))
     org = data.draw(st.one_of(st.sampled_from(["xss", "plain"]), hostile_text.filter(bool)), label="org")
     year = data.draw(st.one_of(st.integers(-5, 10_050).map(str), hostile_text.filter(bool)), label="year")
+    number = data.draw(st.one_of(st.just(HOSTILE_NUMBER), hostile_text.filter(bool)), label="number")
     names = data.draw(st.lists(st.sampled_from(routes[route] + ["as-of", "unknown", "status"]), max_size=4))
     params = [(name, data.draw(hostile_text, label=name)) for name in names]
     try:
-        response = server.get(fill(route, org, year), params=params)
+        response = server.get(fill(route, org, year, number), params=params)
     except httpx.InvalidURL:
         return  # a value no client can put in a URL
     assert_answered_well(response, api)
@@ -169,6 +182,12 @@ def test_hostile_parameters_to_the_pages_get_a_good_answer_or_a_4xx(server: Serv
     "/api/registry?as_of=9999-12-31", "/api/organizations/xss?as_of=0001-01-01", "/api/registry?%ff=%fe",
     "/api/registry?as_of=2019-07-01&as_of=2020-01-01", "/api/changes?limit=", "/api//registry", "/api/registry/",
     "/organizations/%00", "/reports/%ff", "/?status=nope&status=%00", "/changes?since=-5",
+    "/api/certificates/%00", "/api/certificates/%ff%fe", "/api/certificates/" + "N" * 1500, "/api/certificates/..%2F..",
+    "/api/certificates/a/b/c", "/api/certificates/%2F", "/api/organizations/xss/findings?open=%00",
+    "/api/organizations/xss/findings?open=1&open=0", "/api/registry?expiring_within=" + "9" * 30,
+    "/api/registry?expiring_within=1e3", "/api/registry?q=%25%25%5F%5C", "/api/registry?region=%E2%80%A8",
+    "/certificates/%00", "/certificates/%ff", "/certificates/", "/verify?as_of=%00", "/?expiring_within=-1",
+    "/?q=" + "%F0%9D%94%98" * 100,
 ])
 def test_awkward_requests_are_answered_without_a_5xx(server: Server, path: str) -> None:
     response = server.client.get(server.url + path)
@@ -185,3 +204,83 @@ def test_a_server_whose_ledger_went_away_still_answers_4xx(tmp_path: Path) -> No
         for path in ("/api/registry", "/api/organizations/xss", "/", "/api/head"):
             response = running.get(path)
             assert response.status_code < 500 and "Traceback" not in response.text
+
+
+def test_hostile_certificate_numbers_are_escaped_in_the_verify_table_and_verbatim_in_its_csv(server: Server) -> None:
+    lines = f"\"{HOSTILE_NUMBER}\",2018-06-01\n{SCRIPT}\n"
+    page = server.client.post("/verify", data={"certificates": lines})
+    assert page.status_code == 200
+    for raw in ("<script", "<svg onload"):
+        assert raw not in page.text
+    assert "&lt;svg onload=alert(4)&gt;" in page.text and ESCAPED in page.text
+    download = server.client.post("/verify.csv", data={"certificates": lines})
+    assert HOSTILE_NUMBER in download.text and SCRIPT in download.text
+    assert download.headers["x-content-type-options"] == "nosniff"
+    api = server.client.post("/api/verify", json={"certificates": [{"certificate": HOSTILE_NUMBER,
+                                                                    "date": "2018-06-01"}]}).json()
+    assert api["items"][0]["certificate"] == HOSTILE_NUMBER and api["items"][0]["state"] == "valid"
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True), hostile_text),
+    lambda children: st.one_of(st.lists(children, max_size=4),
+                               st.dictionaries(st.sampled_from(["certificate", "date", "certificates", "x"]) | hostile_text,
+                                               children, max_size=4)),
+    max_leaves=12,
+)
+entries = st.one_of(
+    st.fixed_dictionaries({"certificate": st.one_of(st.sampled_from([HOSTILE_NUMBER, "fm-pe-1"]), hostile_text)},
+                          optional={"date": st.one_of(st.none(), hostile_text), "extra": json_values}),
+    json_values,
+)
+verify_bodies = st.one_of(
+    st.builds(lambda items: {"certificates": items}, st.lists(entries, max_size=6)),
+    st.integers(990, 1010).map(lambda n: {"certificates": [{"certificate": "x"}] * n}),
+    json_values,
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(body=st.one_of(verify_bodies.map(lambda document: json.dumps(document).encode()), st.binary(max_size=200)),
+       params=st.lists(st.tuples(st.sampled_from(["as_of", "known_at", "date"]), hostile_text), max_size=2))
+def test_hostile_verify_requests_get_an_answer_or_a_4xx_json_error(server: Server, body: bytes,
+                                                                   params: list[tuple[str, str]]) -> None:
+    try:
+        response = server.client.post("/api/verify", content=body, params=params,
+                                      headers={"content-type": "application/json"})
+    except httpx.InvalidURL:
+        return
+    assert_answered_well(response, api=True)
+    if response.status_code == 413:
+        assert json.loads(body)["certificates"].__len__() > 1000
+    if response.status_code == 200:
+        document = json.loads(body)
+        assert len(response.json()["items"]) == len(document["certificates"]) <= 1000
+
+
+csv_cells = st.one_of(st.sampled_from([HOSTILE_NUMBER, "FM-PE-1", "certificate", "date", "2018-06-01", '"', "",
+                                       "\x00", "\r", "\ufeff"]), hostile_text)
+csv_texts = st.lists(st.lists(csv_cells, min_size=1, max_size=3).map(",".join), max_size=8).map("\n".join)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(text=csv_texts, upload=st.one_of(st.none(), csv_texts.map(lambda t: t.encode("utf-8", "surrogatepass")),
+                                        st.binary(max_size=300)),
+       download=st.booleans(), day=st.one_of(st.none(), hostile_text))
+def test_hostile_lists_and_uploads_to_the_verify_page_get_a_page_or_a_4xx(server: Server, text: str,
+                                                                         upload: bytes | None, download: bool,
+                                                                         day: str | None) -> None:
+    data = {"certificates": text, **({"as_of": day} if day is not None else {})}
+    files = {"file": ("list.csv", upload, "text/csv")} if upload is not None else None
+    try:
+        response = server.client.post("/verify.csv" if download else "/verify", data=data, files=files)
+    except (httpx.InvalidURL, UnicodeEncodeError):
+        return  # a value no client can send in a form
+    assert_answered_well(response, api=download and response.status_code >= 400)
+    if not download:
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        for raw in ("<script", "<svg onload"):
+            assert raw not in response.text
+    elif response.status_code == 200:
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert response.text.startswith("certificate,date,found,state,")

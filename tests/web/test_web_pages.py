@@ -15,8 +15,10 @@ import pytest
 from registry_server import BACKENDS, Server, examples_server
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-PAGES = ["/", "/?as_of=2019-07-01&status=certified", "/organizations/cecomip", "/organizations/coodmilla?known_at=60",
-         "/reports/2019", "/reports?from=2019-07-01&to=2020-06-30", "/changes", "/changes?since=10&limit=5"]
+PAGES = ["/", "/?as_of=2019-07-01&status=certified", "/?q=co&region=narino&expiring_within=400&as_of=2019-07-01",
+         "/organizations/cecomip", "/organizations/coodmilla?known_at=60", "/certificates/FM-PE-2016-01",
+         "/certificates/fm-co-2017-01?as_of=2016-06-30&known_at=60", "/verify", "/reports/2019",
+         "/reports?from=2019-07-01&to=2020-06-30", "/changes", "/changes?since=10&limit=5"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -75,15 +77,20 @@ def test_every_page_has_the_as_of_and_known_at_selectors_with_labels(server: Ser
 
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_is_plain_html_with_no_inline_script_or_style(server: Server, path: str) -> None:
-    response = server.get(path)
-    assert "<script" not in response.text and "<style" not in response.text
-    assert not re.search(r"\sstyle=", response.text)
-    html = Page(response.text)
+    assert_plain_page(server.get(path).text)
+
+
+def assert_plain_page(text: str) -> None:
+    """No script, no inline style, one h1, unique ids, every form field labelled."""
+    assert "<script" not in text and "<style" not in text
+    assert not re.search(r"\sstyle=", text)
+    html = Page(text)
     assert len(html.all("h1")) == 1
     assert html.all("html", lang="en") and html.all("main", id="main")
     ids = [a["id"] for _, a in html.tags if "id" in a]
     assert len(ids) == len(set(ids)), "ids repeat"
-    controls = [a for t, a in html.tags if t in ("input", "select") and a.get("type") not in ("hidden", "checkbox")]
+    controls = [a for t, a in html.tags
+                if t in ("input", "select", "textarea") and a.get("type") not in ("hidden", "checkbox")]
     labelled = {a["for"] for a in html.all("label") if "for" in a}
     assert all(c.get("id") in labelled for c in controls), "a form field has no label"
 
