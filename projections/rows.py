@@ -137,8 +137,11 @@ class OrganizationProjector:
 
     def _feed(self, entry: Entry, whole: bool, change: Change) -> None:
         """The new event's entry; and entries whose report item or retraction mark it may change: the same
-        day's (a same-day event can change a renewal's streak), or every one after a back-dated event."""
-        touched = self.entries if whole else self.by_day[entry.event.date]
+        day's renewals (a same-day event can change a renewal's streak), or every one after a back-dated
+        event or a retraction."""
+        # Of the same day's entries only a renewal's can change (its report item counts the streak that day).
+        touched = self.entries if whole else [e for e in self.by_day[entry.event.date]
+                                              if e is entry or isinstance(e.event, Recertified)]
         fresh = [feed_row(self.org or "", e, self.retraction_of.get(e.event.originator_version),
                           self.builder.segments) for e in touched]
         old = [self.feed_rows[e.position] for e in touched if e.position in self.feed_rows]
