@@ -15,13 +15,15 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from ledger.errors import LedgerError, StorageError, UnknownOrganization
+from ledger.errors import Forbidden, LedgerError, NotAuthenticated, StorageError, UnknownOrganization
 
 log = logging.getLogger("certledger.web")
 
 # The first class that matches decides; every other refusal is bad input.
 STATUS_FOR: tuple[tuple[type[LedgerError], int], ...] = (
     (UnknownOrganization, 404),
+    (NotAuthenticated, 401),  # web.auth answers these itself, with the WWW-Authenticate challenge
+    (Forbidden, 403),
     (LedgerError, 400),
 )
 
@@ -81,7 +83,9 @@ def install(app: FastAPI) -> None:
         if error.status_code == 404:
             message = f"no such page: {request.url.path}"
         elif error.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}: the registry is read-only"
+            allowed = (error.headers or {}).get("Allow", "")
+            message = f"{request.method} is not allowed on {request.url.path}" + (
+                f" (it takes {allowed})" if "POST" in allowed else ": the registry is read-only")
         else:
             message = str(error.detail)
         status = error.status_code if 400 <= error.status_code < 500 else 400
