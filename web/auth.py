@@ -38,6 +38,7 @@ from ledger.application.accounts import UNAUTHENTICATED, TokenChecker
 from ledger.domain.accounts import Account
 from ledger.errors import LedgerError, NotAuthenticated
 from web.errors import error_response, status_for
+from web.guard import STATIC, STATIC_CACHING
 from web.shared import SharedLedger
 
 CHALLENGE = 'Bearer realm="certledger"'
@@ -196,8 +197,8 @@ class Gate:
         async def send_private(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                cache = headers.get("cache-control")
-                if cache and "public" in cache:  # a shared cache must not hand one account's answer to another
+                cache = headers.get("cache-control") or (STATIC_CACHING if scope["path"].startswith(STATIC) else "")
+                if "public" in cache:  # a shared cache must not hand what one account may see to anyone else
                     headers["cache-control"] = cache.replace("public", "private")
             await send(message)
 

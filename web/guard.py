@@ -43,6 +43,8 @@ API_HEADERS = {
     "access-control-expose-headers": "X-Ledger-Position",
 }
 POSITION = "x-ledger-position"
+STATIC = ("/static/", "/api/docs/assets/")
+STATIC_CACHING = "public, max-age=3600"
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -102,10 +104,8 @@ class Guard:
         path = scope.get("path", "")
         if path == "/api" or path.startswith("/api/"):
             headers.update(API_HEADERS)
-        if path.startswith("/static/") or path.startswith("/api/docs/assets/"):
-            headers["cache-control"] = "public, max-age=3600"
-        elif "cache-control" not in headers:
-            headers["cache-control"] = "no-cache"
+        if "cache-control" not in headers:
+            headers["cache-control"] = STATIC_CACHING if path.startswith(STATIC) else "no-cache"
         if POSITION not in headers and not scope.get("certledger.anonymous"):  # a private server's refusal
             headers[POSITION] = str(await anyio.to_thread.run_sync(self.ledger.last_position))
 

@@ -38,6 +38,8 @@ EVENT_LABELS = {
     "OrganizationDetailsCorrected": "Details corrected",
     "FindingClosed": "Finding closed",
     "EntryRetracted": "Entry retracted",
+    "AccountOpened": "Account opened",
+    "AccountRevoked": "Account revoked",
 }
 
 

@@ -242,6 +242,22 @@ def test_the_description_documents_recording_with_a_bearer_token(ledger_server: 
     assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
+def test_grants_and_revocations_are_in_the_changes_page(ledger_server: Server) -> None:
+    service = LedgerService(ledger_server.db)
+    try:
+        accounts = [entry for entry in service.changes(0, 100_000) if entry["org"] is None]
+    finally:
+        service.close()
+    assert [(e["type"], e["fields"]["name"]) for e in accounts] == [
+        ("AccountOpened", "registry-clerk"), ("AccountOpened", "imo-swiss"), ("AccountOpened", "public-reader"),
+        ("AccountOpened", "gone"), ("AccountRevoked", "gone")]
+    since = accounts[0]["position"] - 1
+    page = ledger_server.get("/changes", params={"since": since, "limit": 5})
+    assert page.status_code == 200, page.text[-500:]
+    assert page.text.count("Account opened") == 4 and "Account revoked" in page.text and "account gone" in page.text
+    assert "$argon2" not in page.text
+
+
 # ---------------------------------------------------------------- hostile bodies
 
 VALID_LINE = {"command": "audit", "org": "hostile", "date": "2017-02-01", "body": "IMO", "kind": "surveillance"}
