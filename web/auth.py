@@ -61,8 +61,9 @@ class FailureLimiter:
     ``wait(key)`` is how long the address must wait before its next attempt (0: it may try now);
     ``failed(key)`` takes one from its bucket. A bucket may go into debt (concurrent failures that were
     all let in before the first was counted), which lengthens the wait. A full bucket is the same as
-    none, so an address is kept only while it has failures to remember; when the table is full the
-    address whose last failure is oldest (the one whose bucket is closest to full) is forgotten.
+    none: an address that never failed takes no room, and one whose bucket has refilled is forgotten
+    when it comes back; when the table is full, the address whose last failure is oldest (usually
+    the one whose bucket is the fullest) is forgotten first.
     """
 
     def __init__(self, burst: int = BURST, refill_seconds: float = REFILL_SECONDS, size: int = ADDRESSES,
@@ -81,6 +82,8 @@ class FailureLimiter:
     def wait(self, key: str) -> float:
         with self._lock:
             tokens = self._tokens(key, self.clock())
+            if tokens >= self.burst:
+                self._buckets.pop(key, None)  # refilled: the same as never having failed
         return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
     def failed(self, key: str) -> None:

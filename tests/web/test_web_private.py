@@ -146,3 +146,11 @@ def test_a_revoked_account_is_refused_from_the_next_request_on_by_every_worker(p
         assert len(refused_by) == 2
     still = private_server.get("/api/changes", params={"limit": 0}, headers=bearer(token(private_server, "staff")))
     assert still.status_code == 200
+
+
+def test_no_token_is_in_the_servers_log(private_server: Server) -> None:
+    log = private_server.log.read_bytes()
+    assert b"GET /api/changes" in log and b" 401 " in log
+    for value in private_server.tokens.values():  # type: ignore[attr-defined]
+        secret = value.split("_", 2)[2]
+        assert secret.encode() not in log and secret[:16].encode() not in log
