@@ -8,7 +8,6 @@ import subprocess
 import xml.etree.ElementTree as ElementTree
 from typing import Iterator
 
-import httpx
 import pytest
 
 from accounts_http import UNAUTHENTICATED, bearer, client_from, open_accounts, worker_serving

@@ -14,7 +14,7 @@ import pytest
 
 from accounts_http import bearer, open_accounts
 from conftest import POSTGRES_SERVER, fresh_postgres_schema, server_connection
-from registry_server import ROOT, Server, import_examples, serving
+from registry_server import ROOT, import_examples, serving
 from service import LedgerService
 from test_postgres import grants
 
