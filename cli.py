@@ -1124,11 +1124,11 @@ def accounts_revoke(name: str) -> None:
 @click.option("--private", is_flag=True,
               help="Every request, reads included, needs an account's token (a reader's is enough).")
 def serve(host: str, port: int, workers: int, sign_key: str | None, private: bool) -> None:
-    """Serve the registry: web pages and a JSON API; accounts record with POST /api/commands.
+    """Serve the registry: web pages, a JSON API, and recording for accounts.
 
     Every answer reflects every event committed before its request arrived, and names the
-    ledger position it used (X-Ledger-Position). Reading is public unless --private.
-    See docs/http.md.
+    ledger position it used (X-Ledger-Position). Reading is public unless --private;
+    accounts record with POST /api/commands. See docs/http.md.
 
     Example:
 
