@@ -3,6 +3,7 @@ answered a connection, what the ledger holds (read directly, not over HTTP)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -37,13 +38,15 @@ def client_from(server: Server, address: str = "127.0.0.1", **kwargs: Any) -> ht
                         **kwargs)
 
 
+_readers: dict[str, LedgerService] = {}
+
+
 def last_position(db: str) -> int:
-    """The ledger's last position, read from the database itself."""
-    service = LedgerService(db)
-    try:
-        return service.ledger(must_exist=True).storage.max_position() or 0
-    finally:
-        service.close()
+    """The ledger's last position, read from the database itself (one reader kept per database)."""
+    if db not in _readers:
+        _readers[db] = LedgerService(db)
+        atexit.register(_readers[db].close)
+    return _readers[db].ledger(must_exist=True).storage.max_position() or 0
 
 
 def local_port(response: httpx.Response) -> int:

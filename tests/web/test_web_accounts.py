@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -341,8 +342,8 @@ def test_a_body_over_two_mib_is_413_announced_or_not_and_writes_nothing(ledger_s
 
 
 def test_a_list_of_a_thousand_commands_is_recorded_and_one_more_is_413(ledger_server: Server) -> None:
-    lines = [{"command": "audit", "org": "bulk", "date": "2017-02-01", "body": "IMO", "kind": "surveillance",
-              "reference": f"bulk-{n}"} for n in range(1001)]
+    lines = [{"command": "audit", "org": "bulk", "date": (date(2017, 2, 1) + timedelta(days=n)).isoformat(),
+              "body": "IMO", "kind": "surveillance", "reference": f"bulk-{n}"} for n in range(1001)]
     before = last_position(ledger_server.db)
     too_many = post(ledger_server, lines)
     assert too_many.status_code == 413
