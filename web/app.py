@@ -3,9 +3,10 @@
     create_app("fairmined.db")                       # or a postgresql:// URL
     create_app(db, sign_key="scheme-private.pem")    # /api/head signed
 
-The routers (``web.api``, ``web.pages``, and ``web.commands`` for recording) ask the worker's ``SharedLedger`` (``web.shared``);
-``web.errors`` maps refusals to answers once; ``web.auth`` knows accounts (and, on a private server, lets
-no request through without one); ``web.guard`` wraps everything.
+The routers (``web.api``, ``web.pages``, and ``web.commands`` for recording) ask the worker's
+``SharedLedger`` (``web.shared``); ``web.errors`` maps refusals to answers once; ``web.auth`` knows
+accounts (and, on a private server, lets no request through without one); ``web.guard`` wraps
+everything.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ recorded all or nothing through the one write pipeline (``LedgerService.record_a
 already recorded skipped. ``recorded_by`` is the account's name, whatever the body says.
 
     curl -X POST http://127.0.0.1:8080/api/commands -H "Authorization: Bearer $TOKEN" \\
-         -d '{"command": "audit", "org": "cecomip", "date": "2024-05-20", "body": "IMO Swiss AG", "kind": "surveillance"}'
+         -d '{"command": "audit", "org": "cecomip", "date": "2024-05-20", "body": "IMO", "kind": "surveillance"}'
 
 Answers: 201 ``{"items": [feed entries], "recorded": N, "skipped": M, "position": P}``; 400 for a
 body that is no JSON, or no command, or a command the ledger refuses (the rule's message); 401 for

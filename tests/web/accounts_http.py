@@ -16,7 +16,8 @@ from service import LedgerService
 UNAUTHENTICATED = "a valid bearer token is required (Authorization: Bearer TOKEN)"
 
 
-def open_accounts(db: str, specs: Iterable[tuple[str, str, list[str]]], *, revoke: Iterable[str] = ()) -> dict[str, str]:
+def open_accounts(db: str, specs: Iterable[tuple[str, str, list[str]]], *,
+                  revoke: Iterable[str] = ()) -> dict[str, str]:
     """Open accounts (name, role, orgs) as the registry office; their tokens by name. ``revoke``: then revoke these."""
     service = LedgerService(db, "registry-office")
     try:

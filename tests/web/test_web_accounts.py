@@ -418,7 +418,7 @@ def test_failed_authentications_are_limited_per_address_and_other_addresses_pass
     print(f"{ATTEMPTS} bad tokens in {elapsed:.2f} s: {failures_let_through} checked, the rest refused with 429")
 
 
-# ---------------------------------------------------------------- no token anywhere (runs last: after every request above)
+# ---------------------------------------------------------------- no token anywhere (last: after every request above)
 
 def test_no_token_is_in_the_database_the_server_log_or_any_output(ledger_server: Server) -> None:
     secrets = [token.split("_", 2)[2] for token in ledger_server.tokens.values()]  # type: ignore[attr-defined]
