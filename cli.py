@@ -1129,11 +1129,14 @@ def accounts_revoke(name: str) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes (each answers one question at a time).")
 @click.option("--sign-key", metavar="FILE", help="Sign the head that /api/head serves with this Ed25519 PEM key.")
-def serve(host: str, port: int, workers: int, sign_key: str | None) -> None:
-    """Serve the public registry, read-only: web pages and a JSON API.
+@click.option("--private", is_flag=True,
+              help="Every request, reads included, needs an account's token (a reader's is enough).")
+def serve(host: str, port: int, workers: int, sign_key: str | None, private: bool) -> None:
+    """Serve the registry: web pages, a JSON API, and recording for accounts.
 
     Every answer reflects every event committed before its request arrived, and names the
-    ledger position it used (X-Ledger-Position). See docs/http.md.
+    ledger position it used (X-Ledger-Position). Reading is public unless --private;
+    accounts record with POST /api/commands. See docs/http.md.
 
     Example:
 
@@ -1141,7 +1144,7 @@ def serve(host: str, port: int, workers: int, sign_key: str | None) -> None:
     """
     from web.serving import serve as run
 
-    run(session(), host=host, port=port, workers=workers, sign_key=sign_key, announce=click.echo)
+    run(session(), host=host, port=port, workers=workers, sign_key=sign_key, private=private, announce=click.echo)
 
 
 def main() -> None:

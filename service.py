@@ -123,6 +123,15 @@ class LedgerService:
         stamp = self.ledger().storage.recorded_at([result.position]).get(result.position)
         return history_entry(result.position, result.event, stamp, None)
 
+    def recorded_entries(self, results: Sequence[Recorded]) -> list[dict[str, Any]]:
+        """Recorded events as the feed shows them (``history`` entries with their organization)."""
+        stamps = self.ledger().storage.recorded_at([result.position for result in results])
+        entries = []
+        for result in results:
+            entry = history_entry(result.position, result.event, stamps.get(result.position), None)
+            entries.append({"position": entry.pop("position"), "org": result.org, **entry})
+        return entries
+
     # ------------------------------------------------------------------ accounts
 
     def open_account(self, name: str, role: str, orgs: Sequence[str] = ()) -> dict[str, Any]:

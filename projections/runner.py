@@ -5,7 +5,9 @@ organization a batch touches, a projector takes that organization's events: thos
 tracked position silently (its current rows are then what the views hold), then each new one,
 saying which rows it closes and which it opens at its position. The closes, the new rows and the
 new position are committed together. A process killed at any point leaves the views exactly at
-the last committed position; the next catch-up resumes from there.
+the last committed position; the next catch-up resumes from there. A batch computed from a position
+that another process has moved the views on from meanwhile cannot commit (its rows collide with
+those of the other process, which it would repeat): it is computed again from the new position.
 
 A process keeps the projectors of organizations it used lately (``Recent``), so the next batch
 reads only their newer events. A projector depends only on its organization's events, which are

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def create_app(db: str | None = None, *, sign_key: Any = None) -> Any:
+def create_app(db: str | None = None, *, sign_key: Any = None, private: bool = False) -> Any:
     """The registry over the ledger at ``db`` (imported on first use: the command line does not need it)."""
     from web.app import create_app as build
 
-    return build(db, sign_key=sign_key)
+    return build(db, sign_key=sign_key, private=private)

@@ -15,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from ledger.errors import LedgerError, StorageError, UnknownCertificate, UnknownOrganization
+from ledger.errors import (Forbidden, LedgerError, NotAuthenticated, StorageError, UnknownCertificate,
+                           UnknownOrganization)
 
 log = logging.getLogger("certledger.web")
 
@@ -23,6 +24,8 @@ log = logging.getLogger("certledger.web")
 STATUS_FOR: tuple[tuple[type[LedgerError], int], ...] = (
     (UnknownOrganization, 404),
     (UnknownCertificate, 404),
+    (NotAuthenticated, 401),  # web.auth answers these itself, with the WWW-Authenticate challenge
+    (Forbidden, 403),
     (LedgerError, 400),
 )
 

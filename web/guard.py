@@ -3,7 +3,8 @@
 - Bounds: a query string over ``MAX_QUERY`` bytes is refused (400), a body over ``MAX_BODY``
   bytes too (413), whether its length is announced or not.
 - Every response gets the security headers, and ``X-Ledger-Position``: routes set it from the
-  answer they used; anything else (an error, a static file) reports the ledger's last position.
+  answer they used; anything else (an error, a static file) reports the ledger's last position,
+  except a private server's refusal of a request without an account (``web.auth``).
 - HEAD is answered as GET without the body.
 - Anything unexpected is logged with its traceback and answered 400 with a short message: a
   public server shows no stack trace and never answers 5xx.
@@ -42,6 +43,8 @@ API_HEADERS = {
     "access-control-expose-headers": "X-Ledger-Position",
 }
 POSITION = "x-ledger-position"
+STATIC = ("/static/", "/api/docs/assets/")
+STATIC_CACHING = "public, max-age=3600"
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -101,11 +104,9 @@ class Guard:
         path = scope.get("path", "")
         if path == "/api" or path.startswith("/api/"):
             headers.update(API_HEADERS)
-        if path.startswith("/static/") or path.startswith("/api/docs/assets/"):
-            headers["cache-control"] = "public, max-age=3600"
-        elif "cache-control" not in headers:
-            headers["cache-control"] = "no-cache"
-        if POSITION not in headers:
+        if "cache-control" not in headers:
+            headers["cache-control"] = STATIC_CACHING if path.startswith(STATIC) else "no-cache"
+        if POSITION not in headers and not scope.get("certledger.anonymous"):  # a private server's refusal
             headers[POSITION] = str(await anyio.to_thread.run_sync(self.ledger.last_position))
 
 

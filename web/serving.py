@@ -1,8 +1,9 @@
 """``certledger serve``: uvicorn running the app factory in one or more worker processes.
 
 Workers are separate processes started by uvicorn, each importing ``app_from_environment``: the
-ledger and the signing key reach them through the environment (``CERTLEDGER_DB``, the variable
-every certledger command reads, and ``CERTLEDGER_SIGN_KEY``, a key file's path).
+ledger, the signing key and ``--private`` reach them through the environment (``CERTLEDGER_DB``, the
+variable every certledger command reads, ``CERTLEDGER_SIGN_KEY``, a key file's path, and
+``CERTLEDGER_PRIVATE=1``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from ledger.errors import InvalidInput
 from ledger.storage import describe
 
 SIGN_KEY_VARIABLE = "CERTLEDGER_SIGN_KEY"
+PRIVATE_VARIABLE = "CERTLEDGER_PRIVATE"
 FACTORY = "web.serving:app_from_environment"
 
 
-def serve(service: Any, *, host: str, port: int, workers: int, sign_key: str | None,
+def serve(service: Any, *, host: str, port: int, workers: int, sign_key: str | None, private: bool = False,
           announce: Any = print) -> None:
     """Check the ledger and the key here (so a mistake is one ``Error:`` line), then run the workers."""
     try:
@@ -41,9 +43,14 @@ def serve(service: Any, *, host: str, port: int, workers: int, sign_key: str | N
         os.environ[SIGN_KEY_VARIABLE] = os.path.abspath(sign_key)
     else:
         os.environ.pop(SIGN_KEY_VARIABLE, None)
+    if private:
+        os.environ[PRIVATE_VARIABLE] = "1"
+    else:
+        os.environ.pop(PRIVATE_VARIABLE, None)
     shown = f"[{host}]" if ":" in host else host
     announce(f"Serving the registry of {describe(db)} on http://{shown}:{port}/ "
-             f"({workers} worker{'s' if workers != 1 else ''}{', signed heads' if sign_key else ''}); Ctrl-C stops")
+             f"({workers} worker{'s' if workers != 1 else ''}{', signed heads' if sign_key else ''}"
+             f"{', private: every request needs an account' if private else ''}); Ctrl-C stops")
     config = uvicorn.Config(FACTORY, factory=True, host=host, port=port, workers=workers, proxy_headers=True,
                             server_header=False, timeout_keep_alive=5, log_level="info")
     run_workers(config)
@@ -84,4 +91,5 @@ def run_workers(config: Any) -> None:
 def app_from_environment() -> Any:
     from web.app import create_app
 
-    return create_app(os.environ.get("CERTLEDGER_DB"), sign_key=os.environ.get(SIGN_KEY_VARIABLE) or None)
+    return create_app(os.environ.get("CERTLEDGER_DB"), sign_key=os.environ.get(SIGN_KEY_VARIABLE) or None,
+                      private=os.environ.get(PRIVATE_VARIABLE) == "1")

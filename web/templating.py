@@ -58,6 +58,8 @@ EVENT_LABELS = {
     "OrganizationDetailsCorrected": "Details corrected",
     "FindingClosed": "Finding closed",
     "EntryRetracted": "Entry retracted",
+    "AccountOpened": "Account opened",
+    "AccountRevoked": "Account revoked",
 }
 
 

@@ -38,14 +38,17 @@ def free_port() -> int:
 class Server:
     """One ``certledger serve`` process and an HTTP client for it."""
 
-    def __init__(self, db: str, log: Path, *, workers: int = 1, sign_key: str | None = None):
+    def __init__(self, db: str, log: Path, *, workers: int = 1, sign_key: str | None = None, private: bool = False):
         self.db = db
+        self.private = private
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         args = [CERTLEDGER, "--db", db, "serve", "--port", str(self.port), "--workers", str(workers)]
         if sign_key:
             args += ["--sign-key", sign_key]
+        if private:
+            args.append("--private")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("CERTLEDGER_DB", None)
         self._log_file = open(log, "wb")
@@ -59,7 +62,7 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.output()}")
             try:
-                if self.client.get("/api/changes", params={"limit": 0}).status_code == 200:
+                if self.client.get("/api/changes", params={"limit": 0}).status_code == (401 if self.private else 200):
                     return self
             except httpx.TransportError:
                 pass

@@ -228,7 +228,7 @@ def test_the_openapi_description_lists_every_route_and_refuses_with_400_not_422(
     assert set(schema["paths"]) == {
         "/api/registry", "/api/streaks", "/api/organizations/{org}", "/api/organizations/{org}/history",
         "/api/organizations/{org}/findings", "/api/certificates/{number}", "/api/verify",
-        "/api/reports/{year}", "/api/reports", "/api/changes", "/api/head"}
+        "/api/reports/{year}", "/api/reports", "/api/changes", "/api/head", "/api/commands"}
     text = json.dumps(schema)
     assert '"422"' not in text and "HTTPValidationError" not in text
     assert "400" in schema["paths"]["/api/registry"]["get"]["responses"]

@@ -80,9 +80,14 @@ def browser(tmp_path_factory: pytest.TempPathFactory, downloads: Path) -> Iterat
 
 
 def wait_for(condition: Callable[[], Any], what: str) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
-        found = condition()
+        try:
+            found = condition()
+        except (NoSuchElementException, StaleElementReferenceException):
+            found = None  # the next page is still loading: its elements are not there yet
         if found:
             return found
         time.sleep(0.1)
