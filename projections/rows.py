@@ -116,7 +116,7 @@ class OrganizationProjector:
         if isinstance(event, EntryRetracted):
             self.retraction_of[event.target] = entry
         first = self.builder.add(event)
-        whole = first == 0
+        whole = self.builder.replayed
         change = Change(entry.position)
         self._segments(first, change)
         if whole or isinstance(event, PERIOD_EVENTS):

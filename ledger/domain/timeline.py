@@ -638,12 +638,17 @@ class SegmentBuilder:
         self.state = OrganizationState()
         self.segments: list[Segment] = []
         self._last_date: date | None = None
+        # Whether the last ``add`` computed the whole timeline again (a back-dated event or a retraction):
+        # then anything derived from the past may have changed, not only what lies from the event's date on.
+        self.replayed = False
 
     def add(self, event: OrganizationEvent) -> int:
         """Take the next event (in version order); return the index of the first segment that may have changed
         (the one before the new ones too, whose end is the next one's start)."""
         self.events.append(event)
-        if isinstance(event, EntryRetracted) or (self._last_date is not None and event.date < self._last_date):
+        self.replayed = isinstance(event, EntryRetracted) or (
+            self._last_date is not None and event.date < self._last_date)
+        if self.replayed:
             self.segments, self.state = segments_and_state(self.events)
             ordered = effective(self.events)
             self._last_date = ordered[-1].date if ordered else None
