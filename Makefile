@@ -21,8 +21,10 @@ demo: $(STAMP)
 	@echo "# The public registry of this ledger (web pages and a JSON API), until Ctrl-C:"
 	@echo "$(BIN)/certledger --db demo/certledger.db serve    # then open http://127.0.0.1:8080/"
 
+# The suite in as many processes as there are cores (at most 4: each test may start servers and
+# connect to PostgreSQL); tests never share a file, a schema or a port, so they may run side by side.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --numprocesses=auto --maxprocesses=4
 
 bench: $(STAMP)
 	$(BYTECODE)

@@ -60,7 +60,10 @@ def validation_message(error: RequestValidationError) -> str:
     """The first problem, named like the CLI option it stands for (``--as-of: ...``)."""
     first: dict[str, Any] = next(iter(error.errors()), {})
     where = first.get("loc") or ()
-    name = str(where[-1]) if len(where) > 1 else "request"
+    if len(where) > 1 and where[0] in ("query", "path", "header"):
+        name = str(where[1])  # past it, pydantic names the branch of a union (``constrained-int``)
+    else:
+        name = str(where[-1]) if len(where) > 1 else "request"
     text = str(first.get("msg", "invalid value"))
     given = first.get("input")
     shown = f" (got {given!r})" if isinstance(given, (str, int)) and len(repr(given)) <= 60 else ""

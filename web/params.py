@@ -6,7 +6,7 @@ very message the CLI prints. An empty value (a form's blank field) means the par
 
 from __future__ import annotations
 
-from typing import Annotated, Sequence
+from typing import Annotated, Literal, Sequence
 
 from fastapi import Path, Query, Request
 from pydantic import BeforeValidator, Field
@@ -27,6 +27,8 @@ def blank_is_none(value: object) -> object:
 
 
 Blank = BeforeValidator(blank_is_none)
+# Named in the schema too, so that a client reading the OpenAPI description knows a blank is accepted.
+BlankText = Literal[""]
 
 AsOf = Annotated[str | None, Query(
     max_length=SHORT, description="Valid time: the status at the end of this day (YYYY-MM-DD; default: today, UTC).",
@@ -47,11 +49,11 @@ Region = Annotated[str | None, Query(
 Text = Annotated[str | None, Query(
     max_length=MAX_TEXT, description="Only organizations whose id, name or a certificate number holds this text "
                                      "(letter case and accents aside).", examples=["aurifera"])]
-ExpiringWithin = Annotated[Annotated[int, Field(ge=0, le=MAX_POSITION)] | None, Blank, Query(
+ExpiringWithin = Annotated[Annotated[int, Field(ge=0, le=MAX_POSITION)] | BlankText | None, Blank, Query(
     description="Only organizations certified on the as-of date whose certificate ends within this many days "
-                "after it, with no renewal decided.", examples=[90])]
-OnlyOpen = Annotated[bool | None, Blank, Query(
-    alias="open", description="Only the findings not closed on the as-of date (true or false; default false).")]
+                "after it, with no renewal decided (blank: no filter).", examples=[90])]
+OnlyOpen = Annotated[bool | BlankText | None, Blank, Query(
+    alias="open", description="Only the findings not closed on the as-of date (true or false; blank: false).")]
 # Longer than a number may be, so that the ledger refuses a long one with the CLI's message.
 Number = Annotated[str, Path(max_length=2 * MAX_TEXT, description="The certificate number (letter case aside).",
                              examples=["FM-PE-2016-01"])]

@@ -9,7 +9,7 @@ sends SIGKILL after a seeded random delay inside the command's running time, and
 - re-running the interrupted command finishes the job, and an import then holds every line
   exactly once.
 
-CERTLEDGER_KILL_TRIALS sets the trials per scenario (default 7: 21 in all); the seed is fixed,
+CERTLEDGER_KILL_TRIALS sets the trials per scenario (default 5: 15 in all); the seed is fixed,
 so a failure replays with the same delays.
 """
 
@@ -34,7 +34,7 @@ from cli import cli
 from harness import CERTLEDGER, assert_verifies, event_count, ledger_digest, seed_ledger
 from ledger.application import CertificationLedger
 
-TRIALS = int(os.environ.get("CERTLEDGER_KILL_TRIALS", "7"))
+TRIALS = int(os.environ.get("CERTLEDGER_KILL_TRIALS", "5"))
 SEED = 20240611
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -279,7 +279,7 @@ def test_kill_during_a_bulk_import_leaves_all_or_nothing_and_a_rerun_completes_w
 
 # ---------------------------------------------------------------- the same on PostgreSQL
 
-POSTGRES_TRIALS = int(os.environ.get("CERTLEDGER_KILL_TRIALS_POSTGRES", "3"))
+POSTGRES_TRIALS = int(os.environ.get("CERTLEDGER_KILL_TRIALS_POSTGRES", "2"))
 
 
 def renamed(commands: list[dict], prefix: str) -> list[dict]:

@@ -90,9 +90,19 @@ class Server:
 
 @contextmanager
 def serving(db: str, log_dir: Path, **kwargs: Any) -> Iterator[Server]:
-    server = Server(db, log_dir / f"server-{time.monotonic_ns()}.log", **kwargs)
+    # The suite runs in several processes: a port found free may be taken by another test's server before
+    # this one binds it. That server then exits at once, saying so; a new port is tried.
+    for attempt in range(3):
+        server = Server(db, log_dir / f"server-{time.monotonic_ns()}.log", **kwargs)
+        try:
+            server.wait_until_ready()
+            break
+        except RuntimeError:
+            server.stop()
+            if attempt == 2 or "already in use" not in server.log.read_text(errors="replace"):
+                raise
     try:
-        yield server.wait_until_ready()
+        yield server
     finally:
         server.stop()
 

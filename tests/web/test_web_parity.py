@@ -5,6 +5,7 @@ aside), and every refusal carries the CLI's ``Error:`` message. Both backends; t
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from typing import Any, Iterator
@@ -43,8 +44,10 @@ def known_at_points(server: Server) -> list[str | None]:
     return [None, "60", "100", "0", "155", "157", recorded, "2000-01-01"]
 
 
+@functools.cache
 def cli_answer(db: str, *args: str) -> tuple[int, Any]:
-    """(0, the parsed --json answer), or (1, the message after ``Error:``)."""
+    """(0, the parsed --json answer), or (1, the message after ``Error:``). Remembered: the ledgers of this
+    module do not change once served, and several tests ask the command line the same question."""
     result = CliRunner().invoke(cli, ["--db", db, *args, "--json"], catch_exceptions=False)
     if result.exit_code == 0:
         return 0, json.loads(result.stdout)
