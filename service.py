@@ -33,7 +33,50 @@ T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (done, total)
 
 
-class LedgerService:
+class AccountDesk:
+    """The accounts' part of ``LedgerService``: opening, listing and revoking accounts, checking a
+    bearer token, and recording as an account. It works through the service's ``ledger()``,
+    ``write()``, ``catch_up_quietly()`` and ``_record_lines()``, like its recording commands."""
+
+    by: str | None
+    _tokens: TokenChecker | None
+
+    def open_account(self, name: str, role: str, orgs: Sequence[str] = ()) -> dict[str, Any]:
+        """Open an account; the answer holds its token, shown this once and stored nowhere."""
+        recorded, token = self.write(lambda ledger: ledger.open_account(name, role=role, orgs=orgs, by=self.by))
+        self.catch_up_quietly()
+        return {"name": name, "role": role, "orgs": list(dict.fromkeys(orgs)), "token": token.token,
+                "position": recorded.position}
+
+    def revoke_account(self, name: str) -> Recorded:
+        result = self.ledger(must_exist=True).revoke_account(name, by=self.by)
+        self.catch_up_quietly()
+        return result
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return [account.describe() for account in self.ledger(must_exist=True).accounts()]
+
+    def authenticate(self, token: str | None) -> Account:
+        """The active account holding a bearer token (NotAuthenticated otherwise, one message for all)."""
+        if self._tokens is None:
+            self._tokens = self.ledger(must_exist=True).token_checker()
+        return self._tokens.account(token)
+
+    def record_as(self, account: Account, lines: Sequence[Any]) -> Outcome:
+        """Record import lines for an account: all or nothing, each allowed by its role, under its name."""
+        from ledger.domain.commands import parse_line
+
+        commands = []
+        for number, line in enumerate(lines, start=1):
+            command = parse_line(line, number if len(lines) > 1 else None)
+            refusal = account.refusal(command.command, command.org)
+            if refusal is not None:
+                raise Forbidden(f"line {number}: {refusal}" if len(lines) > 1 else refusal)
+            commands.append((number if len(lines) > 1 else None, command))
+        return self._record_lines(commands, account.name)
+
+
+class LedgerService(AccountDesk):
     """One ledger, opened on first use and kept for the life of the command (or of the server)."""
 
     def __init__(self, db: str | None = None, by: str | None = None, *,
@@ -131,42 +174,6 @@ class LedgerService:
             entry = history_entry(result.position, result.event, stamps.get(result.position), None)
             entries.append({"position": entry.pop("position"), "org": result.org, **entry})
         return entries
-
-    # ------------------------------------------------------------------ accounts
-
-    def open_account(self, name: str, role: str, orgs: Sequence[str] = ()) -> dict[str, Any]:
-        """Open an account; the answer holds its token, shown this once and stored nowhere."""
-        recorded, token = self.write(lambda ledger: ledger.open_account(name, role=role, orgs=orgs, by=self.by))
-        self.catch_up_quietly()
-        return {"name": name, "role": role, "orgs": list(dict.fromkeys(orgs)), "token": token.token,
-                "position": recorded.position}
-
-    def revoke_account(self, name: str) -> Recorded:
-        result = self.ledger(must_exist=True).revoke_account(name, by=self.by)
-        self.catch_up_quietly()
-        return result
-
-    def accounts(self) -> list[dict[str, Any]]:
-        return [account.describe() for account in self.ledger(must_exist=True).accounts()]
-
-    def authenticate(self, token: str | None) -> Account:
-        """The active account holding a bearer token (NotAuthenticated otherwise, one message for all)."""
-        if self._tokens is None:
-            self._tokens = self.ledger(must_exist=True).token_checker()
-        return self._tokens.account(token)
-
-    def record_as(self, account: Account, lines: Sequence[Any]) -> Outcome:
-        """Record import lines for an account: all or nothing, each allowed by its role, under its name."""
-        from ledger.domain.commands import parse_line
-
-        commands = []
-        for number, line in enumerate(lines, start=1):
-            command = parse_line(line, number if len(lines) > 1 else None)
-            refusal = account.refusal(command.command, command.org)
-            if refusal is not None:
-                raise Forbidden(f"line {number}: {refusal}" if len(lines) > 1 else refusal)
-            commands.append((number if len(lines) > 1 else None, command))
-        return self._record_lines(commands, account.name)
 
     # ------------------------------------------------------------------ questions
 
