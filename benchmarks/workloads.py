@@ -242,7 +242,7 @@ def registry_process(db: str, first: date, runs: int) -> list[float]:
 def registry_process_result(seconds: list[float], organizations: int, where: str) -> Result:
     mid = median(seconds)
     return Result(f"registry --as-of process, {organizations:,} orgs ({where})", f"median {millis(mid)}", "-", None,
-                  "<= 1.5 s", mid <= 1.5, [f"max {millis(max(seconds))} over {len(seconds)} random dates, "
+                  "<= 0.4 s", mid <= 0.4, [f"max {millis(max(seconds))} over {len(seconds)} random dates, "
                                           "the whole table printed"])
 
 
