@@ -125,6 +125,14 @@ def test_several_close_ids_are_all_suggested(db: str) -> None:
         "Error: unknown organization oro-pun (did you mean oro-puna or oro-puno?)\n")
 
 
+@pytest.mark.parametrize("command", [["status"], ["history"]], ids=["status", "history"])
+def test_a_certificate_number_given_as_an_organization_names_its_holder(db: str, command: list[str]) -> None:
+    result = invoke(db, *command, "fm-pe-0001")
+
+    assert (result.exit_code, result.stderr) == (1, "Error: unknown organization fm-pe-0001 (fm-pe-0001 is a "
+                                                    "certificate number, held by cecomip: look it up as a certificate)\n")
+
+
 def test_an_id_like_none_in_the_ledger_gets_no_suggestion(db: str) -> None:
     assert invoke(db, "status", "xamodx").stderr == "Error: unknown organization xamodx\n"
 

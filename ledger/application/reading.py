@@ -22,6 +22,7 @@ from ledger.application.system_time import KnownAt, KnownAtValue
 from ledger.domain import certificates, timeline
 from ledger.domain.events import REGISTRATION_TOPICS, EntryRetracted, OrganizationEvent, OrganizationRegistered
 from ledger.domain.names import ACCOUNT_TOPICS, OPENING_TOPICS, organization_id
+from ledger.domain.values import certificate_key
 from ledger.errors import UnknownOrganization
 from ledger.storage import LedgerStorage, StoredRow
 
@@ -124,12 +125,22 @@ class OrganizationReader:
                 stamp = self.storage.recorded_at([first[0].position]).get(first[0].position)
                 return UnknownOrganization(f"{org} was not yet recorded at {system_time.describe(asked, seen)} "
                                            f"(first recorded at position {first[0].position}, {stamp})")
+        holder = self.certificate_holder(org)
+        if holder is not None:  # a certificate number typed where an organization id goes
+            return UnknownOrganization(f"unknown organization {org} ({org} is a certificate number, held by {holder}: "
+                                       "look it up as a certificate)")
         scored = [(difflib.SequenceMatcher(None, org, slug).ratio(), slug) for slug in self.organization_slugs()]
         close = [slug for score, slug in sorted(scored, key=lambda pair: (-pair[0], pair[1])) if score >= 0.6][:3]
         if not close:
             return UnknownOrganization(f"unknown organization {org}")
         named = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
         return UnknownOrganization(f"unknown organization {org} (did you mean {named}?)")
+
+    def certificate_holder(self, number: str) -> str | None:
+        """The organization that holds ``number`` (letter case aside), or None."""
+        claim = self.storage.certificate_holder(certificate_key(number))
+        rows = self.storage.select_org_rows(claim[0])[:1] if claim is not None else []
+        return self.mapper.to_domain_event(rows[0].stored_event()).org if rows else None
 
     def organization_slugs(self) -> list[str]:
         """Every organization id in the ledger now, sorted (one query: the registrations)."""
