@@ -5,6 +5,7 @@ Bounded: a few examples per operation, on both backends."""
 from __future__ import annotations
 
 from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -17,7 +18,6 @@ from schemathesis.checks import (content_type_conformance, negative_data_rejecti
                                  response_headers_conformance, response_schema_conformance, status_code_conformance,
                                  unsupported_method)
 
-from schemathesis.core.mutations import OperatorKind
 from schemathesis.core.parameters import ParameterLocation
 
 from registry_server import BACKENDS, Server, examples_server
@@ -30,21 +30,27 @@ CONFIG = SchemathesisConfig.from_dict({"checks": {"negative_data_rejection": {
     "expected-statuses": [*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "413"]}}})
 
 
-def admits_text(schema: dict[str, Any]) -> bool:
-    """Whether any text is a value of this parameter (a string, or a list of strings)."""
-    if any(admits_text(option) for option in schema.get("anyOf", ())):
-        return True
+def text_limit(schema: dict[str, Any]) -> int | None | bool:
+    """For a parameter whose every value is text (a string, or a list of strings): its longest value (None: no
+    limit). False for any other parameter."""
+    if "anyOf" in schema:
+        limits = [text_limit(option) for option in schema["anyOf"] if option.get("type") != "null"]
+        return limits[0] if len(limits) == 1 else False
     if schema.get("type") == "array":
-        return admits_text(schema.get("items", {}))
-    return schema.get("type") == "string" and not ({"enum", "pattern", "format"} & schema.keys())
+        return text_limit(schema.get("items", {}))
+    if schema.get("type") != "string" or {"enum", "pattern", "format", "minLength"} & schema.keys():
+        return False
+    return schema.get("maxLength")
 
 
-def only_text_queries_negated(case: schemathesis.Case) -> bool:
-    """A "negative" case whose only faults are other types given to text query parameters.
+def only_text_queries_negated(case: schemathesis.Case, response: Any) -> bool:
+    """A "negative" case whose only faults are in text query parameters, and whose request carried them as
+    text that such a parameter takes.
 
     A query string carries text only: an array or an object generated for a text parameter arrives as some
-    text (``region=[['true']]``, or an empty ``status=``), which is a legal value (any text may be searched;
-    a blank field means the filter is absent), so accepting it is right.
+    text (``region=['true']``, or an empty ``status=``), which is a legal value (any text may be searched;
+    a blank field means the filter is absent), so accepting it is right. Text longer than the parameter's
+    limit must still be refused.
     """
     meta = case.meta
     mutations = getattr(meta.phase.data, "mutations", None) if meta is not None else None
@@ -52,15 +58,20 @@ def only_text_queries_negated(case: schemathesis.Case) -> bool:
                             if location is not ParameterLocation.QUERY):
         return False
     properties = case.operation.get_parameter_set(ParameterLocation.QUERY).schema.get("properties", {})
-    return all(mutation.operator is OperatorKind.CHANGE_TYPE and mutation.parameter_location is ParameterLocation.QUERY
-               and mutation.parameter in properties and admits_text(properties[mutation.parameter])
-               for mutation in mutations)
+    sent = parse_qs(urlsplit(response.request.url).query, keep_blank_values=True)
+    for mutation in mutations:
+        name = mutation.parameter
+        in_query = mutation.parameter_location is ParameterLocation.QUERY
+        limit = text_limit(properties.get(name, {})) if in_query else False
+        if limit is False or any(limit is not None and len(value) > limit for value in sent.get(name, ())):
+            return False
+    return True
 
 
 @schemathesis.check
 def negative_data_refused(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
     """schemathesis's negative data rejection, but for faults no query string can carry."""
-    if only_text_queries_negated(case):
+    if only_text_queries_negated(case, response):
         return None
     return negative_data_rejection(ctx, response, case)
 
