@@ -22,7 +22,7 @@ from ledger.application.system_time import KnownAt, KnownAtValue
 from ledger.domain import certificates, timeline
 from ledger.domain.events import REGISTRATION_TOPICS, EntryRetracted, OrganizationEvent, OrganizationRegistered
 from ledger.domain.names import ACCOUNT_TOPICS, OPENING_TOPICS, organization_id
-from ledger.domain.values import certificate_key
+from ledger.domain.values import CONTROL_CHARACTER, LONE_SURROGATE, certificate_key
 from ledger.errors import UnknownOrganization
 from ledger.storage import LedgerStorage, StoredRow
 
@@ -138,6 +138,8 @@ class OrganizationReader:
 
     def certificate_holder(self, number: str) -> str | None:
         """The organization that holds ``number`` (letter case aside), or None."""
+        if CONTROL_CHARACTER.search(number) or LONE_SURROGATE.search(number):
+            return None  # no number holds these, and a database may not even take them as a parameter
         claim = self.storage.certificate_holder(certificate_key(number))
         rows = self.storage.select_org_rows(claim[0])[:1] if claim is not None else []
         return self.mapper.to_domain_event(rows[0].stored_event()).org if rows else None
