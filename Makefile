@@ -22,7 +22,8 @@ demo: $(STAMP)
 	@echo "$(BIN)/certledger --db demo/certledger.db serve    # then open http://127.0.0.1:8080/"
 
 # The suite in as many processes as there are cores (at most 4: each test may start servers and
-# connect to PostgreSQL); tests never share a file, a schema or a port, so they may run side by side.
+# connect to PostgreSQL); tests never share a file or a schema, and a server whose port another process
+# took first is started again on a new one (tests/web/registry_server.py).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --numprocesses=auto --maxprocesses=4
 

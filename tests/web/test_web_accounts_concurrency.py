@@ -1,7 +1,7 @@
 """Concurrent writers over HTTP: four clients, each with its own account, send 60 commands each to one
-organization through a server with two workers (``CERTLEDGER_HTTP_WRITER_COMMANDS=N``: N each). Nothing is lost or recorded twice, the organization's
-versions and the ledger's positions have no gap, each event names the account that sent it, and the chain
-and the views verify.
+organization through a server with two workers (``CERTLEDGER_HTTP_WRITER_COMMANDS=N``: N each). Nothing
+is lost or recorded twice, the organization's versions and the ledger's positions have no gap, each event
+names the account that sent it, and the chain and the views verify.
 
 Bounded: 240 requests in all by default, to the loopback address, each with a timeout.
 """

@@ -17,7 +17,6 @@ from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSE
 from schemathesis.checks import (content_type_conformance, negative_data_rejection, not_a_server_error,
                                  response_headers_conformance, response_schema_conformance, status_code_conformance,
                                  unsupported_method)
-
 from schemathesis.core.parameters import ParameterLocation
 
 from registry_server import BACKENDS, Server, examples_server
