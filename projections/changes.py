@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from projections.jsontext import from_json
 from projections.tables import Cursor, Dialect, alive
 
 
@@ -27,7 +27,7 @@ def feed_entry(row: Any) -> dict[str, Any]:
         "recorded_by": row["recorded_by"],
         "type": row["type"],
         "date": row["date"],
-        "fields": json.loads(row["fields"]),
+        "fields": from_json(row["fields"]),
         "retracted": known,
         "retracted_by": row["retracted_by"] if known else None,
     }

@@ -7,12 +7,12 @@ segments follow one another without gaps. That costs the same however long the h
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Sequence
 
 from ledger.domain.timeline import SEARCH_SEPARATOR
+from projections.jsontext import from_json
 from projections.tables import Cursor, Dialect, alive
 
 
@@ -156,4 +156,4 @@ def first_holder(c: Cursor, d: Dialect, number_key: str, known: int) -> str | No
 
 def decode_records(rows: Sequence[Any]) -> list[dict[str, Any]]:
     # One decode of a JSON array is much cheaper than one per record over thousands of organizations.
-    return json.loads("[" + ",".join(row["record"] for row in rows) + "]")
+    return from_json("[" + ",".join(row["record"] for row in rows) + "]")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
+from projections.jsontext import from_json
 from projections.registry import registry
 from projections.tables import Cursor, Dialect, alive
 
@@ -32,7 +32,7 @@ def report(c: Cursor, d: Dialect, start: date, end: date, known: int) -> dict[st
                     f"AND f.report IS NOT NULL AND f.date >= ? AND f.date <= ? AND {f_alive} "
                     "ORDER BY f.date, f.position"), [start.isoformat(), end.isoformat(), *f_params])
     for row in c.fetchall():
-        result[SECTION_OF_TYPE[row["type"]]].append(json.loads(row["report"]))
+        result[SECTION_OF_TYPE[row["type"]]].append(from_json(row["report"]))
     p_alive, p_params = alive("p", known)
     c.execute(d.sql("SELECT p.org AS org, p.ended_on AS ended_on, p.valid_until AS valid_until "
                     "FROM {certification_periods} AS p WHERE p.end_reason = 'expired' AND p.ended_on >= ? "

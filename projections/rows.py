@@ -14,7 +14,6 @@ retraction can change the organization's past, and then its rows are compared wh
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Iterable, Iterator, Sequence
@@ -33,6 +32,7 @@ from ledger.domain.events import (
     ValidityExtended,
 )
 from ledger.domain.values import certificate_key
+from projections.jsontext import to_json
 
 ONE_DAY = timedelta(days=1)
 # The events that can change a certification period's row when they arrive in date order (a retraction or
@@ -40,13 +40,6 @@ ONE_DAY = timedelta(days=1)
 PERIOD_EVENTS = (CertificationGranted, Recertified, ValidityExtended, CertificationWithdrawn)
 SEGMENTS, PERIODS, FEED = "status_segments", "certification_periods", "event_feed"
 KEY_WIDTH = {SEGMENTS: 2, PERIODS: 3, FEED: 1}  # a row's leading columns that name it among the rows alive
-
-COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def to_json(data: Any) -> str:
-    return COMPACT_JSON.encode(data)
-
 
 def key_of(table: str, row: tuple[Any, ...]) -> tuple[Any, ...]:
     return row[:KEY_WIDTH[table]]

@@ -27,8 +27,13 @@ class Table:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     definition: str
+    primary_key: tuple[str, ...]
     indexes: tuple[tuple[str, str], ...] = ()
     clustered: bool = False
+
+    @property
+    def declaration(self) -> str:
+        return f"{self.definition}, PRIMARY KEY ({', '.join(self.primary_key)})"
 
 
 VERSION_COLUMNS = ("known_from", "known_until")
@@ -41,8 +46,8 @@ SEGMENTS = Table(
     ("org", "start_day", "known_from"),
     "org TEXT NOT NULL, start_day TEXT NOT NULL, opening INTEGER NOT NULL, status TEXT NOT NULL, "
     "country TEXT NOT NULL, standard TEXT, certified_since TEXT, consecutive_years INTEGER NOT NULL, "
-    f"record TEXT NOT NULL, region TEXT, search TEXT, expiring_on TEXT, {VERSION_DEFINITION}, "
-    "PRIMARY KEY (start_day, org, known_from)",
+    f"record TEXT NOT NULL, region TEXT, search TEXT, expiring_on TEXT, {VERSION_DEFINITION}",
+    ("start_day", "org", "known_from"),
     # Covering the registry's searches, the positions included (``alive``).
     (("status_segments_org_start", "org, start_day, known_from, known_until"),
      ("status_segments_opening", "opening, org, start_day, known_from, known_until")),
@@ -56,8 +61,9 @@ PERIODS = Table(
     ("org", "chain", "period", "known_from"),
     "org TEXT NOT NULL, chain INTEGER NOT NULL, period INTEGER NOT NULL, standard TEXT NOT NULL, "
     "certificate TEXT, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL, decided_on TEXT NOT NULL, "
-    "version INTEGER NOT NULL, ended_on TEXT, end_reason TEXT, certificate_key TEXT, position BIGINT, "
-    f"{VERSION_DEFINITION}, PRIMARY KEY (valid_from, org, chain, period, known_from)",
+    f"version INTEGER NOT NULL, ended_on TEXT, end_reason TEXT, certificate_key TEXT, position BIGINT, "
+    f"{VERSION_DEFINITION}",
+    ("valid_from", "org", "chain", "period", "known_from"),
     (("certification_periods_org", "org, chain, period"), ("certification_periods_ended", "ended_on"),
      ("certification_periods_number", "certificate_key, position")),
     clustered=True,
@@ -70,8 +76,8 @@ FEED = Table(
     ("position", "known_from"),
     "position BIGINT NOT NULL, org TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, "
     "date TEXT NOT NULL, recorded_at TEXT, recorded_by TEXT NOT NULL, fields TEXT NOT NULL, "
-    f"retracted_by INTEGER, in_effect INTEGER NOT NULL, report TEXT, {VERSION_DEFINITION}, "
-    "PRIMARY KEY (position, known_from)",
+    f"retracted_by INTEGER, in_effect INTEGER NOT NULL, report TEXT, {VERSION_DEFINITION}",
+    ("position", "known_from"),
     (("event_feed_org", "org"), ("event_feed_date", "date")),
 )
 
@@ -104,7 +110,7 @@ def create_statements(d: Dialect) -> list[str]:
 
 
 def table_statements(d: Dialect) -> list[str]:
-    return [f"CREATE TABLE IF NOT EXISTS {d.table(t.name)} ({t.definition}){d.clustered_suffix if t.clustered else ''}"
+    return [f"CREATE TABLE IF NOT EXISTS {d.table(t.name)} ({t.declaration}){d.clustered_suffix if t.clustered else ''}"
             for t in TABLES]
 
 
@@ -127,7 +133,8 @@ def close_rows(c: Cursor, d: Dialect, closes: Sequence[tuple[str, tuple[Any, ...
                           keyed)
 
 
-def insert_versions(c: Cursor, d: Dialect, versions: Iterable[Version]) -> None:
+def insert_versions(c: Cursor, d: Dialect, versions: Iterable[Version], *, staged: bool = False) -> None:
+    """Insert rows into the view tables (``staged``: into their staging tables, see ``staging_statements``)."""
     by_table: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in TABLES}
     for version in versions:
         by_table[version.table].append(version.stored())
@@ -135,7 +142,24 @@ def insert_versions(c: Cursor, d: Dialect, versions: Iterable[Version]) -> None:
         rows = by_table[t.name]
         if rows:
             marks = ", ".join("?" * len(t.columns))
-            c.executemany(d.sql(f"INSERT INTO {{{t.name}}} ({', '.join(t.columns)}) VALUES ({marks})"), rows)
+            into = staging_name(t) if staged else d.table(t.name)
+            c.executemany(d.sql(f"INSERT INTO {into} ({', '.join(t.columns)}) VALUES ({marks})"), rows)
+
+
+def staging_name(t: Table) -> str:
+    return f"temp.staged_{t.name}"
+
+
+def staging_statements(d: Dialect) -> list[str]:
+    """Temporary tables shaped like the view tables, without keys: rows are appended to them as they come."""
+    return [f"CREATE TEMP TABLE IF NOT EXISTS staged_{t.name} ({t.definition})" for t in TABLES]
+
+
+def unstaging_statements(d: Dialect) -> list[str]:
+    """Copy the staged rows into the view tables in key order, then drop the staging tables."""
+    return ([f"INSERT INTO {d.table(t.name)} ({', '.join(t.columns)}) SELECT {', '.join(t.columns)} "
+             f"FROM {staging_name(t)} ORDER BY {', '.join(t.primary_key)}" for t in TABLES]
+            + [f"DROP TABLE {staging_name(t)}" for t in TABLES])
 
 
 def rows_of(c: Cursor, d: Dialect, t: Table, orgs: Sequence[str]) -> list[tuple[Any, ...]]:

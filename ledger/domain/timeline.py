@@ -137,8 +137,10 @@ class OrganizationState:
     audits: dict[int, AuditConducted] = field(default_factory=dict)  # audits in effect so far, by version
     closures: dict[str, FindingClosed] = field(default_factory=dict)  # finding id -> its closure so far
     catalogue: Catalogue | None = field(default=None, compare=False, repr=False)  # the whole timeline, when checking
-    # open_findings() for (audits, closures) folded so far: both only grow while a timeline is folded.
-    _open: tuple[tuple[int, int], dict[str, int]] | None = field(default=None, compare=False, repr=False)
+    # Major and minor findings open so far, counted as audits and closures are folded (both only grow while
+    # a timeline is folded), so that describing a segment does not go through every audit again.
+    open_counts: dict[str, int] = field(default_factory=lambda: {"major": 0, "minor": 0}, compare=False,
+                                        repr=False)
 
     @property
     def chain(self) -> Chain | None:
@@ -167,7 +169,8 @@ class OrganizationState:
     def copy(self) -> OrganizationState:
         return OrganizationState(self.registration, [c.copy() for c in self.chains], list(self.denials),
                                  dict(self.details), dict(self.audits), dict(self.closures),
-                                 self.catalogue.copy() if self.catalogue is not None else None)
+                                 self.catalogue.copy() if self.catalogue is not None else None,
+                                 dict(self.open_counts))
 
     def shown_period(self, day: date) -> Period | None:
         """The period that status on ``day`` shows: the one covering ``day``; for an expired chain its last
@@ -182,16 +185,24 @@ class OrganizationState:
 
     def open_findings(self) -> dict[str, int]:
         """Major and minor findings of the audits folded so far that no closure folded so far closes."""
-        folded = (len(self.audits), len(self.closures))
-        if self._open is not None and self._open[0] == folded:
-            return dict(self._open[1])
-        counts = {"major": 0, "minor": 0}
-        for version, audit in self.audits.items():
-            for n, finding in enumerate(audit.findings, start=1):
-                if finding.severity in counts and f"{version}.{n}" not in self.closures:
-                    counts[finding.severity] += 1
-        self._open = (folded, dict(counts))
-        return counts
+        return dict(self.open_counts)
+
+    def fold_audit(self, audit: AuditConducted) -> None:
+        self.audits[audit.originator_version] = audit
+        for finding in audit.findings:
+            if finding.severity in self.open_counts:
+                self.open_counts[finding.severity] += 1
+
+    def fold_closure(self, closure: FindingClosed) -> None:
+        """A closure (the fold has checked that its finding exists and is open); counted only under the id
+        ``V.N`` the finding has, as ``open_findings`` has always matched them."""
+        audit, n = self.audits.get(closure.audit_version), closure.position
+        if audit is not None and closure.finding not in self.closures and 1 <= n <= len(audit.findings) \
+                and closure.finding == f"{closure.audit_version}.{n}":
+            severity = audit.findings[n - 1].severity
+            if severity in self.open_counts:
+                self.open_counts[severity] -= 1
+        self.closures[closure.finding] = closure
 
     def describe(self, day: date) -> dict[str, Any]:
         """The status record of SPEC section 8 (without the query-time fields)."""
@@ -348,7 +359,7 @@ def _apply(state: OrganizationState, event: OrganizationEvent) -> None:
     chain = state.chain
 
     if isinstance(event, AuditConducted):
-        state.audits[event.originator_version] = event
+        state.fold_audit(event)
         return
     if isinstance(event, OrganizationDetailsCorrected):
         state.details = {**state.details, **event.corrected()}
@@ -362,7 +373,7 @@ def _apply(state: OrganizationState, event: OrganizationEvent) -> None:
         return
     if isinstance(event, FindingClosed):
         _refuse(event, closure_refusal(state, event))
-        state.closures[event.finding] = event
+        state.fold_closure(event)
         return
     if isinstance(event, PeriodDecided):
         _refuse(event, audit_refusal(state, event))
