@@ -143,8 +143,8 @@ class OrganizationProjector:
             self.feed_rows[row[0]] = row
 
 
-def _compare(table: str, old: Sequence[tuple[Any, ...]], fresh: Sequence[tuple[Any, ...]], change: Change) -> None:
-    if list(old) == list(fresh):
+def _compare(table: str, old: list[tuple[Any, ...]], fresh: list[tuple[Any, ...]], change: Change) -> None:
+    if old == fresh:
         return
     kept = set(old) & set(fresh)
     change.closed += [(table, key_of(table, row)) for row in old if row not in kept]

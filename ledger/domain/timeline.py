@@ -141,6 +141,7 @@ class OrganizationState:
     # a timeline is folded), so that describing a segment does not go through every audit again.
     open_counts: dict[str, int] = field(default_factory=lambda: {"major": 0, "minor": 0}, compare=False,
                                         repr=False)
+    _search: tuple[tuple[str, tuple[int, int]], str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def chain(self) -> Chain | None:
@@ -256,17 +257,28 @@ class OrganizationState:
         reg = self.registration
         assert reg is not None
         details = self.details or self.registered_details()
-        numbers = dict.fromkeys(period.certificate for chain in self.chains for period in chain.periods
-                                if period.certificate)
         expiring_on = None
         chain = self.chain
         if chain is not None and self.status_on(day) == "certified" and chain.latest.valid_from <= day:
             expiring_on = chain.latest.valid_until.isoformat()
         return {
             "region": region_key(details["region"]) if details.get("region") else None,
-            "search": SEARCH_SEPARATOR.join(search_key(text) for text in (reg.org, details["name"], *numbers)),
+            "search": self._search_text(reg.org, details["name"]),
             "expiring_on": expiring_on,
         }
+
+    def _search_text(self, org: str, name: str) -> str:
+        """The org id, the name in force and every certificate number, folded. Kept until the name changes or
+        a period is added: chains and their periods are only ever appended while a timeline is folded, and a
+        period's number never changes."""
+        periods = (len(self.chains), len(self.chains[-1].periods) if self.chains else 0)
+        if self._search is not None and self._search[0] == (name, periods):
+            return self._search[1]
+        numbers = dict.fromkeys(period.certificate for chain in self.chains for period in chain.periods
+                                if period.certificate)
+        text = SEARCH_SEPARATOR.join(search_key(text) for text in (org, name, *numbers))
+        self._search = ((name, periods), text)
+        return text
 
     def _last_denial(self) -> dict[str, Any] | None:
         since = self.chain.started_on if self.chain else None
