@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from operator import methodcaller
 from typing import Any, Sequence
 
 STATUS_COLUMNS = (
@@ -129,17 +130,22 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], headings: dict
     """
     headings = headings or {}
     header = [headings.get(c, c) for c in columns]
-    # Texts are one line already (the ledger refuses control characters); other values are made one.
-    body = [[v if v.__class__ is str else cell(v).replace("\n", " ") for v in map(row.get, columns)] for row in rows]
+    # Column by column: a registry of 20,000 organizations is 160,000 cells, and each step here is then one
+    # pass over a column. Texts are one line already (the ledger refuses control characters); other values
+    # are made one.
+    cells = [[v if v.__class__ is str else cell(v).replace("\n", " ") for v in map(methodcaller("get", c), rows)]
+             for c in columns]
     if not wide and max_width is not None:
-        body = [[_clip(v, max_width) for v in r] for r in body]
-    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
+        cells = [[_clip(v, max_width) for v in col] for col in cells]
+    widths = [max(len(h), max(map(len, col), default=0)) for h, col in zip(header, cells)]
     if not wide:
-        widths = _fit(widths, header, [c in (shrink if shrink is not None else columns) for c in columns], width)
-        body = [[v if len(v) <= w else v[:w - 1] + "…" for v, w in zip(r, widths)] for r in body]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in body]
+        fitted = _fit(widths, header, [c in (shrink if shrink is not None else columns) for c in columns], width)
+        cells = [col if w == full else [v if len(v) <= w else v[:w - 1] + "…" for v in col]
+                 for col, w, full in zip(cells, fitted, widths)]
+        widths = fitted
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [line.format(*header).rstrip(), "  ".join("-" * w for w in widths)]
+    lines += [line.format(*r).rstrip() for r in zip(*cells)]
     return "\n".join(lines)
 
 

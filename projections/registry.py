@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, Sequence
 
 from ledger.domain.timeline import SEARCH_SEPARATOR
+from ledger.garbage import fewer_collections
 from projections.jsontext import from_json
 from projections.tables import Cursor, Dialect, alive
 
@@ -156,4 +157,5 @@ def first_holder(c: Cursor, d: Dialect, number_key: str, known: int) -> str | No
 
 def decode_records(rows: Sequence[Any]) -> list[dict[str, Any]]:
     # One decode of a JSON array is much cheaper than one per record over thousands of organizations.
-    return from_json("[" + ",".join(row["record"] for row in rows) + "]")
+    with fewer_collections(100_000):
+        return from_json("[" + ",".join(row["record"] for row in rows) + "]")

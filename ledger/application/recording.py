@@ -22,17 +22,15 @@ batches. Per command:
 
 from __future__ import annotations
 
-import gc
 import getpass
 import hashlib
 import os
 import random
 import time
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, PersistenceError
@@ -56,6 +54,7 @@ from ledger.errors import (
     UnknownOrganization,
 )
 from ledger.application.reading import Recent
+from ledger.garbage import fewer_collections
 from ledger.storage import EventExtras, LedgerStorage, WriteTransaction, database_errors, failure_message, is_transient
 from ledger.storage.chain import format_instant
 
@@ -509,19 +508,3 @@ def count(occurrences: dict[bytes, int], canonical: str) -> int:
     occurrence = occurrences.get(digest, 0)
     occurrences[digest] = occurrence + 1
     return occurrence
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Collect the young generation less often while recording many commands.
-
-    Each line makes many short-lived objects; at the default thresholds the collector runs
-    every few lines and keeps rescanning the working set, which costs about a fifth of an
-    import's time. Nothing here makes reference cycles, so memory is not held longer.
-    """
-    previous = gc.get_threshold()
-    gc.set_threshold(10_000, 10, 10)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
