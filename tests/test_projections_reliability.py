@@ -29,9 +29,9 @@ CHILD = textwrap.dedent("""
     write = tables.{patched}
     writes = 0
 
-    def lingering(*args):
+    def lingering(*args, **kwargs):
         global writes
-        write(*args)
+        write(*args, **kwargs)
         writes += 1
         print("writing", flush=True)
         if writes > {commits}:

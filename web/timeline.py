@@ -174,7 +174,9 @@ def draw(entries: Sequence[dict[str, Any]], as_of: date, name: str) -> Picture:
     ends = [p.end for p in history.periods]
     first_year = min(starts).year
     # Far-off end dates (a certificate valid for decades) are cut at a few years past the last event.
-    last_year = min(max(starts + ends), max(starts) + HORIZON).year
+    latest = max(starts)
+    cut = latest + HORIZON if latest <= date.max - HORIZON else date.max  # an as-of date in year 9999 included
+    last_year = min(max(starts + ends), cut).year
     scale = Scale(date(first_year, 1, 1), date(last_year, 12, 31))
 
     bars = [{"x": scale.x(p.start), "width": max(scale.x(min(p.granted_until, p.end) + ONE_DAY) - scale.x(p.start), 1.5),

@@ -187,7 +187,7 @@ def test_hostile_parameters_to_the_pages_get_a_good_answer_or_a_4xx(server: Serv
     "/api/organizations/xss/findings?open=1&open=0", "/api/registry?expiring_within=" + "9" * 30,
     "/api/registry?expiring_within=1e3", "/api/registry?q=%25%25%5F%5C", "/api/registry?region=%E2%80%A8",
     "/certificates/%00", "/certificates/%ff", "/certificates/", "/verify?as_of=%00", "/?expiring_within=-1",
-    "/?q=" + "%F0%9D%94%98" * 100,
+    "/?q=" + "%F0%9D%94%98" * 100, "/organizations/xss?as_of=9999-12-31", "/organizations/xss?as_of=0001-01-01",
 ])
 def test_awkward_requests_are_answered_without_a_5xx(server: Server, path: str) -> None:
     response = server.client.get(server.url + path)
