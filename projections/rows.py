@@ -41,6 +41,7 @@ PERIOD_EVENTS = (CertificationGranted, Recertified, ValidityExtended, Certificat
 SEGMENTS, PERIODS, FEED = "status_segments", "certification_periods", "event_feed"
 KEY_WIDTH = {SEGMENTS: 2, PERIODS: 3, FEED: 1}  # a row's leading columns that name it among the rows alive
 
+
 def key_of(table: str, row: tuple[Any, ...]) -> tuple[Any, ...]:
     return row[:KEY_WIDTH[table]]
 
