@@ -15,20 +15,21 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Callable, Iterator, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterator, Literal, Union, get_args, get_origin
 
 import click
 from eventsourcing.persistence import PersistenceError
-from pydantic_core import PydanticUndefined
 
 import rendering
 from ledger.transfer import FORMATS
-from ledger.application import CertificationLedger
 from ledger.errors import Interrupted, LedgerError
 from ledger.storage import DEFAULT_DB, describe, failure_message
 from service import LedgerService
-from ledger.domain import commands as cmd
 from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, ROLES, STANDARDS, STATUSES, parse_date
+
+if TYPE_CHECKING:  # the models and the ledger class are loaded by the commands that use them: see RecordingCommand
+    from ledger.application import CertificationLedger
+    from ledger.domain import commands as cmd
 
 # Options of the group itself: given after a command's name, they get a hint to move them.
 GLOBAL_OPTIONS = {"--db": True, "--by": True, "--version": False}  # name: takes a value
@@ -191,6 +192,8 @@ def complete_org(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     """Shell completion of organization ids from the ledger named by --db (or CERTLEDGER_DB); silent on any failure."""
     from click.shell_completion import CompletionItem
 
+    from ledger.application import CertificationLedger
+
     try:
         db = ctx.find_root().params.get("db") or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
         ledger = CertificationLedger(db, must_exist=True)
@@ -333,6 +336,8 @@ class Opt(Param):
     metavar: str | None = None
 
     def declare(self, model: type[cmd.Command]) -> Callable[..., Any]:
+        from pydantic_core import PydanticUndefined
+
         info = model.model_fields[self.field]
         kind = field_type(info.annotation)
         choices = choices_of(model, self.field)
@@ -387,23 +392,53 @@ REGION = Opt("region", "Region or province.")
 AUDIT_REF = Opt("audit", "The audit this decision rests on.", "REF")
 
 
-def recording(model: type[cmd.Command], *params: Param,
-              again: bool = True) -> Callable[[Callable[..., Any]], click.Command]:
-    """Declare the recording command of ``model`` with ``params`` in this order, then ``--again`` (unless
-    ``again`` is False) and ``--json``. The decorated function only carries the help: the command records
-    the model's command from the values given."""
+class RecordingCommand(click.Command):
+    """The recording command of one model, its options built from the model the first time they are read
+    (to parse, to show help or to complete): a question never loads the command models at all."""
 
-    def run(as_json: bool, **given: Any) -> None:
-        record({"command": model.verb, **{p.field: p.value(model, given) for p in params}}, as_json)
+    def __init__(self, verb: str, fields: tuple[Param, ...], again: bool, help: str | None) -> None:
+        self.fields = fields
+        self.again = again
+        self._built: list[click.Parameter] | None = None
+        super().__init__(verb, callback=self.run, help=help)
+
+    @property
+    def model(self) -> type[cmd.Command]:
+        from ledger.domain.commands import COMMANDS
+
+        return COMMANDS[self.name]
+
+    @property  # type: ignore[override]
+    def params(self) -> list[click.Parameter]:
+        if self._built is None:
+            stack = options(*(field.declare(self.model) for field in self.fields),
+                            *((again_option,) if self.again else ()), json_option)
+            self._built = click.command(self.name)(stack(lambda **given: None)).params
+        return self._built
+
+    @params.setter
+    def params(self, given: list[click.Parameter]) -> None:
+        self._built = given or None  # click's constructor gives none: the model's are built when first read
+
+    def run(self, as_json: bool, **given: Any) -> None:
+        model = self.model
+        record({"command": self.name, **{field.field: field.value(model, given) for field in self.fields}}, as_json)
+
+
+def recording(verb: str, *fields: Param, again: bool = True) -> Callable[[Callable[..., Any]], click.Command]:
+    """Declare the recording command ``verb`` (a model of ``ledger.domain.commands``) with ``fields`` in this
+    order, then ``--again`` (unless ``again`` is False) and ``--json``. The decorated function only carries
+    the help: the command records the model's command from the values given."""
 
     def declare(described: Callable[..., Any]) -> click.Command:
-        stack = options(*(param.declare(model) for param in params), *((again_option,) if again else ()), json_option)
-        return cli.command(model.verb, help=described.__doc__)(stack(run))
+        command = RecordingCommand(verb, fields, again, described.__doc__)
+        cli.add_command(command)
+        return command
 
     return declare
 
 
-@recording(cmd.Register, BARE_ORG, Opt("name", "Organization name."), Opt("country", COUNTRY_HELP), REGION,
+@recording("register", BARE_ORG, Opt("name", "Organization name."), Opt("country", COUNTRY_HELP), REGION,
            Opt("legal_form"), Opt("deposit"), DATE, again=False)
 def register() -> None:
     """Register an organization in the ledger.
@@ -414,7 +449,7 @@ def register() -> None:
     """
 
 
-@recording(cmd.Audit, ORG, DATE, Opt("body", "The certification body (auditing firm)."), Opt("kind"),
+@recording("audit", ORG, DATE, Opt("body", "The certification body (auditing firm)."), Opt("kind"),
            Opt("reference", "The audit's reference."),
            Opt("finding", "A finding (repeatable); severity is major, minor or observation.", "SEVERITY:CATEGORY:TEXT"))
 def audit() -> None:
@@ -426,7 +461,7 @@ def audit() -> None:
     """
 
 
-@recording(cmd.Certify, ORG, DATE, Opt("standard"), Opt("certificate", "Certificate number (unique in the ledger)."),
+@recording("certify", ORG, DATE, Opt("standard"), Opt("certificate", "Certificate number (unique in the ledger)."),
            Opt("valid_until", "End date (default: the day before the first anniversary)."), AUDIT_REF)
 def certify() -> None:
     """Grant a certificate: a first one, or a new one after a gap.
@@ -437,7 +472,7 @@ def certify() -> None:
     """
 
 
-@recording(cmd.Recertify, ORG, DATE, Opt("standard", "Default: the current one."),
+@recording("recertify", ORG, DATE, Opt("standard", "Default: the current one."),
            Opt("certificate", "A new certificate number for the new period (default: kept)."),
            Opt("valid_until", "Default: the day before the new period's first anniversary."), AUDIT_REF)
 def recertify() -> None:
@@ -449,7 +484,7 @@ def recertify() -> None:
     """
 
 
-@recording(cmd.Deny, ORG, DATE, Opt("reason_category"), Opt("reason"))
+@recording("deny", ORG, DATE, Opt("reason_category"), Opt("reason"))
 def deny() -> None:
     """Refuse (re)certification; a current certificate still runs to its end date.
 
@@ -459,7 +494,7 @@ def deny() -> None:
     """
 
 
-@recording(cmd.Suspend, ORG, DATE, Opt("reason"), Opt("resolve_by", "When the issue must be resolved."))
+@recording("suspend", ORG, DATE, Opt("reason"), Opt("resolve_by", "When the issue must be resolved."))
 def suspend() -> None:
     """Suspend a certificate (temporarily invalid).
 
@@ -469,7 +504,7 @@ def suspend() -> None:
     """
 
 
-@recording(cmd.Reinstate, ORG, DATE)
+@recording("reinstate", ORG, DATE)
 def reinstate() -> None:
     """Lift a suspension.
 
@@ -479,7 +514,7 @@ def reinstate() -> None:
     """
 
 
-@recording(cmd.Extend, ORG, DATE, Opt("until", "The new end date (after the current one)."), Opt("reason"))
+@recording("extend", ORG, DATE, Opt("until", "The new end date (after the current one)."), Opt("reason"))
 def extend() -> None:
     """Move the current certificate's end date later.
 
@@ -489,7 +524,7 @@ def extend() -> None:
     """
 
 
-@recording(cmd.Withdraw, ORG, DATE, Flags("mode", ("The organization chose to stop.", "The scheme withdrew it.")),
+@recording("withdraw", ORG, DATE, Flags("mode", ("The organization chose to stop.", "The scheme withdrew it.")),
            Opt("reason"))
 def withdraw() -> None:
     """Withdraw a certificate: it ends on that date.
@@ -500,7 +535,7 @@ def withdraw() -> None:
     """
 
 
-@recording(cmd.Retract, ORG, Arg("target", "version", click.IntRange(min=1)), DATE, Opt("reason"))
+@recording("retract", ORG, Arg("target", "version", click.IntRange(min=1)), DATE, Opt("reason"))
 def retract() -> None:
     """Retract an earlier event (a correction); it stays in the history, marked.
 
@@ -510,7 +545,7 @@ def retract() -> None:
     """
 
 
-@recording(cmd.Correct, BARE_ORG, DATE, Opt("name", "The organization's name from this date on."),
+@recording("correct", BARE_ORG, DATE, Opt("name", "The organization's name from this date on."),
            Opt("country", COUNTRY_HELP, "CC"), REGION, Opt("legal_form"), Opt("deposit"), again=False)
 def correct() -> None:
     """Correct an organization's details from a date on (at least one detail).
@@ -524,7 +559,7 @@ def correct() -> None:
     """
 
 
-@recording(cmd.CloseFinding, BARE_ORG, Arg("finding"), DATE, Opt("evidence", "How the finding was resolved."),
+@recording("close-finding", BARE_ORG, Arg("finding"), DATE, Opt("evidence", "How the finding was resolved."),
            again=False)
 def close_finding() -> None:
     """Close an audit finding, named V.N (audit version, finding position).
@@ -550,9 +585,8 @@ def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bo
 
         certledger status cecomip --as-of 2019-12-31
     """
-    ledger = session().ledger(must_exist=True)
     if org:
-        result = ledger.state_at(org, as_of, known_at)
+        result = session().status(org, as_of, known_at)
         echo_answer(result, as_json, as_csv, rendering.STATUS_CSV_COLUMNS, lambda: rendering.record(result),
                     csv_rows=[result])
         return
@@ -1030,7 +1064,7 @@ def copy_command(target: str) -> None:
 
         certledger copy --to "postgresql://certledger@db.example.org/registry?schema=fairmined"
     """
-    from ledger.application import creation
+    from ledger.application import CertificationLedger, creation
     from ledger.transfer.copying import copy_ledger
 
     source = session().ledger(must_exist=True)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 
 from ledger.application import creation
 from ledger.application.ledger import CertificationLedger
-from ledger.application.reading import history_entry
 from ledger.application.system_time import KnownAt
 from ledger.errors import Forbidden, IntegrityFailure, LedgerError, StorageError
 from ledger.storage import DEFAULT_DB, describe
@@ -163,11 +162,15 @@ class LedgerService(AccountDesk):
 
     def recorded_entry(self, result: Recorded) -> dict[str, Any]:
         """A recorded event as ``history`` shows it."""
+        from ledger.application.reading import history_entry  # (the events are loaded: one was just recorded)
+
         stamp = self.ledger().storage.recorded_at([result.position]).get(result.position)
         return history_entry(result.position, result.event, stamp, None)
 
     def recorded_entries(self, results: Sequence[Recorded]) -> list[dict[str, Any]]:
         """Recorded events as the feed shows them (``history`` entries with their organization)."""
+        from ledger.application.reading import history_entry
+
         stamps = self.ledger().storage.recorded_at([result.position for result in results])
         entries = []
         for result in results:
@@ -178,6 +181,13 @@ class LedgerService(AccountDesk):
     # ------------------------------------------------------------------ questions
 
     def status(self, org: str, as_of: Any = None, known_at: Any = None) -> Record:
+        """From the views when they hold the moment asked (no event decoded), else from ``org``'s own events."""
+        try:
+            answer = self.views().status(org, as_of, known_at)
+        except StorageError:
+            answer = None  # views that cannot be opened here (a read-only ledger without them)
+        if answer is not None:
+            return answer
         ledger, seen = self._pinned(known_at)
         return Record(ledger.state_at(org, as_of, seen), seen.position or 0)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Sequence
 
-from ledger.domain.timeline import SEARCH_SEPARATOR
+from ledger.domain.values import SEARCH_SEPARATOR
 from ledger.garbage import fewer_collections
 from projections.jsontext import from_json
 from projections.tables import Cursor, Dialect, alive
@@ -28,11 +28,12 @@ class Filters:
     region: str | None = None  # folded: letter case and accents aside
     q: str | None = None  # folded: letter case and accents aside
     expiring_by: date | None = None  # certified, no renewal decided, valid_until on or before this day
+    org: str | None = None  # this organization only (its id exactly)
 
     def narrow(self) -> bool:
         """Whether any filter is given (without one, every organization registered by the date is in)."""
         return bool(self.statuses) or any(value is not None for value in (
-            self.country, self.standard, self.region, self.q, self.expiring_by))
+            self.country, self.standard, self.region, self.q, self.expiring_by, self.org))
 
 
 def registry(c: Cursor, d: Dialect, as_of: date, known: int, statuses: Sequence[str] = (),
@@ -91,6 +92,9 @@ def registry_query(d: Dialect, as_of: date, known: int, statuses: Sequence[str] 
     s_alive, s_params = alive("s", known)
     where = ["first.opening = 1", "first.start_day <= ?", first_alive, s_alive]
     params: list[Any] = [*t_params, day, day, *first_params, *s_params]
+    if filters.org is not None:
+        where.append("first.org = ?")
+        params.append(filters.org)
     if filters.statuses:
         where.append(f"s.status IN ({', '.join('?' * len(filters.statuses))})")
         params += list(filters.statuses)

@@ -16,18 +16,23 @@ never changed, so one made by this process serves whatever process moved the vie
 Views that have applied nothing yet, facing a long log (a fresh import), are filled by a replay
 instead, like a rebuild: one transaction, organization after organization, so memory stays
 bounded and each organization's events are read and decoded once.
+
+The projectors (``projections.rows``, and the event classes they fold) are imported where events are
+applied, not with this module: a question asked of views that are up to date loads neither.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from uuid import UUID
 
 from ledger.application.log import Entry, EventLog
-from ledger.application.reading import Recent
-from projections.rows import OrganizationProjector, Version, Versions, versions
+from ledger.application.recent import Recent
 from projections.store import ViewsMovedOn, ViewStore
+
+if TYPE_CHECKING:
+    from projections.rows import OrganizationProjector, Version
 
 BATCH_SIZE = 500
 REPLAY_ORGANIZATIONS = 100  # organizations read, decoded and folded together during a replay
@@ -77,6 +82,8 @@ def batch_changes(log: EventLog, originators: Sequence[UUID], tracked: int, posi
                   ) -> tuple[list[tuple[str, tuple[Any, ...], int]], list[Version]]:
     """What the events at positions tracked+1..position do to the views: rows the views hold that close
     (table, key, position), and the rows opened (closed again already if a later event of the batch did)."""
+    from projections.rows import Versions
+
     book = Versions()
     for originator_id, projector, entries in organization_entries(log, originators, tracked, position, projectors):
         for entry in entries:
@@ -92,6 +99,8 @@ def organization_entries(log: EventLog, originators: Sequence[UUID], tracked: in
                          ) -> Iterator[tuple[UUID, OrganizationProjector, list[Entry]]]:
     """Each organization's projector and the events it has yet to take up to ``upto``: a kept projector (one
     no further than the views) takes only the newer events, a new one all of them."""
+    from projections.rows import OrganizationProjector
+
     fresh = []
     for originator_id in originators:
         projector = projectors.get(originator_id)
@@ -111,6 +120,8 @@ def replay(log: EventLog, upto: int, progress: ReplayProgress | None = None) -> 
 def replay_versions(log: EventLog, upto: int, organizations: int = REPLAY_ORGANIZATIONS,
                     progress: ReplayProgress | None = None) -> Iterator[Version]:
     """Every organization's rows from the log up to position ``upto``, a few organizations at a time."""
+    from projections.rows import versions
+
     for batch in replay_batches(log, upto, organizations, progress):
         for entries in batch:
             yield from versions(entries)

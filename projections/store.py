@@ -10,7 +10,7 @@ computed again. That gives exactly-once, however many processes catch up at the 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, ContextManager, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Iterator, Sequence
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
@@ -18,7 +18,9 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from ledger.storage.dialect import Dialect
 from ledger.storage.sqlite import immediate_transaction
 from projections import tables
-from projections.rows import Version
+
+if TYPE_CHECKING:
+    from projections.rows import Version
 
 APPLICATION_NAME = "projections"
 

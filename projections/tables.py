@@ -8,10 +8,12 @@ read by column name, which both the SQLite rows and psycopg's dict rows allow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
 from ledger.storage.dialect import SQLITE, Dialect, postgres
-from projections.rows import Version
+
+if TYPE_CHECKING:
+    from projections.rows import Version
 
 
 class Cursor(Protocol):

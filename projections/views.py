@@ -17,16 +17,15 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteDatastore
 
 from ledger.application.log import Entry, EventLog
 from ledger.application.system_time import KnownAt, KnownAtValue, as_of_date
-from ledger.domain.certificates import certificate_on
 from ledger.domain.names import organization_id
-from ledger.domain.values import STANDARDS, STATUSES, certificate_key, check_text, country_code, parse_date, search_key
+from ledger.domain.values import ORG_ID_PATTERN, STANDARDS, STATUSES, certificate_key, check_text, country_code, parse_date, search_key
 from ledger.errors import InvalidInput, StorageError, UnknownCertificate, naming
 from ledger.storage import database_errors, describe
 from projections import changes as feed
@@ -35,11 +34,13 @@ from projections import report as rep
 from projections import tables
 from ledger.storage.dialect import Dialect
 from projections.answers import Listing, Record
-from ledger.application.reading import Recent
-from projections.rows import OrganizationProjector, Version, versions
+from ledger.application.recent import Recent
 from projections.runner import (BATCH_SIZE, RECENT_EVENTS, REPLAY_FROM_EMPTY, Progress, ReplayProgress, catch_up,
                                 replay, replay_batches)
 from projections.store import SQLiteViewStore, ViewStore
+
+if TYPE_CHECKING:  # the projectors are loaded by the first catch-up that has events to apply (``runner``)
+    from projections.rows import OrganizationProjector, Version
 
 
 MAX_PAGE = 2**62  # a page's limit and offset: beyond any ledger, within every database's integers
@@ -62,6 +63,8 @@ class Tally:
     organizations: int = 0
 
     def counting(self, batches: Iterable[list[list[Entry]]]) -> Iterator[Version]:
+        from projections.rows import versions
+
         for batch in batches:
             for entries in batch:
                 self.organizations += 1
@@ -144,6 +147,23 @@ class Views:
                                                    MAX_PAGE if limit is None else limit, offset)
         return Listing([stamped(r, day, seen) for r in records], position, total)
 
+    def status(self, org: str, as_of: date | str | None = None, known_at: KnownAtValue = None) -> Record | None:
+        """``org``'s status record (SPEC section 8) on ``as_of`` as known at ``known_at``, if the views hold that
+        position already; else None, and the organization's own events answer (``ledger.state_at``, which
+        also words every refusal). A question about one organization never moves the views on, so it never
+        waits for their writers; up to date, it needs neither the events nor their classes."""
+        if not ORG_ID_PATTERN.fullmatch(org):
+            return None
+        day = as_of_date(as_of)
+        seen = self._resolve(known_at)
+        with self._storage_errors("read"):
+            wanted = seen.position if seen.position is not None else self.log.max_position()
+            with self.store.reading() as c:
+                if self.store.tracked_in(c) < wanted:
+                    return None
+                records = reg.registry(c, self.store.dialect, day, wanted, filters=reg.Filters(org=org))
+        return Record(stamped(records[0], day, seen), wanted) if records else None
+
     def certificate(self, number: str, as_of: date | str | None = None, known_at: KnownAtValue = None
                     ) -> dict[str, Any]:
         """SPEC section 9: the certificate's state on ``as_of`` as the ledger knew it at ``known_at``.
@@ -192,6 +212,8 @@ class Views:
         return Listing(items, position)
 
     def _certificate_of(self, org: str | None, number: str, day: date, position: int) -> dict[str, Any] | None:
+        from ledger.domain.certificates import certificate_on  # with the events it reads
+
         if org is None:
             return None
         grouped = self.log.entries([organization_id(org)], position, with_recorded_at=False)

@@ -27,6 +27,7 @@ from ledger.errors import RuleViolation, UnknownOrganization
 from ledger.domain.organization import Organization
 from ledger.domain.timeline import segment_on, segments, state_on
 from ledger.domain.values import anniversary_eve
+from projections import Views
 
 FIRST_DAY = date(2010, 1, 1)
 LAST_DAY = date(2024, 12, 31)
@@ -241,6 +242,37 @@ def test_known_at_before_an_events_recording_never_sees_it(ledger: Certification
             state = state_on(earlier, day)
             expected = state.describe(day) if state.registration is not None else None
             assert status_record(ledger, org, day, known_at) == expected, (k, day)
+
+
+@PROPERTY_SETTINGS
+@given(case=timelines_and_orders(), retractions=st.lists(st.integers(2, 20), max_size=3))
+def test_status_from_the_views_is_the_status_from_the_events(ledger: CertificationLedger,
+                                                             case: tuple[list[dict[str, Any]], list[int]],
+                                                             retractions: list[int]) -> None:
+    """``status ORG`` is answered from the views when they hold the moment asked: at every day and every
+    known-at position, the same record as the organization's own events give (or none where they refuse)."""
+    commands, order = case
+    org = f"viewed-{next(FRESH)}"
+    recorded, _ = record_in_order(ledger, org, commands, order)
+    decided = max(date.fromisoformat(c["date"]) for c in commands)
+    for version in retractions:
+        try:
+            recorded.append(ledger.retract(org, version, date=decided, reason="recorded by mistake"))
+        except RuleViolation:
+            pass
+    views = Views(ledger.log)
+    views.catch_up()
+    positions = [None, 0, *(r.position for r in recorded), *(r.position - 1 for r in recorded)]
+    for day in days_to_ask(commands, recorded):
+        for known_at in positions:
+            viewed = views.status(org, day, known_at)
+            try:
+                expected = ledger.state_at(org, day, known_at)
+            except UnknownOrganization:
+                expected = None
+            without_instant = {k: v for k, v in (viewed or {}).items() if k != "known_at"} or None
+            assert without_instant == ({k: v for k, v in expected.items() if k != "known_at"} if expected else None), (
+                day, known_at)
 
 
 # ---------------------------------------------------------------- (c) streaks

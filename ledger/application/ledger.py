@@ -16,11 +16,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper, PersistenceError, Transcoder
 from eventsourcing.utils import Environment
-from pydantic import ValidationError
 
 from ledger.application import system_time
 from ledger.application.log import EventLog
-from ledger.application.reading import OrganizationReader
 from ledger.application.system_time import KnownAt, KnownAtValue
 from ledger.domain.values import today_utc
 from ledger.errors import InvalidInput, LedgerError, StorageError
@@ -28,6 +26,7 @@ from ledger.storage import DEFAULT_DB, LedgerStorage, describe, environment
 from ledger.storage.mapper import PlainJSONTranscoder, PydanticMapper
 
 if TYPE_CHECKING:  # the write side is imported by the first command that writes: a query never needs it
+    from ledger.application.reading import OrganizationReader
     from ledger.application.accounts import NewToken, TokenChecker
     from ledger.application.recording import Options, Outcome, Recorded, Writer
     from ledger.domain import commands as cmd
@@ -52,7 +51,6 @@ class CertificationLedger(Application):
             raise
         except (PersistenceError, sqlite3.Error, OSError, ImportError) as error:
             raise StorageError(f"cannot open database {describe(self.db)}: {error}") from None
-        self.reader = OrganizationReader(self.storage, self.mapper)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         # Only the ledger's own settings: library variables in the user's shell must not redirect it.
@@ -64,6 +62,14 @@ class CertificationLedger(Application):
 
     def construct_transcoder(self) -> Transcoder:
         return PlainJSONTranscoder()
+
+    @cached_property
+    def reader(self) -> OrganizationReader:
+        """Questions about single organizations, from their events: made (and imported) by the first such
+        question. A question the views answer never loads the event classes."""
+        from ledger.application.reading import OrganizationReader
+
+        return OrganizationReader(self.storage, self.mapper)
 
     @cached_property
     def writer(self) -> Writer:
@@ -209,9 +215,11 @@ class CertificationLedger(Application):
 
 def _account_command(cls: type[AccountCommand], **fields: Any) -> AccountCommand:
     """An account command dated today (UTC), validated; bad input is the user's error, said plainly."""
+    from pydantic import ValidationError
+
+    from ledger.domain.commands import describe_validation_error
+
     try:
         return cls.model_validate({"date": today_utc(), **fields})
     except ValidationError as error:
-        from ledger.domain.commands import describe_validation_error
-
         raise InvalidInput(describe_validation_error(error, tagged=False)) from None

@@ -8,17 +8,18 @@ resolution. They never see the write pipeline or the storage queries behind it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper
 
 from ledger.application import system_time
 from ledger.application.system_time import KnownAt, KnownAtValue
-from ledger.domain.names import ACCOUNT_TOPICS
-from ledger.domain.events import REGISTRATION_TOPICS, OrganizationEvent
+from ledger.domain.names import ACCOUNT_TOPICS, REGISTRATION_TOPICS
 from ledger.storage import LedgerStorage, StoredRow
 
+if TYPE_CHECKING:  # the classes are loaded when the first event is decoded (``ledger.storage.mapper``)
+    from ledger.domain.events import OrganizationEvent
 
 
 @dataclass(frozen=True)

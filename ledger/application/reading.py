@@ -7,65 +7,26 @@ Reads only that organization's rows; decoded events of recently asked organizati
 from __future__ import annotations
 
 import difflib
-import threading
 from bisect import bisect_right
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper
 
 from ledger.application import system_time
+from ledger.application.recent import Recent
 from ledger.application.system_time import KnownAt, KnownAtValue
 from ledger.domain import certificates, timeline
-from ledger.domain.events import REGISTRATION_TOPICS, EntryRetracted, OrganizationEvent, OrganizationRegistered
-from ledger.domain.names import ACCOUNT_TOPICS, OPENING_TOPICS, organization_id
+from ledger.domain.events import EntryRetracted, OrganizationEvent, OrganizationRegistered
+from ledger.domain.names import ACCOUNT_TOPICS, OPENING_TOPICS, REGISTRATION_TOPICS, organization_id
 from ledger.domain.values import CONTROL_CHARACTER, LONE_SURROGATE, certificate_key
 from ledger.errors import UnknownOrganization
 from ledger.storage import LedgerStorage, StoredRow
 
 if TYPE_CHECKING:
     from ledger.domain.accounts import Account
-
-# How many events of recently used organizations a ledger object keeps decoded in memory.
-RECENT_EVENTS = 20_000
-T = TypeVar("T")
-
-
-class Recent(Generic[T]):
-    """Organizations this ledger object used lately, at most about ``max_events`` events in all.
-
-    Only a speed-up: whoever takes an entry out reads the organization's newer rows first, so
-    an entry is never trusted beyond the version it holds.
-    """
-
-    def __init__(self, max_events: int = RECENT_EVENTS):
-        self.max_events = max_events
-        self._entries: OrderedDict[UUID, tuple[int, T]] = OrderedDict()
-        self._events = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: UUID) -> T | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: UUID, value: T, size: int) -> None:
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._events -= old[0]
-            self._entries[key] = (size, value)
-            self._events += size
-            while self._events > self.max_events and len(self._entries) > 1:
-                _, (evicted, _) = self._entries.popitem(last=False)
-                self._events -= evicted
-
 
 @dataclass
 class KnownTimeline:

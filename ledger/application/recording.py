@@ -53,7 +53,7 @@ from ledger.errors import (
     UnknownAccount,
     UnknownOrganization,
 )
-from ledger.application.reading import Recent
+from ledger.application.recent import Recent
 from ledger.garbage import fewer_collections
 from ledger.storage import EventExtras, LedgerStorage, WriteTransaction, database_errors, failure_message, is_transient
 from ledger.storage.chain import format_instant

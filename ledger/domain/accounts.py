@@ -22,7 +22,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from ledger.domain.names import ACCOUNT_TOPICS, OPENING_TOPICS, account_id  # noqa: F401 - named here too
 from ledger.domain.recorded import HIDDEN_FIELDS, RecordedAggregate, RecordedEvent
-from ledger.domain.values import ROLES, EffectiveDate, OrgId  # noqa: F401
+from ledger.domain.fields import EffectiveDate, OrgId
+from ledger.domain.values import ROLES  # noqa: F401
 from ledger.errors import RuleViolation
 
 Role = Literal["office", "body", "reader"]

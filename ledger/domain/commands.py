@@ -14,20 +14,16 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from ledger.errors import InvalidInput
+from ledger.domain.fields import Country, EffectiveDate, EndDate, OrgId, Text
 from ledger.domain.values import (
     CONTROL_CHARACTER,
     DETAIL_FIELDS,
     AuditKind,
-    Country,
     Deposit,
-    EffectiveDate,
-    EndDate,
     LegalForm,
-    OrgId,
     ReasonCategory,
     SEVERITIES,
     Standard,
-    Text,
     WithdrawalMode,
     given_details,
 )

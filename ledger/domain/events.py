@@ -14,8 +14,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from eventsourcing.domain import CanInitAggregate
-from eventsourcing.utils import get_topic, register_topic
+from eventsourcing.utils import register_topic
 
+from ledger.domain.names import FIRST_RELEASE_MODULE
 from ledger.domain.recorded import HIDDEN_FIELDS, RecordedEvent
 from ledger.domain.values import (
     DETAIL_FIELDS,
@@ -232,12 +233,6 @@ EVENT_TYPES: tuple[type[OrganizationEvent], ...] = (
 )
 
 
-# The first release stored these classes under the topic "ledger.events:<name>"; ledgers written
-# then keep those topics (they are hashed into the chain), so the old topics resolve here.
-FIRST_RELEASE_MODULE = "ledger.events"
+# Ledgers written by the first release keep its topics (see ``ledger.domain.names``): they resolve here.
 for _event_type in EVENT_TYPES:
     register_topic(f"{FIRST_RELEASE_MODULE}:{_event_type.__name__}", _event_type)
-
-# The topics an organization's first event is stored under, today's and the first release's.
-REGISTRATION_TOPICS: tuple[str, ...] = (get_topic(OrganizationRegistered),
-                                        f"{FIRST_RELEASE_MODULE}:{OrganizationRegistered.__name__}")

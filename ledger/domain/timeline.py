@@ -33,7 +33,7 @@ from ledger.domain.events import (
     SuspensionLifted,
     ValidityExtended,
 )
-from ledger.domain.values import LATEST_END_DATE, search_key
+from ledger.domain.values import LATEST_END_DATE, SEARCH_SEPARATOR, search_key
 
 ONE_DAY = timedelta(days=1)
 COVERED = ("certified", "suspended")
@@ -292,9 +292,6 @@ class OrganizationState:
                 }
             break
         return None
-
-
-SEARCH_SEPARATOR = "\x1f"  # between the searchable texts: no search text can hold it (control characters are refused)
 
 
 @lru_cache(maxsize=4096)

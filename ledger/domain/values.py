@@ -6,9 +6,7 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from functools import cache, lru_cache
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BeforeValidator
+from typing import Any, Literal
 
 ORG_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")  # the shape of a stored country code
@@ -86,7 +84,7 @@ def parse_date(value: object) -> date:
         raise ValueError(f"{value!r} is not a real calendar date") from None
 
 
-def _not_in_future(d: date) -> date:
+def not_in_future(d: date) -> date:
     latest = latest_acceptable_date()
     if d > latest:
         raise ValueError(f"{d.isoformat()} is in the future (the ledger records facts, not plans)")
@@ -97,14 +95,14 @@ def _not_in_future(d: date) -> date:
 LATEST_END_DATE = date(9997, 12, 31)
 
 
-def _end_date(d: date) -> date:
+def end_date_in_range(d: date) -> date:
     if d > LATEST_END_DATE:
         raise ValueError(f"{d.isoformat()} is after {LATEST_END_DATE.isoformat()}, "
                          "the latest end date the ledger takes")
     return d
 
 
-def _org_id(value: str) -> str:
+def check_org_id(value: str) -> str:
     if not ORG_ID_PATTERN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid organization id "
@@ -134,10 +132,6 @@ def assigned_country_codes() -> frozenset[str]:
     return frozenset(country.alpha_2 for country in pycountry.countries)
 
 
-def _country(value: str) -> str:
-    return country_code(value)
-
-
 def check_text(value: str) -> str:
     if CONTROL_CHARACTER.search(value):
         raise ValueError("must not contain control characters (tab included) or line separators (U+2028, U+2029)")
@@ -151,6 +145,9 @@ def check_text(value: str) -> str:
     return trimmed
 
 
+SEARCH_SEPARATOR = "\x1f"  # between the searchable texts: no search text can hold it (control characters are refused)
+
+
 @lru_cache(maxsize=8192)  # the same names and regions are folded again for every segment of an organization
 def search_key(text: str) -> str:
     """``text`` for matching letter case and accents aside: ``Aurífera`` and ``AURIFERA`` both give ``aurifera``."""
@@ -161,17 +158,3 @@ def search_key(text: str) -> str:
 def certificate_key(number: str) -> str:
     """The form under which a certificate number is unique and looked up: trimmed, letter case aside."""
     return number.strip().casefold()
-
-
-def _str_only(value: object) -> object:
-    if not isinstance(value, str):
-        raise ValueError("expected a string")
-    return value
-
-
-CalendarDate = Annotated[date, BeforeValidator(parse_date)]
-EndDate = Annotated[date, BeforeValidator(parse_date), AfterValidator(_end_date)]
-EffectiveDate = Annotated[date, BeforeValidator(parse_date), AfterValidator(_not_in_future)]
-OrgId = Annotated[str, BeforeValidator(_str_only), AfterValidator(_org_id)]
-Country = Annotated[str, BeforeValidator(_str_only), AfterValidator(_country)]
-Text = Annotated[str, BeforeValidator(_str_only), AfterValidator(check_text)]

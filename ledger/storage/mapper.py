@@ -20,17 +20,14 @@ from collections import Counter
 from datetime import date, datetime
 from functools import cache
 from types import UnionType
-from typing import Annotated, Any, Callable, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Union, get_args, get_origin
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder, Transcoding
 from eventsourcing.utils import get_topic, resolve_topic
-from pydantic import BaseModel
 
-# Imported for its topic aliases: a stored topic of the first release must resolve before any event is read.
-# (The aggregate's own alias is registered by ``ledger.domain.organization``, which every writer imports
-# before it folds events into an aggregate: reading events never needs the aggregate's class.)
-import ledger.domain.events  # noqa: F401
+if TYPE_CHECKING:
+    from pydantic import BaseModel  # a model class is rebuilt: see converter()
 
 
 # Events of one class a process rebuilds without pydantic before building the class's validator pays off.
@@ -59,7 +56,7 @@ class PydanticMapper(Mapper):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        cls = resolve_topic(stored_event.topic)
+        cls = event_class(stored_event.topic)
         class_version = getattr(cls, "class_version", 1)
         if class_version == 1:
             counts = self.read_counts if self.read_counts is not None else self._start_counting()
@@ -81,6 +78,18 @@ class PydanticMapper(Mapper):
     def _start_counting(self) -> Counter[type]:
         self.read_counts = Counter()
         return self.read_counts
+
+
+@cache
+def event_class(topic: str) -> type:
+    """The class stored under ``topic``. The event classes are imported with the first event read, not
+    before (a question answered from the views never builds their models), and before any topic is
+    resolved: they register the first release's topics as aliases. (The aggregate's own alias is
+    registered by ``ledger.domain.organization``, which every writer imports before it folds events
+    into an aggregate: reading events never needs the aggregate's class.)"""
+    import ledger.domain.events  # noqa: F401
+
+    return resolve_topic(topic)
 
 
 class Rebuilder:
@@ -108,6 +117,8 @@ def rebuilder(cls: type[BaseModel]) -> Rebuilder:
 
 def converter(annotation: Any) -> Callable[[Any], Any] | None:
     """How to turn a stored JSON value back into a value of this type (None: it is stored as it is)."""
+    from pydantic import BaseModel  # (loaded with the event classes by now)
+
     if get_origin(annotation) in (Union, UnionType):
         members = [a for a in get_args(annotation) if a is not type(None)]
         return converter(members[0]) if len(members) == 1 else None
