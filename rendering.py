@@ -110,9 +110,10 @@ def cell(value: Any) -> str:
 def status_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = NARROW_STATUS_COLUMNS, *,
                  wide: bool = False) -> str:
     """Statuses as a table narrow enough to read; ``wide``: every column (the full record is in --json and --csv)."""
-    shown = [{**r, "last_denial": _denial(r.get("last_denial"))} for r in rows]
-    return table(shown, WIDE_STATUS_COLUMNS if wide else columns, STATUS_HEADINGS, wide=wide,
-                 shrink=("name", "certificate", "last_denial", "org"))
+    columns = WIDE_STATUS_COLUMNS if wide else columns
+    if "last_denial" in columns:  # shown as its date and reason category: only then is each row copied
+        rows = [{**r, "last_denial": _denial(r.get("last_denial"))} for r in rows]
+    return table(rows, columns, STATUS_HEADINGS, wide=wide, shrink=("name", "certificate", "last_denial", "org"))
 
 
 def _denial(denial: dict[str, Any] | None) -> str | None:
