@@ -218,13 +218,10 @@ def test_any_order_the_rules_accept_gives_the_same_answers(ledger: Certification
 
 # ---------------------------------------------------------------- (b) system time
 
-@PROPERTY_SETTINGS
-@given(case=timelines_and_orders(), retractions=st.lists(st.integers(2, 20), max_size=3))
-def test_known_at_before_an_events_recording_never_sees_it(ledger: CertificationLedger,
-                                                          case: tuple[list[dict[str, Any]], list[int]],
-                                                          retractions: list[int]) -> None:
-    commands, order = case
-    org = f"known-{next(FRESH)}"
+def record_and_retract(ledger: CertificationLedger, org: str, commands: list[dict[str, Any]], order: list[int],
+                       retractions: list[int]) -> list[Recorded]:
+    """Record the timeline in ``order``, then retract the versions given (those the rules allow), on the last
+    day of the timeline; return what was recorded, in recording order."""
     recorded, _ = record_in_order(ledger, org, commands, order)
     decided = max(date.fromisoformat(c["date"]) for c in commands)
     for version in retractions:
@@ -232,6 +229,17 @@ def test_known_at_before_an_events_recording_never_sees_it(ledger: Certification
             recorded.append(ledger.retract(org, version, date=decided, reason="recorded by mistake"))
         except RuleViolation:
             pass
+    return recorded
+
+
+@PROPERTY_SETTINGS
+@given(case=timelines_and_orders(), retractions=st.lists(st.integers(2, 20), max_size=3))
+def test_known_at_before_an_events_recording_never_sees_it(ledger: CertificationLedger,
+                                                          case: tuple[list[dict[str, Any]], list[int]],
+                                                          retractions: list[int]) -> None:
+    commands, order = case
+    org = f"known-{next(FRESH)}"
+    recorded = record_and_retract(ledger, org, commands, order, retractions)
     days = sorted({date.fromisoformat(c["date"]) for c in commands} | {LAST_DAY})
     for k, event in enumerate(recorded[1:], start=1):
         known_at = recorded[k - 1].position  # any later position before event.position belongs to others
@@ -253,13 +261,7 @@ def test_status_from_the_views_is_the_status_from_the_events(ledger: Certificati
     known-at position, the same record as the organization's own events give (or none where they refuse)."""
     commands, order = case
     org = f"viewed-{next(FRESH)}"
-    recorded, _ = record_in_order(ledger, org, commands, order)
-    decided = max(date.fromisoformat(c["date"]) for c in commands)
-    for version in retractions:
-        try:
-            recorded.append(ledger.retract(org, version, date=decided, reason="recorded by mistake"))
-        except RuleViolation:
-            pass
+    recorded = record_and_retract(ledger, org, commands, order, retractions)
     views = Views(ledger.log)
     views.catch_up()
     positions = [None, 0, *(r.position for r in recorded), *(r.position - 1 for r in recorded)]
@@ -270,9 +272,11 @@ def test_status_from_the_views_is_the_status_from_the_events(ledger: Certificati
                 expected = ledger.state_at(org, day, known_at)
             except UnknownOrganization:
                 expected = None
-            without_instant = {k: v for k, v in (viewed or {}).items() if k != "known_at"} or None
-            assert without_instant == ({k: v for k, v in expected.items() if k != "known_at"} if expected else None), (
-                day, known_at)
+            assert without_instant(viewed) == without_instant(expected), (day, known_at)
+
+
+def without_instant(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {k: v for k, v in record.items() if k != "known_at"} if record else None
 
 
 # ---------------------------------------------------------------- (c) streaks
