@@ -54,7 +54,8 @@ def catch_up(log: EventLog, store: ViewStore, batch_size: int = BATCH_SIZE,
              projectors: Recent[OrganizationProjector] | None = None) -> int:
     """Apply every notification after the tracked position; return how many were applied."""
     applied = 0
-    if store.tracked_position() == 0:
+    tracked = store.tracked_position()
+    if tracked == 0:
         upto = log.max_position()
         if upto >= replay_from_empty:
             store.replace_all(replay_versions(log, upto), upto)
@@ -63,18 +64,21 @@ def catch_up(log: EventLog, store: ViewStore, batch_size: int = BATCH_SIZE,
             return upto
     projectors = projectors if projectors is not None else Recent(RECENT_EVENTS)
     while True:
-        tracked = store.tracked_position()
-        originators, position = log.originators_after(tracked, batch_size)
+        originators, position, more = log.originators_after(tracked, batch_size)
         if position == tracked:
             return applied  # nothing new (a batch of accounts' events only moves the position on)
         closes, opened = batch_changes(log, originators, tracked, position, projectors)
         try:
             store.apply_batch(closes, opened, position, tracked)
         except ViewsMovedOn:
+            tracked = store.tracked_position()
             continue  # another process moved the views on first: carry on from where it got to
         applied += position - tracked
         if on_batch is not None:
             on_batch(Progress(position - tracked, position))
+        if not more:
+            return applied  # every event recorded when the batch was read is applied; later ones, next time
+        tracked = position  # where this batch moved the views (a writer that moved them further: ViewsMovedOn)
 
 
 def batch_changes(log: EventLog, originators: Sequence[UUID], tracked: int, position: int,

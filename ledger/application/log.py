@@ -51,14 +51,15 @@ class EventLog:
     def known_at(self, value: KnownAtValue) -> KnownAt:
         return system_time.resolve(self._storage, value)
 
-    def originators_after(self, position: int, limit: int) -> tuple[list[UUID], int]:
-        """The organizations with events after ``position`` (at most ``limit`` events), and the last position read."""
+    def originators_after(self, position: int, limit: int) -> tuple[list[UUID], int, bool]:
+        """The organizations with events after ``position`` (at most ``limit`` events), the last position read,
+        and whether more events may follow it (the limit was reached)."""
         notifications = self._storage.select_notifications(start=position, limit=limit, inclusive_of_start=False)
         if not notifications:
-            return [], position
+            return [], position, False
         originators = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications
                                          if n.topic not in ACCOUNT_TOPICS))
-        return originators, notifications[-1].id
+        return originators, notifications[-1].id, len(notifications) >= limit
 
     def organization_ids(self) -> list[UUID]:
         """Every organization, in registration order."""
