@@ -6,10 +6,12 @@ very message the CLI prints. An empty value (a form's blank field) means the par
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Sequence
 
 from fastapi import Path, Query, Request
 from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from ledger.domain.values import MAX_TEXT, STANDARDS, STATUSES
 from ledger.errors import InvalidInput
@@ -27,6 +29,18 @@ def blank_is_none(value: object) -> object:
 
 
 Blank = BeforeValidator(blank_is_none)
+WHOLE = re.compile(r"-?[0-9]+")
+
+
+def whole_number(value: object) -> object:
+    """A number in a path or a query is written with the digits 0-9 alone (and a minus sign, refused by its
+    bound with its own message): the integer parsing beneath would also take ``4\v``, `` 4`` or ``٤``."""
+    if isinstance(value, str) and not WHOLE.fullmatch(value):
+        raise PydanticCustomError("whole_number", "should be a whole number written with the digits 0-9")
+    return value
+
+
+Whole = BeforeValidator(whole_number)
 # Named in the schema too, so that a client reading the OpenAPI description knows a blank is accepted.
 BlankText = Literal[""]
 
@@ -49,7 +63,7 @@ Region = Annotated[str | None, Query(
 Text = Annotated[str | None, Query(
     max_length=MAX_TEXT, description="Only organizations whose id, name or a certificate number holds this text "
                                      "(letter case and accents aside).", examples=["aurifera"])]
-ExpiringWithin = Annotated[Annotated[int, Field(ge=0, le=MAX_POSITION)] | BlankText | None, Blank, Query(
+ExpiringWithin = Annotated[Annotated[int, Whole, Field(ge=0, le=MAX_POSITION)] | BlankText | None, Blank, Query(
     description="Only organizations certified on the as-of date whose certificate ends within this many days "
                 "after it, with no renewal decided (blank: no filter).", examples=[90])]
 OnlyOpen = Annotated[bool | BlankText | None, Blank, Query(
@@ -57,11 +71,11 @@ OnlyOpen = Annotated[bool | BlankText | None, Blank, Query(
 # Longer than a number may be, so that the ledger refuses a long one with the CLI's message.
 Number = Annotated[str, Path(max_length=2 * MAX_TEXT, description="The certificate number (letter case aside).",
                              examples=["FM-PE-2016-01"])]
-Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description=f"At most this many items (at most {MAX_LIMIT}).")]
-Offset = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Skip this many items first.")]
-Since = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Only events at positions after this one.")]
+Limit = Annotated[int, Whole, Query(ge=0, le=MAX_LIMIT, description=f"At most this many items (at most {MAX_LIMIT}).")]
+Offset = Annotated[int, Whole, Query(ge=0, le=MAX_POSITION, description="Skip this many items first.")]
+Since = Annotated[int, Whole, Query(ge=0, le=MAX_POSITION, description="Only events at positions after this one.")]
 Org = Annotated[str, Path(max_length=200, description="The organization id (its slug).", examples=["cecomip"])]
-Year = Annotated[int, Path(ge=1, le=9999, description="The calendar year.", examples=[2019])]
+Year = Annotated[int, Whole, Path(ge=1, le=9999, description="The calendar year.", examples=[2019])]
 PeriodStart = Annotated[str, Query(alias="from", max_length=SHORT, description="The first day of the period.",
                                    examples=["2019-07-01"])]
 PeriodEnd = Annotated[str, Query(alias="to", max_length=SHORT, description="The last day of the period.",

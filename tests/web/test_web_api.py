@@ -149,6 +149,9 @@ def test_an_organization_before_its_registration_is_404(server: Server) -> None:
     ("/api/reports", {"from": "2020-01-01", "to": "2019-01-01"}, "--from 2020-01-01 is after --to 2019-01-01"),
     ("/api/reports", {"from": "2020-01-01"}, "--to: "),
     ("/api/changes", {"since": "-1"}, "--since: "),
+    ("/api/changes", {"since": " 5"}, "--since: should be a whole number written with the digits 0-9"),
+    ("/api/registry", {"limit": "٣"}, "--limit: should be a whole number written with the digits 0-9"),
+    ("/api/reports/2019%0B", {}, "--year: should be a whole number written with the digits 0-9"),
     ("/api/registry", {"as-of": "2019-07-01"}, "unknown parameter 'as-of'"),
 ])
 def test_bad_input_is_400_with_the_message_the_cli_prints(server: Server, path: str, params: dict[str, str],
