@@ -48,7 +48,7 @@ class AccountDesk:
                 "position": recorded.position}
 
     def revoke_account(self, name: str) -> Recorded:
-        result = self.ledger(must_exist=True).revoke_account(name, by=self.by)
+        result = self.following_views(self.ledger(must_exist=True)).revoke_account(name, by=self.by)
         self.catch_up_quietly()
         return result
 
@@ -98,9 +98,24 @@ class LedgerService(AccountDesk):
         something (``wrote(result)``): see ``ledger.application.creation``."""
         db = self.db or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
         if self._ledger is not None or creation.exists(db):
-            return write(self.ledger())
+            return write(self.following_views(self.ledger()))
         result, self._ledger = creation.first_write(db, write, wrote, repeatable=repeatable)
         return result
+
+    def following_views(self, ledger: CertificationLedger) -> CertificationLedger:
+        """Have ``ledger``'s writes keep the views in their own transaction (``projections.following``).
+
+        The views are opened first, outside any write. Views that cannot be opened (a read-only role) are
+        left to the catch-up after each write, which reports its failure without failing the recording.
+        """
+        if ledger.writer.follower is None:
+            from projections.following import ViewsFollower
+
+            try:
+                ledger.writer.follower = ViewsFollower(self.views().store)
+            except LedgerError:
+                pass
+        return ledger
 
     def views(self) -> Views:
         if self._views is None:

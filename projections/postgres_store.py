@@ -21,12 +21,22 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         self.tracking_table = self.dialect.table(self.tracking_table_name)
         self.sql_create_statements += [SQL(statement) for statement in tables.create_statements(self.dialect)]  # type: ignore[arg-type]
 
+    @property
+    def turn(self) -> str:
+        return f"certledger:views:{self.datastore.schema}"
+
     @contextmanager
     def writing(self) -> Iterator[Any]:
         # The views' writers take turns on one advisory lock, held to the end of the transaction.
         with self.datastore.transaction(commit=True) as c:
-            c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"certledger:views:{self.datastore.schema}",))
+            c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.turn,))
             yield c
+
+    def take_turn_in(self, c: Any) -> bool:
+        # Not waited for: a recording does not queue behind a replay; the views then catch up after its commit.
+        c.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", (self.turn,))
+        row = c.fetchone()
+        return bool(row is not None and row[0])
 
     def keep_open_while_working(self, c: Any) -> None:
         # The library ends sessions idle in a transaction for a few seconds (so that a stalled client
@@ -42,8 +52,7 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             if row is not None and row["found"] == len(names):
                 return
             with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                             (f"certledger:views:{self.datastore.schema}",))
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.turn,))
                 conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(self.datastore.schema)))
                 for statement in self.sql_create_statements:
                     conn.execute(statement, prepare=False)

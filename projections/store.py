@@ -65,9 +65,33 @@ class ViewStore:
         with self.writing() as c:
             if self.tracked_in(c) != previous:
                 raise ViewsMovedOn(f"the views moved on from position {previous} meanwhile")
-            self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
-            tables.close_rows(c, self.dialect, closes)
-            tables.insert_versions(c, self.dialect, versions)
+            self.track_in(c, position)
+            self.write_in(c, closes, versions)
+
+    def write_in(self, c: Any, closes: Sequence[tuple[str, tuple[Any, ...], int]], versions: Iterable[Version]
+                 ) -> None:
+        """Close the rows that stopped being the answer, then insert the new ones (closing first: a new row may
+        share its key with the row it replaces)."""
+        tables.close_rows(c, self.dialect, closes)
+        tables.insert_versions(c, self.dialect, versions)
+
+    def track_in(self, c: Any, position: int) -> None:
+        self._insert_tracking(c, Tracking(APPLICATION_NAME, position))  # type: ignore[attr-defined]
+
+    def join(self, c: Any) -> int | None:
+        """Take the views' writers' turn inside a write transaction of the ledger, open on cursor ``c`` (rows as
+        tuples), and return the tracked position as that transaction sees it; None if another writer of the
+        views has the turn (a catch-up or a replay under way)."""
+        if not self.take_turn_in(c):
+            return None
+        c.execute(self.dialect.sql(f"SELECT MAX(notification_id) FROM {self.tracking_table} "
+                                   "WHERE application_name = ?"), (APPLICATION_NAME,))
+        row = c.fetchone()
+        return (row[0] if row is not None else None) or 0
+
+    def take_turn_in(self, c: Any) -> bool:
+        """SQLite: the ledger's write transaction holds the database's one write lock, which is the turn."""
+        return True
 
     def replace_all(self, versions: Iterable[Version], position: int) -> None:
         """Drop the view tables and the tracked position, then write ``versions`` as of ``position``: one

@@ -22,6 +22,7 @@ from ledger.domain.events import (
 )
 from ledger.domain.values import REASON_CATEGORIES, STANDARDS, today_utc
 from projections import Views, compare_with_rebuild
+from projections.following import ViewsFollower
 
 ORGS = ("alpha", "beta", "gamma")
 START = date(2015, 1, 1)
@@ -189,21 +190,27 @@ def answers(views: Views) -> list[Any]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(beginning=beginnings(), steps=st.lists(st.tuples(commands(), st.booleans()), min_size=10, max_size=50),
-       batch_size=st.sampled_from((1, 3, 500)))
+       batch_size=st.sampled_from((1, 3, 500)), following=st.sampled_from(("never", "always", "midway")))
 def test_incremental_views_equal_the_rebuild_and_the_pure_fold(beginning: list[dict[str, Any]],
                                                                steps: list[tuple[dict[str, Any], bool]],
-                                                               batch_size: int) -> None:
+                                                               batch_size: int, following: str) -> None:
+    """``following``: the views kept in each recording's transaction from the start, from the middle on (they
+    are behind then, and followed again once a catch-up brings them up), or only by catch-ups."""
     with tempfile.TemporaryDirectory() as folder:
         ledger = CertificationLedger(str(Path(folder) / "ledger.db"))
         try:
             views = Views(ledger.log, batch_size=batch_size)
+            if following == "always":
+                ledger.writer.follower = ViewsFollower(views.store)
             last: dict[str, date] = {}
             versions = {org: 0 for org in ORGS}
             for command in beginning:
                 ledger.record(command)
                 last[command["org"]] = date.fromisoformat(command["date"])
                 versions[command["org"]] += 1
-            for template, catch_up_now in steps:
+            for step, (template, catch_up_now) in enumerate(steps):
+                if following == "midway" and step == len(steps) // 2:
+                    ledger.writer.follower = ViewsFollower(views.store, kept_events=5)
                 command = resolve(template, last, versions)
                 try:
                     ledger.record(command)

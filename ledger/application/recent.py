@@ -37,6 +37,20 @@ class Recent(Generic[T]):
             self._entries.move_to_end(key)
             return entry[1]
 
+    def take(self, key: UUID) -> T | None:
+        """Remove and return an entry: whoever is about to change it gives it back only if the change holds."""
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is None:
+                return None
+            self._events -= entry[0]
+            return entry[1]
+
+    def items(self) -> list[tuple[UUID, T]]:
+        """The entries, least recently used first."""
+        with self._lock:
+            return [(key, value) for key, (_, value) in self._entries.items()]
+
     def put(self, key: UUID, value: T, size: int) -> None:
         with self._lock:
             old = self._entries.pop(key, None)

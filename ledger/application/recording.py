@@ -53,6 +53,8 @@ from ledger.errors import (
     UnknownAccount,
     UnknownOrganization,
 )
+from ledger.application.following import Follower, Following, Written
+from ledger.application.log import Entry
 from ledger.application.recent import Recent
 from ledger.garbage import fewer_collections
 from ledger.storage import EventExtras, LedgerStorage, WriteTransaction, database_errors, failure_message, is_transient
@@ -240,8 +242,10 @@ class WorkingSet:
 class Submission:
     """Commands recorded in one write transaction: all of them, or (on any bad one) none."""
 
-    def __init__(self, writer: Writer, tx: WriteTransaction, recorded_by: str, options: Options):
+    def __init__(self, writer: Writer, tx: WriteTransaction, recorded_by: str, options: Options,
+                 following: Following | None = None):
         self.writer = writer
+        self.following = following
         self.mapper = writer.mapper
         self.tx = tx
         self.recorded_by = recorded_by
@@ -428,6 +432,11 @@ class Submission:
                 member.positions[event.originator_version] = position
                 if self.options.keep_entries:
                     outcome.entries.append(Recorded(member.org, position, event))
+            if self.following is not None:
+                self.following.take([Written(Entry(position, extra.recorded_at, event), member.aggregate.events,
+                                             member.positions)
+                                     for (member, event, extra), position in zip(self.pending, positions)
+                                     if isinstance(member.aggregate, Organization)])
             for member in {id(m): m for m, _, _ in self.pending}.values():
                 member.aggregate.collect_events()
             self.pending.clear()
@@ -445,20 +454,26 @@ class Writer:
         self.mapper = mapper
         self.db = db
         self.recent: Recent[Member] = Recent()
+        self.follower: Follower | None = None  # kept up in each write transaction (the views), if given
 
     def submit(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None,
                options: Options = Options()) -> Outcome:
         """Record ``lines`` ((line number or None, command) pairs) in one transaction; see ``Submission``."""
         recorded_by = current_user(by)
         committing = False
+        following: Following | None = None
         try:
             with fewer_collections(), self.storage.write(options.on_wait) as tx:
-                submission = Submission(self, tx, recorded_by, options)
+                if self.follower is not None and not options.check:
+                    following = self.follower.begin(tx)
+                submission = Submission(self, tx, recorded_by, options, following)
                 for number, value in lines:
                     submission.submit(number, value)
                 submission.flush()
                 if options.check or submission.outcome.error_count or not submission.outcome.recorded:
                     raise RolledBack  # (nothing recorded: nothing to commit, not even a new ledger's tables)
+                if following is not None:
+                    following.finish()
                 committing = True
         except RolledBack:
             return submission.outcome
@@ -471,6 +486,8 @@ class Writer:
                 raise
             raise StorageError(failure_message(self.db, error, "write to")) from None
         submission.working.keep_recent()
+        if following is not None:
+            following.committed()
         return submission.outcome
 
     def record(self, command: cmd.Command | AccountCommand | dict[str, Any], *, by: str | None = None,

@@ -69,6 +69,13 @@ class WriteTransaction(Protocol):
 
     def recall_occurrences(self, org: str) -> dict[bytes, int]: ...
 
+    def recorded_at(self, positions: Sequence[int]) -> dict[int, str]: ...
+
+    @property
+    def cursor(self) -> Any:
+        """The transaction's own cursor (rows as tuples), for a follower whose tables live in the same database
+        and are written in this transaction (``ledger.application.following``)."""
+
 
 class LedgerStorage(Protocol):
     """Reads and writes of the event log, its hash chain, import keys and certificate claims."""

@@ -217,12 +217,7 @@ class LedgerReads:
                           bytes(r[4])) for r in rows]
 
     def recorded_at(self, positions: Sequence[int]) -> dict[int, str]:
-        found: dict[int, str] = {}
-        for start in range(0, len(positions), KEY_CHUNK):
-            condition, params = self.dialect.any_of("notification_id", list(positions[start:start + KEY_CHUNK]))
-            found.update((r[0], r[1]) for r in self._rows(
-                f"SELECT notification_id, recorded_at FROM {{ledger_chain}} WHERE {condition}", params))
-        return found
+        return recorded_at_of(self._rows, self.dialect, positions)
 
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of these import keys are stored."""
@@ -291,6 +286,17 @@ def chain_head_in(c: Any, d: Dialect) -> chain.ChainEntry | None:
     return chain.ChainEntry(row[0], row[1], Dialect.uuid(row[2]), row[3], row[4], bytes(row[5])) if row else None
 
 
+def recorded_at_of(rows: Callable[[str, Sequence[Any]], list[Sequence[Any]]], d: Dialect, positions: Sequence[int]
+                   ) -> dict[int, str]:
+    """The recorded-at instants of these positions, read with ``rows`` (a statement and its parameters)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(positions), KEY_CHUNK):
+        condition, params = d.any_of("notification_id", list(positions[start:start + KEY_CHUNK]))
+        found.update((r[0], r[1]) for r in rows(
+            f"SELECT notification_id, recorded_at FROM {{ledger_chain}} WHERE {condition}", params))
+    return found
+
+
 class LedgerQueries(LedgerReads, LedgerWrites):
     """``LedgerStorage``, for any backend that supplies a dialect, a read cursor, a write transaction and the
     library's insert."""
@@ -328,6 +334,17 @@ class Transaction:
 
     def insert(self, stored: Sequence[StoredEvent], extras: Extras) -> Sequence[int]:
         return self.queries.insert_rows(self.c, stored, extras)
+
+    def recorded_at(self, positions: Sequence[int]) -> dict[int, str]:
+        return recorded_at_of(self._all, self.d, positions)
+
+    def _all(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        self.c.execute(self.d.sql(statement), list(params))
+        return self.c.fetchall()  # type: ignore[no-any-return]
+
+    @property
+    def cursor(self) -> Any:
+        return self.c
 
     # An import into a non-empty ledger counts each organization's earlier lines; organizations that
     # leave its working set keep their counts here, in a temporary table of this transaction.

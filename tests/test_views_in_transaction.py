@@ -1,0 +1,161 @@
+"""The views kept in the recording's own write transaction: committed with the events or not at all."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from conftest import fresh_postgres_schema, server_connection
+from ledger.application import CertificationLedger
+from ledger.errors import InvalidInput, RuleViolation
+from ledger.transfer.importing import import_lines
+from projections import Views, compare_with_rebuild
+from projections.following import ViewsFollower
+from service import LedgerService
+
+
+@pytest.fixture
+def views(ledger: CertificationLedger) -> Views:
+    return Views(ledger.log)
+
+
+def follow(ledger: CertificationLedger, views: Views, kept_events: int = 20_000) -> ViewsFollower:
+    follower = ViewsFollower(views.store, kept_events)
+    ledger.writer.follower = follower
+    return follower
+
+
+def history(org: str, start: int = 2016) -> list[dict[str, Any]]:
+    return [
+        {"command": "register", "org": org, "name": org.title(), "country": "PE", "date": f"{start}-01-10"},
+        {"command": "certify", "org": org, "date": f"{start}-06-15", "standard": "fairmined"},
+        {"command": "recertify", "org": org, "date": f"{start + 1}-06-01"},
+        {"command": "suspend", "org": org, "date": f"{start + 1}-09-01", "reason": "records missing"},
+        {"command": "reinstate", "org": org, "date": f"{start + 1}-10-01"},
+    ]
+
+
+def interleaved(orgs: int) -> list[dict[str, Any]]:
+    """The histories of ``orgs`` organizations, step by step across them (as a file in date order is)."""
+    histories = [history(f"org-{n}", 2016 + n % 3) for n in range(orgs)]
+    return [h[step] for step in range(5) for h in histories]
+
+
+def test_a_recording_commits_its_view_rows_and_position_with_its_event(ledger: CertificationLedger,
+                                                                      views: Views) -> None:
+    follow(ledger, views)
+    for command in history("alpha"):
+        ledger.record(command)
+        # Nobody caught the views up: the recording's transaction moved them.
+        assert views.store.tracked_position() == ledger.storage.max_position()
+    assert compare_with_rebuild(ledger.log) == []
+    assert views.status("alpha", "2017-07-01")["status"] == "certified"  # type: ignore[index]
+
+
+def test_a_retraction_and_a_back_dated_event_in_the_transaction_equal_a_rebuild(ledger: CertificationLedger,
+                                                                               views: Views) -> None:
+    follow(ledger, views)
+    for command in history("alpha"):
+        ledger.record(command)
+    ledger.retract("alpha", 5, date="2017-10-02", reason="recorded by mistake")
+    ledger.retract("alpha", 4, date="2017-10-02", reason="recorded by mistake")
+    ledger.extend("alpha", date="2018-05-20", until="2018-08-31", reason="floods")
+    ledger.deny("alpha", date="2016-03-01", reason_category="other", reason="first audit failed")
+    assert views.store.tracked_position() == ledger.storage.max_position()
+    assert compare_with_rebuild(ledger.log) == []
+
+
+def test_a_refused_line_leaves_the_views_exactly_as_they_were(ledger: CertificationLedger, views: Views) -> None:
+    follow(ledger, views)
+    for command in history("alpha"):
+        ledger.record(command)
+    before = views.store.snapshot()
+    lines = history("beta") + [{"command": "reinstate", "org": "alpha", "date": "2019-01-01"}]
+    with pytest.raises(RuleViolation):
+        import_lines(ledger, lines, batch_size=2)  # two batches written before the refused line
+    assert views.store.snapshot() == before
+
+
+def test_views_behind_the_ledger_are_not_followed_until_caught_up(ledger: CertificationLedger,
+                                                                  views: Views) -> None:
+    ledger.record(history("alpha")[0])  # recorded by a writer that does not follow the views
+    follow(ledger, views)
+    ledger.record(history("alpha")[1])
+    assert views.store.tracked_position() == 0  # declined: the rows of position 1 are not there to build on
+    views.catch_up()
+    ledger.record(history("alpha")[2])
+    assert views.store.tracked_position() == ledger.storage.max_position() == 3
+    assert compare_with_rebuild(ledger.log) == []
+
+
+def test_an_import_projects_its_lines_in_its_own_pass_with_bounded_working_sets(ledger: CertificationLedger,
+                                                                                views: Views) -> None:
+    follow(ledger, views, kept_events=12)  # projectors leave and are made again from the pipeline's events
+    ledger.record(history("first")[0])
+    summary = import_lines(ledger, interleaved(12), batch_size=7, max_cached_events=20)
+    assert summary.recorded == 60
+    assert views.store.tracked_position() == ledger.storage.max_position() == 61
+    assert compare_with_rebuild(ledger.log) == []
+    # The projectors kept after the commit carry on with the next recording.
+    ledger.recertify("org-0", date="2018-06-01")
+    assert compare_with_rebuild(ledger.log) == []
+
+
+def test_a_check_writes_no_view_rows(ledger: CertificationLedger, views: Views) -> None:
+    follow(ledger, views)
+    ledger.record(history("alpha")[0])
+    before = views.store.snapshot()
+    summary = import_lines(ledger, history("beta"), check=True)
+    assert summary.checked and summary.recorded == 5
+    assert views.store.snapshot() == before
+
+
+def test_an_account_event_moves_the_views_position_on(ledger: CertificationLedger, views: Views) -> None:
+    follow(ledger, views)
+    ledger.record(history("alpha")[0])
+    ledger.open_account("clerk", role="office")
+    assert views.store.tracked_position() == ledger.storage.max_position() == 2
+    ledger.record(history("alpha")[1])
+    assert views.store.tracked_position() == 3
+    assert compare_with_rebuild(ledger.log) == []
+
+
+def test_the_service_follows_the_views_of_an_existing_ledger(db_url: str) -> None:
+    service = LedgerService(db_url, by="clerk")
+    try:
+        service.record(history("alpha")[0])  # creates the ledger: its views are filled after the commit
+        position = service.record(history("alpha")[1]).position
+        assert service.ledger().writer.follower is not None
+        assert service.views().store.tracked_position() == position
+        with pytest.raises(InvalidInput):
+            service.record({"command": "certify", "org": "alpha", "date": "2016-13-01", "standard": "fairmined"})
+        assert service.views().store.tracked_position() == position
+    finally:
+        service.close()
+
+
+@pytest.fixture
+def postgres_ledger() -> Iterator[CertificationLedger]:
+    for url in fresh_postgres_schema():
+        ledger = CertificationLedger(url)
+        yield ledger
+        ledger.close()
+
+
+@pytest.mark.postgres
+def test_a_recording_does_not_wait_while_another_writer_has_the_views_turn(postgres_ledger: CertificationLedger
+                                                                          ) -> None:
+    ledger = postgres_ledger
+    views = Views(ledger.log)
+    follow(ledger, views)
+    ledger.record(history("alpha")[0])
+    schema = ledger.storage.datastore.schema  # type: ignore[attr-defined]
+    with server_connection() as other:
+        with other.transaction():
+            other.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"certledger:views:{schema}",))
+            ledger.record(history("alpha")[1])  # not blocked: the views are left to the catch-up
+            assert views.store.tracked_position() == 1
+    views.catch_up()
+    assert views.store.tracked_position() == 2
+    assert compare_with_rebuild(ledger.log) == []
