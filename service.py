@@ -105,10 +105,12 @@ class LedgerService(AccountDesk):
     def following_views(self, ledger: CertificationLedger) -> CertificationLedger:
         """Have ``ledger``'s writes keep the views in their own transaction (``projections.following``).
 
-        The views are opened first, outside any write. Views that cannot be opened (a read-only role) are
-        left to the catch-up after each write, which reports its failure without failing the recording.
+        The views are opened first, outside any write, and only in a ledger that has its tables: opening them
+        makes theirs, which a refused first write must not leave behind. Views that cannot be opened (a
+        read-only role) are left to the catch-up after each write, which reports its failure without failing
+        the recording.
         """
-        if ledger.writer.follower is None:
+        if ledger.writer.follower is None and ledger.storage.has_tables():
             from projections.following import ViewsFollower
 
             try:

@@ -26,6 +26,7 @@ from ledger.transfer.importing import import_lines
 from ledger.integrity.walker import verify_chain
 from ledger.domain.organization import organization_id
 from projections import Views
+from projections.following import ViewsFollower
 
 PYTHON = sys.executable
 CERTLEDGER = str(Path(sys.executable).with_name("certledger"))
@@ -82,23 +83,30 @@ def record_rates(ledger: CertificationLedger, ledger_file: Path, commands: Seque
 
 def alternate_rounds(ledger: CertificationLedger, commands: Sequence[dict[str, Any]], rounds: int,
                      rows_after: Callable[[int], list[Any]], insert_raw: Callable[[list[Any]], Any]) -> RecordRates:
-    """B1 on any backend: rounds of recording, of recording + catch-up, and of raw inserts of the same rows."""
+    """B1 on any backend: rounds of recording, of recording with the views (as the CLI records: the views
+    written in the recording's transaction, then a catch-up that finds nothing left), and of raw inserts of the
+    same rows. The plain rounds leave the views behind; the first recording of the next views round finds them
+    so, and its catch-up brings them up, as a CLI recording after a Python API writer would."""
     views = Views(ledger.log)
     views.catch_up()
+    follower = ViewsFollower(views.store)
     result = RecordRates([], [], [])
     per_round = len(commands) // (2 * rounds)
     position = ledger.recorder.max_position()
     for r in range(rounds):
         plain = commands[2 * r * per_round:(2 * r + 1) * per_round]
         cli_like = commands[(2 * r + 1) * per_round:(2 * r + 2) * per_round]
+        ledger.writer.follower = None
         seconds, _ = timed(lambda: [ledger.record(c, by=RECORDED_BY) for c in plain])
         result.ours.append(rate(len(plain), seconds))
+        ledger.writer.follower = follower
         seconds, _ = timed(lambda: [(ledger.record(c, by=RECORDED_BY), views.catch_up()) for c in cli_like])
         result.with_views.append(rate(len(cli_like), seconds))
         rows = rows_after(position)
         position = ledger.recorder.max_position()
         seconds, _ = timed(lambda: insert_raw(rows))
         result.raw.append(rate(len(rows), seconds))
+    ledger.writer.follower = None
     return result
 
 
@@ -107,10 +115,11 @@ def b1_results(rates: RecordRates, where: str, synchronous: str) -> list[Result]
     return [
         Result(f"B1 record, 1 command/txn ({where})", per_second(median(rates.ours)), per_second(median(rates.raw)),
                ratio, ">= 0.40", ratio >= 0.40, [f"raw: one-row INSERT transactions, {synchronous}"]),
-        Result(f"B1 record + views catch-up ({where})", per_second(median(rates.with_views)),
+        Result(f"B1 record + views ({where})", per_second(median(rates.with_views)),
                per_second(median(rates.raw)), median(rates.with_views) / median(rates.raw), ">= 0.20",
                median(rates.with_views) / median(rates.raw) >= 0.20,
-               ["what the CLI does per recording command, without process start-up"]),
+               ["what the CLI does per recording command, without process start-up: the event and its view rows "
+                "in one transaction"]),
     ]
 
 
@@ -290,7 +299,8 @@ def b6_status_process(db: str, org: str, runs: int) -> Result:
 
 
 def b6_recording_process(db: str, org: str, runs: int) -> Result:
-    """One recording command as a whole process (record, then catch the views up), against the deps-only process."""
+    """One recording command as a whole process (the event and its view rows in one transaction), against the
+    deps-only process."""
     ours, deps = [], []
     env = child_env()
     for n in range(runs):
@@ -303,7 +313,7 @@ def b6_recording_process(db: str, org: str, runs: int) -> Result:
     ratio = median(deps) / median(ours)
     return Result("B6 a recording command process", f"{millis(median(ours))}", f"{millis(median(deps))}",
                   ratio, "<= 2.2x (ratio >= 0.45)", ratio >= 1 / 2.2,
-                  ["`certledger audit ...`: record one event and catch the views up, as one process; raw: a Python "
+                  ["`certledger audit ...`: record one event with its view rows, as one process; raw: a Python "
                    "process that only imports click, pydantic and eventsourcing"])
 
 

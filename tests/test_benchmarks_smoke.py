@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
-WORKLOADS = ("B1 record, 1 command/txn", "B1 record + views catch-up", "B2 import", "B3 rebuild", "B4 state_at",
+WORKLOADS = ("B1 record, 1 command/txn", "B1 record + views", "B2 import", "B3 rebuild", "B4 state_at",
              "B4 registry --as-of", "B5 verify chain", "B5 `certledger verify` process",
              "B6 `certledger status ORG` process", "B7 B1 ratio to raw", "B7 B4 state_at", "B7 B4 registry")
 

@@ -84,6 +84,9 @@ class LedgerStorage(Protocol):
 
     def write(self, on_wait: Callable[[], None] | None = None) -> ContextManager[WriteTransaction]: ...
 
+    def has_tables(self) -> bool:
+        """Whether the ledger's tables exist (a PostgreSQL ledger makes them in its first write transaction)."""
+
     def insert_copied(self, rows: Sequence[StoredRow], extras: Extras) -> None: ...
 
     def max_position(self) -> int: ...

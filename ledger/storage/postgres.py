@@ -52,6 +52,12 @@ class PostgresLedgerRecorder(LedgerQueries, PostgresApplicationRecorder):
         self.datastore.register_type_adapters()
         self._tables_ready = True
 
+    def has_tables(self) -> bool:
+        if not self._tables_ready:
+            with self.datastore.get_connection() as conn:
+                self._tables_ready = {self.events_table_name, *LEDGER_TABLES} <= self._existing_tables(conn)
+        return self._tables_ready
+
     def _create_tables_in_transaction(self, conn: psycopg.Connection[DictRow]) -> dict[str, CompositeInfo]:
         """Inside a write transaction: create what is missing, so that a rollback takes it away again.
 

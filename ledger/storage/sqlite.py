@@ -30,6 +30,9 @@ class SQLiteLedgerRecorder(LedgerQueries, SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + self.ledger_create_statements()
 
+    def has_tables(self) -> bool:
+        return True  # an SQLite ledger is created whole (``ledger.application.creation``)
+
     def create_table(self) -> None:
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")

@@ -269,7 +269,7 @@ def test_the_registry_filters_by_text_region_and_expiry(server: Server, params: 
 
 @pytest.mark.parametrize(("params", "message"), [
     ({"expiring_within": "-1"}, "--expiring-within: input should be greater than or equal to 0"),
-    ({"expiring_within": "soon"}, "--expiring-within: input should be a valid integer"),
+    ({"expiring_within": "soon"}, "--expiring-within: should be a whole number written with the digits 0-9"),
     ({"q": "a\x00b"}, "--q: must not contain control characters"),
     ({"region": "   "}, "--region: must not be empty"),
     ({"q": "x" * 501}, "--q: "),
