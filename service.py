@@ -35,7 +35,8 @@ Progress = Callable[[int, int], None]  # (done, total)
 class AccountDesk:
     """The accounts' part of ``LedgerService``: opening, listing and revoking accounts, checking a
     bearer token, and recording as an account. It works through the service's ``ledger()``,
-    ``write()``, ``catch_up_quietly()`` and ``_record_lines()``, like its recording commands."""
+    ``write()``, ``following_views()``, ``catch_up_quietly()`` and ``_record_lines()``, like its recording
+    commands."""
 
     by: str | None
     _tokens: TokenChecker | None

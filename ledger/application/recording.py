@@ -17,7 +17,10 @@ batches. Per command:
    releases what its target claimed;
 4. **chain extras** — the key, the recorded-at instant and the claim go with the event;
 5. **store** — events and their extras are written in batches (the chain entries, keys and
-   claims in the same transaction, by ``ledger.storage``); all or nothing.
+   claims in the same transaction, by ``ledger.storage``); all or nothing;
+6. **follow** — each batch written is offered to the writer's follower, if it was given one and
+   joined the transaction (``ledger.application.following``: the views), which writes what follows
+   from it in the same transaction.
 """
 
 from __future__ import annotations
