@@ -278,12 +278,13 @@ def record(command: dict[str, Any], as_json: bool) -> None:
     else:
         click.echo(f"Recorded {result.type} for {result.org} at position {result.position} "
                    f"(version {result.version}, {result.event.date.isoformat()})")
-    keep_views_up(s)
+    keep_views_up(s, result.position)
 
 
-def keep_views_up(s: LedgerService) -> None:
-    """Catch the projections up after recording; the event is already committed, so only warn on failure."""
-    problem = s.catch_up_quietly()
+def keep_views_up(s: LedgerService, recorded: int | None) -> None:
+    """Catch the projections up after recording (unless the recording kept them); the event is already
+    committed, so only warn on failure."""
+    problem = s.catch_up_quietly(recorded)
     if problem:
         click.echo(f"Warning: {problem}", err=True)
 
@@ -856,7 +857,7 @@ def import_(source: str, fmt: str | None, check: bool, quiet: bool, as_json: boo
         with import_progress(source, quiet) as progress:
             summary = s.import_file(source, fmt=fmt, check=check, progress=progress)
         if summary.recorded and not check:
-            keep_views_up(s)
+            keep_views_up(s, summary.last_position)
     except Interrupted:
         raise Stopped("interrupted: nothing was imported (an import is all or nothing; run it again)") from None
     except KeyboardInterrupt:

@@ -44,13 +44,13 @@ class AccountDesk:
     def open_account(self, name: str, role: str, orgs: Sequence[str] = ()) -> dict[str, Any]:
         """Open an account; the answer holds its token, shown this once and stored nowhere."""
         recorded, token = self.write(lambda ledger: ledger.open_account(name, role=role, orgs=orgs, by=self.by))
-        self.catch_up_quietly()
+        self.catch_up_quietly(recorded.position)
         return {"name": name, "role": role, "orgs": list(dict.fromkeys(orgs)), "token": token.token,
                 "position": recorded.position}
 
     def revoke_account(self, name: str) -> Recorded:
         result = self.following_views(self.ledger(must_exist=True)).revoke_account(name, by=self.by)
-        self.catch_up_quietly()
+        self.catch_up_quietly(result.position)
         return result
 
     def accounts(self) -> list[dict[str, Any]]:
@@ -138,7 +138,7 @@ class LedgerService(AccountDesk):
     def record(self, command: dict[str, Any], *, again: bool = False) -> Recorded:
         """Record one command, then bring the views up to date (a failure there only delays them)."""
         result = self.write(lambda ledger: ledger.record(command, by=self.by, again=again, on_wait=self.on_wait))
-        self.catch_up_quietly()
+        self.catch_up_quietly(result.position)
         return result
 
     def record_lines(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None) -> Outcome:
@@ -152,7 +152,7 @@ class LedgerService(AccountDesk):
                                                                                            on_wait=self.on_wait)),
                              lambda outcome: outcome.recorded > 0)
         if outcome.recorded:
-            self.catch_up_quietly()
+            self.catch_up_quietly(outcome.last_position)
         return outcome
 
     def import_file(self, path: str, *, fmt: str | None = None, check: bool = False,
@@ -167,11 +167,15 @@ class LedgerService(AccountDesk):
                                                                   check=check, on_wait=self.on_wait),
                              lambda summary: summary.recorded > 0 and not check, repeatable=path != "-")
         if summary.recorded and not check:
-            self.catch_up_quietly()
+            self.catch_up_quietly(summary.last_position)
         return summary
 
-    def catch_up_quietly(self) -> str | None:
-        """Catch the views up after recording; the events are committed, so a failure is only reported."""
+    def catch_up_quietly(self, recorded: int | None = None) -> str | None:
+        """Catch the views up after recording, unless the recording's own transaction kept them (``recorded``: its
+        last position); the events are committed, so a failure is only reported."""
+        writer = self._ledger.writer if self._ledger is not None else None
+        if recorded is not None and getattr(writer and writer.follower, "followed_to", 0) >= recorded:
+            return None
         try:
             self.views().catch_up()
         except LedgerError as error:

@@ -26,7 +26,7 @@ from ledger.transfer.importing import import_lines
 from ledger.integrity.walker import verify_chain
 from ledger.domain.organization import organization_id
 from projections import Views
-from projections.following import ViewsFollower
+from service import LedgerService
 
 PYTHON = sys.executable
 CERTLEDGER = str(Path(sys.executable).with_name("certledger"))
@@ -83,31 +83,29 @@ def record_rates(ledger: CertificationLedger, ledger_file: Path, commands: Seque
 
 def alternate_rounds(ledger: CertificationLedger, commands: Sequence[dict[str, Any]], rounds: int,
                      rows_after: Callable[[int], list[Any]], insert_raw: Callable[[list[Any]], Any]) -> RecordRates:
-    """B1 on any backend: rounds of recording, of recording with the views (as the CLI records: the views
-    written in the recording's transaction, then a catch-up that finds nothing left), and of raw inserts of the
-    same rows. The plain rounds leave the views behind: they are caught up before each views round, untimed, so
-    that each of its recordings finds them current, as a CLI recording after another CLI recording does."""
-    views = Views(ledger.log)
-    views.catch_up()
-    follower = ViewsFollower(views.store)
+    """B1 on any backend: rounds of recording, of recording with the views as the CLI and the web record (through
+    ``LedgerService.record``: the event and its view rows in one transaction), and of raw inserts of the same rows.
+    The plain rounds leave the views behind: they are caught up before each views round, untimed, so that each of
+    its recordings finds them current, as a CLI recording after another CLI recording does."""
+    service = LedgerService(ledger.db, by=RECORDED_BY)
     result = RecordRates([], [], [])
     per_round = len(commands) // (2 * rounds)
     position = ledger.recorder.max_position()
-    for r in range(rounds):
-        plain = commands[2 * r * per_round:(2 * r + 1) * per_round]
-        cli_like = commands[(2 * r + 1) * per_round:(2 * r + 2) * per_round]
-        ledger.writer.follower = None
-        seconds, _ = timed(lambda: [ledger.record(c, by=RECORDED_BY) for c in plain])
-        result.ours.append(rate(len(plain), seconds))
-        ledger.writer.follower = follower
-        views.catch_up()
-        seconds, _ = timed(lambda: [(ledger.record(c, by=RECORDED_BY), views.catch_up()) for c in cli_like])
-        result.with_views.append(rate(len(cli_like), seconds))
-        rows = rows_after(position)
-        position = ledger.recorder.max_position()
-        seconds, _ = timed(lambda: insert_raw(rows))
-        result.raw.append(rate(len(rows), seconds))
-    ledger.writer.follower = None
+    try:
+        for r in range(rounds):
+            plain = commands[2 * r * per_round:(2 * r + 1) * per_round]
+            cli_like = commands[(2 * r + 1) * per_round:(2 * r + 2) * per_round]
+            seconds, _ = timed(lambda: [ledger.record(c, by=RECORDED_BY) for c in plain])
+            result.ours.append(rate(len(plain), seconds))
+            service.views().catch_up()
+            seconds, _ = timed(lambda: [service.record(c) for c in cli_like])
+            result.with_views.append(rate(len(cli_like), seconds))
+            rows = rows_after(position)
+            position = ledger.recorder.max_position()
+            seconds, _ = timed(lambda: insert_raw(rows))
+            result.raw.append(rate(len(rows), seconds))
+    finally:
+        service.close()
     return result
 
 

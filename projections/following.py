@@ -41,6 +41,7 @@ class ViewsFollower:
     def __init__(self, store: ViewStore, kept_events: int = KEPT_EVENTS):
         self.store = store
         self.kept: Recent[OrganizationProjector] = Recent(kept_events)
+        self.followed_to = 0  # the last position whose rows a transaction of this follower committed
 
     def begin(self, tx: WriteTransaction) -> ViewsFollowing | None:
         tracked = self.store.join(tx.cursor)
@@ -55,6 +56,7 @@ class ViewsFollowing:
     def __init__(self, follower: ViewsFollower, tx: WriteTransaction):
         self.follower = follower
         self.tx = tx
+        self.position = 0
         self.projectors: Recent[OrganizationProjector] = Recent(follower.kept.max_events)
 
     def take(self, written: Sequence[Written]) -> None:
@@ -68,12 +70,14 @@ class ViewsFollowing:
             self.projectors.put(originator_id, projector, len(projector.entries))
         self.follower.store.write_in(self.tx.cursor, book.closes, book.made())
 
-    def finish(self) -> None:
-        self.follower.store.track_in(self.tx.cursor, self.tx.max_position())
+    def finish(self, last_position: int) -> None:
+        self.position = last_position
+        self.follower.store.track_in(self.tx.cursor, last_position)
 
     def committed(self) -> None:
         for originator_id, projector in self.projectors.items():
             self.follower.kept.put(originator_id, projector, len(projector.entries))
+        self.follower.followed_to = max(self.follower.followed_to, self.position)
 
     def _projector(self, originator_id: UUID, item: Written) -> OrganizationProjector:
         """The organization's projector, having taken every event before ``item``'s."""

@@ -159,3 +159,27 @@ def test_a_recording_does_not_wait_while_another_writer_has_the_views_turn(postg
     views.catch_up()
     assert views.store.tracked_position() == 2
     assert compare_with_rebuild(ledger.log) == []
+
+
+def test_after_a_recording_that_kept_the_views_nothing_catches_them_up_again(db_url: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    service = LedgerService(db_url, by="clerk")
+    try:
+        service.record(history("alpha")[0])
+        service.record(history("alpha")[1])  # the first recording with the follower
+        caught_up: list[int] = []
+        monkeypatch.setattr(Views, "catch_up", lambda views, *args, **kwargs: caught_up.append(1) or 0)
+        service.record(history("alpha")[2])
+        assert caught_up == []
+        monkeypatch.undo()
+        # A writer that does not follow the views leaves them behind: the next recording declines, and catches up.
+        other = CertificationLedger(db_url)
+        try:
+            other.record(history("alpha")[3])
+        finally:
+            other.close()
+        position = service.record(history("alpha")[4]).position
+        assert service.views().store.tracked_position() == position == 5
+        assert compare_with_rebuild(service.ledger().log) == []
+    finally:
+        service.close()

@@ -35,8 +35,8 @@ class Following(Protocol):
     def take(self, written: Sequence[Written]) -> None:
         """A batch was inserted: follow it, in the same transaction."""
 
-    def finish(self) -> None:
-        """The last batch is in and the transaction is about to commit."""
+    def finish(self, last_position: int) -> None:
+        """The last batch is in (the transaction's last position: ``last_position``) and it is about to commit."""
 
     def committed(self) -> None:
         """The transaction committed (never called when it rolled back)."""

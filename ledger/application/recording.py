@@ -476,7 +476,7 @@ class Writer:
                 if options.check or submission.outcome.error_count or not submission.outcome.recorded:
                     raise RolledBack  # (nothing recorded: nothing to commit, not even a new ledger's tables)
                 if following is not None:
-                    following.finish()
+                    following.finish(submission.outcome.last_position or 0)
                 committing = True
         except RolledBack:
             return submission.outcome
