@@ -107,15 +107,17 @@ class LedgerService(AccountDesk):
         """Have ``ledger``'s writes keep the views in their own transaction (``projections.following``).
 
         The views are opened first, outside any write, and only in a ledger that has its tables: opening them
-        makes theirs, which a refused first write must not leave behind. Views that cannot be opened (a
-        read-only role) are left to the catch-up after each write, which reports its failure without failing
-        the recording.
+        makes theirs, which a refused first write must not leave behind. Views that this connection cannot
+        open or write (a role without their grants) are left to the catch-up after each write, which reports
+        its failure without failing the recording.
         """
         if ledger.writer.follower is None and ledger.storage.has_tables():
             from projections.following import ViewsFollower
 
             try:
-                ledger.writer.follower = ViewsFollower(self.views().store)
+                store = self.views().store
+                if store.may_write():
+                    ledger.writer.follower = ViewsFollower(store)
             except LedgerError:
                 pass
         return ledger

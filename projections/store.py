@@ -93,6 +93,10 @@ class ViewStore:
         """SQLite: the ledger's write transaction holds the database's one write lock, which is the turn."""
         return True
 
+    def may_write(self) -> bool:
+        """Whether this connection may write the views (SQLite: whoever may write the file may write them)."""
+        return True
+
     def replace_all(self, versions: Iterable[Version], position: int) -> None:
         """Drop the view tables and the tracked position, then write ``versions`` as of ``position``: one
         transaction. ``versions`` may be a generator: it is written as it comes, a slice at a time.

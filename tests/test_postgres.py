@@ -145,6 +145,19 @@ def test_a_writer_role_records_and_a_read_only_role_queries_but_cannot_record(
 
 
 @pytest.mark.postgres
+def test_a_writer_without_the_grants_on_the_views_still_records_and_is_warned(roles: tuple[str, str, str]) -> None:
+    schema, writer, _ = roles
+    with server_connection() as conn:
+        conn.execute(f"REVOKE INSERT, UPDATE, DELETE ON {schema}.status_segments, {schema}.certification_periods, "
+                     f"{schema}.event_feed, {schema}.notification_tracking FROM {writer}")
+    code, out, err = run("--db", as_role(writer, schema), *REGISTER)
+    assert code == 0 and out.startswith("Recorded OrganizationRegistered for cecomip at position 1")
+    assert err.startswith("Warning: cannot update") and "permission denied" in err, err
+    code, out, err = run("--db", as_role("postgres", schema), "registry", "--csv")
+    assert (code, err) == (0, "") and out.splitlines()[1].startswith("cecomip,"), out
+
+
+@pytest.mark.postgres
 def test_the_writer_role_cannot_change_a_recorded_event(roles: tuple[str, str, str]) -> None:
     schema, writer, _ = roles
     assert run("--db", as_role(writer, schema), *REGISTER)[0] == 0
