@@ -104,7 +104,7 @@ class LedgerService(AccountDesk):
         return result
 
     def following_views(self, ledger: CertificationLedger) -> CertificationLedger:
-        """Have ``ledger``'s writes keep the views in their own transaction (``projections.following``).
+        """Have ``ledger``'s writes keep the views in their own transaction (``projections.in_transaction``).
 
         The views are opened first, outside any write, and only in a ledger that has its tables: opening them
         makes theirs, which a refused first write must not leave behind. Views that this connection cannot
@@ -112,7 +112,7 @@ class LedgerService(AccountDesk):
         its failure without failing the recording.
         """
         if ledger.writer.follower is None and ledger.storage.has_tables():
-            from projections.following import ViewsFollower
+            from projections.in_transaction import ViewsFollower
 
             try:
                 store = self.views().store

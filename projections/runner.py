@@ -1,7 +1,7 @@
 """Keeping the views up: incremental catch-up after the tracked position, and replay.
 
 A recording through the service keeps the views in its own transaction when they are current
-(``projections.following``); catch-up brings them up after any other writer (the Python API, an
+(``projections.in_transaction``); catch-up brings them up after any other writer (the Python API, an
 earlier release, a transaction the follower declined), and fills a new ledger's views.
 
 Catch-up reads only the notifications after the tracked position, in batches. For each

@@ -22,7 +22,7 @@ from ledger.domain.events import (
 )
 from ledger.domain.values import REASON_CATEGORIES, STANDARDS, today_utc
 from projections import Views, compare_with_rebuild
-from projections.following import ViewsFollower
+from projections.in_transaction import ViewsFollower
 
 ORGS = ("alpha", "beta", "gamma")
 START = date(2015, 1, 1)

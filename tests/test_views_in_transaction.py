@@ -11,7 +11,7 @@ from ledger.application import CertificationLedger
 from ledger.errors import InvalidInput, RuleViolation
 from ledger.transfer.importing import import_lines
 from projections import Views, compare_with_rebuild
-from projections.following import ViewsFollower
+from projections.in_transaction import ViewsFollower
 from service import LedgerService
 
 

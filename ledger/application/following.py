@@ -4,7 +4,7 @@ A read model stored in the ledger's own database (the registry's views) can be w
 transaction that writes the events: then the events and what follows from them commit together,
 or neither does, and no reader ever finds the model behind a committed recording. The pipeline
 knows nothing of any read model; it offers each batch it writes to the follower it was given
-(``Writer.follower``), which lives above it (``projections.following``).
+(``Writer.follower``), which lives above it (``projections.in_transaction``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,6 @@ class Following(Protocol):
         """The transaction committed (never called when it rolled back)."""
 
 
-class Follower(Protocol):
+class TransactionFollower(Protocol):
     def begin(self, tx: WriteTransaction) -> Following | None:
         """Join a write transaction that has just started, or decline it (None: the follower catches up later)."""

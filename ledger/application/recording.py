@@ -56,7 +56,7 @@ from ledger.errors import (
     UnknownAccount,
     UnknownOrganization,
 )
-from ledger.application.following import Follower, Following, Written
+from ledger.application.following import Following, TransactionFollower, Written
 from ledger.application.log import Entry
 from ledger.application.recent import Recent
 from ledger.garbage import fewer_collections
@@ -457,7 +457,7 @@ class Writer:
         self.mapper = mapper
         self.db = db
         self.recent: Recent[Member] = Recent()
-        self.follower: Follower | None = None  # kept up in each write transaction (the views), if given
+        self.follower: TransactionFollower | None = None  # kept up in each write transaction (the views), if given
 
     def submit(self, lines: Iterable[tuple[int | None, Any]], *, by: str | None = None,
                options: Options = Options()) -> Outcome:

@@ -36,7 +36,7 @@ KEPT_EVENTS = 20_000  # events of the projectors kept between transactions (and 
 
 
 class ViewsFollower:
-    """Joins write transactions to keep the views in them (``ledger.application.following.Follower``)."""
+    """Joins write transactions to keep the views in them (``ledger.application.following.TransactionFollower``)."""
 
     def __init__(self, store: ViewStore, kept_events: int = KEPT_EVENTS):
         self.store = store
