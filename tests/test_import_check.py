@@ -206,7 +206,7 @@ def test_ctrl_c_after_the_commit_says_the_import_may_have_been_recorded(register
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     source = write_lines(tmp_path / "lines.jsonl", [CERTIFY])
 
-    def interrupted(self: service.LedgerService) -> None:
+    def interrupted(self: service.LedgerService, recorded: int | None = None) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(service.LedgerService, "catch_up_quietly", interrupted)
@@ -224,9 +224,9 @@ def test_the_summary_is_printed_only_once_the_views_are_caught_up(registered: st
     source = write_lines(tmp_path / "lines.jsonl", [CERTIFY])
     real_catch_up = service.LedgerService.catch_up_quietly
 
-    def catch_up(self: service.LedgerService) -> str | None:
+    def catch_up(self: service.LedgerService, recorded: int | None = None) -> str | None:
         print("catching up")
-        return real_catch_up(self)
+        return real_catch_up(self, recorded)
 
     monkeypatch.setattr(service.LedgerService, "catch_up_quietly", catch_up)
 
