@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -183,3 +190,47 @@ def test_after_a_recording_that_kept_the_views_nothing_catches_them_up_again(db_
         assert compare_with_rebuild(service.ledger().log) == []
     finally:
         service.close()
+
+
+# The child imports a file through the command line, and lingers where the views used to be caught up, after the
+# import's commit, so that the kill lands between the commit and anything that could come after it.
+CHILD = textwrap.dedent("""
+    import sys, time
+    import service
+
+    def linger(self, recorded=None):
+        print("committed", flush=True)
+        time.sleep(60)
+
+    service.LedgerService.catch_up_quietly = linger
+    from cli import main
+    sys.argv = ["certledger", "--db", sys.argv[1], "import", sys.argv[2], "--quiet"]
+    main()
+""")
+
+
+def test_a_kill_right_after_an_import_commits_leaves_views_that_hold_all_of_it(db_url: str, tmp_path: Path) -> None:
+    service = LedgerService(db_url, by="clerk")
+    try:
+        for command in history("alpha"):
+            service.record(command)
+    finally:
+        service.close()
+    source = tmp_path / "lines.jsonl"
+    source.write_text("".join(json.dumps(c) + "\n" for c in interleaved(8)), encoding="utf-8")
+    child = subprocess.Popen([sys.executable, "-c", CHILD, db_url, str(source)], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "committed"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    ledger = CertificationLedger(db_url)
+    try:
+        assert ledger.storage.max_position() == 45
+        assert Views(ledger.log).store.tracked_position() == 45  # no catch-up ran: the import's commit moved them
+        assert compare_with_rebuild(ledger.log) == []
+    finally:
+        ledger.close()
