@@ -17,6 +17,7 @@ import pytest
 from ledger.application import CertificationLedger
 from ledger.errors import ConcurrencyConflict, DuplicateCertificate
 from ledger.domain.organization import organization_id
+from projections import Views, compare_with_rebuild
 
 pytestmark = pytest.mark.slow  # real processes: about a second each
 
@@ -33,11 +34,15 @@ def audit(org: str, reference: str) -> dict[str, Any]:
             "reference": reference}
 
 
-def race(db: str, *batches: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Run each batch of commands in its own process, all starting at the same instant."""
+def race(db: str, *batches: list[dict[str, Any]], through: tuple[str, ...] = ()) -> list[list[dict[str, Any]]]:
+    """Run each batch of commands in its own process, all starting at the same instant (``through``: how each
+    process records, "service" or "ledger"; all through the Python API by default)."""
     start = time.time() + START_DELAY
-    processes = [subprocess.Popen([sys.executable, str(WORKER), db, str(start), json.dumps(batch)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for batch in batches]
+    ways = through or ("ledger",) * len(batches)
+    processes = [subprocess.Popen([sys.executable, str(WORKER), db, str(start), json.dumps(batch),
+                                   *(["service"] if way == "service" else [])],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for batch, way in zip(batches, ways, strict=True)]
     outcomes = []
     for process in processes:
         out, err = process.communicate(timeout=120)
@@ -85,6 +90,26 @@ def test_processes_recording_for_their_own_and_a_shared_organization_lose_and_du
     assert positions == list(range(1, 1 + 1 + 3 * 8 + 3 * 9))
     head = ledger.recorder.chain_head()
     assert head is not None and (head.seq, head.notification_id) == (positions[-1], positions[-1])
+
+
+@pytest.mark.parametrize("through", [("service",) * 3, ("service", "ledger", "service")],
+                         ids=["all-keeping-views", "one-leaving-them-behind"])
+def test_processes_recording_with_the_views_in_their_transactions_keep_them_equal_to_a_rebuild(
+        ledger: CertificationLedger, db_url: str, through: tuple[str, ...]) -> None:
+    ledger.record(register("shared"))
+    Views(ledger.log).catch_up()
+
+    outcomes = race(db_url, *[[register(f"own-{p}")] + [audit(org, f"p{p}-{n}") for n in range(6)
+                                                         for org in (f"own-{p}", "shared")] for p in range(3)],
+                    through=through)
+
+    assert [o for batch in outcomes for o in batch if "error" in o] == []
+    views = Views(ledger.log)
+    if "ledger" not in through:
+        # Each recording kept the views in its transaction, or (another process had their turn) caught them up
+        # after its commit: the last one leaves them at the last position.
+        assert views.store.tracked_position() == ledger.recorder.max_position() == 1 + 3 * 13
+    assert compare_with_rebuild(ledger.log) == []
 
 
 def test_processes_registering_the_same_id_at_once_leave_one_winner_and_clear_errors(
