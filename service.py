@@ -87,6 +87,7 @@ class LedgerService(AccountDesk):
         self._ledger: CertificationLedger | None = None
         self._views: Views | None = None
         self._tokens: TokenChecker | None = None
+        self._views_decided = False  # whether following_views has decided, for this ledger, once and for all
 
     def ledger(self, *, must_exist: bool = False) -> CertificationLedger:
         if self._ledger is None:
@@ -111,15 +112,17 @@ class LedgerService(AccountDesk):
         open or write (a role without their grants) are left to the catch-up after each write, which reports
         its failure without failing the recording.
         """
-        if ledger.writer.follower is None and ledger.storage.has_tables():
-            from projections.in_transaction import ViewsFollower
+        if self._views_decided or not ledger.storage.has_tables():
+            return ledger
+        from projections.in_transaction import ViewsFollower
 
-            try:
-                store = self.views().store
-                if store.may_write():
-                    ledger.writer.follower = ViewsFollower(store)
-            except LedgerError:
-                pass
+        self._views_decided = True  # asked once per ledger: not again before every write
+        try:
+            store = self.views().store
+            if store.may_write():
+                ledger.writer.follower = ViewsFollower(store)
+        except LedgerError:
+            pass
         return ledger
 
     def views(self) -> Views:
@@ -131,6 +134,7 @@ class LedgerService(AccountDesk):
 
     def close(self) -> None:
         self._views = None
+        self._views_decided = False
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None

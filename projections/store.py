@@ -84,10 +84,7 @@ class ViewStore:
         views has the turn (a catch-up or a replay under way)."""
         if not self.take_turn_in(c):
             return None
-        c.execute(self.dialect.sql(f"SELECT MAX(notification_id) FROM {self.tracking_table} "
-                                   "WHERE application_name = ?"), (APPLICATION_NAME,))
-        row = c.fetchone()
-        return (row[0] if row is not None else None) or 0
+        return self.tracked_in(c)
 
     def take_turn_in(self, c: Any) -> bool:
         """SQLite: the ledger's write transaction holds the database's one write lock, which is the turn."""
@@ -152,11 +149,15 @@ class ViewStore:
             yield c
 
     def tracked_in(self, c: Any) -> int:
-        """The tracked position as seen by the transaction of cursor ``c``."""
+        """The tracked position as seen by the transaction of cursor ``c`` (the views' own cursors give rows by
+        column name as dicts on PostgreSQL, the ledger's write cursor gives tuples: the one value is read either
+        way)."""
         c.execute(self.dialect.sql(f"SELECT MAX(notification_id) AS position FROM {self.tracking_table} "
                                    "WHERE application_name = ?"), (APPLICATION_NAME,))
         row = c.fetchone()
-        return (row["position"] if row is not None else None) or 0
+        if row is None:
+            return 0
+        return (row["position"] if isinstance(row, dict) else row[0]) or 0
 
     def snapshot(self) -> tuple[int, dict[str, list[tuple[Any, ...]]]]:
         """The tracked position and every view table's rows, read in one transaction."""
