@@ -67,6 +67,10 @@ class Version:
     def stored(self) -> tuple[Any, ...]:
         return (*self.row, self.known_from, self.known_until)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent back by replay workers (``projections.folding``) by the hundred thousand: as a plain tuple.
+        return Version, (self.table, self.row, self.known_from, self.known_until)
+
 
 class OrganizationProjector:
     """One organization's rows, kept current event by event."""

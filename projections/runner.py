@@ -19,7 +19,8 @@ never changed, so one made by this process serves whatever process moved the vie
 
 Views that have applied nothing yet, facing a long log (a fresh import), are filled by a replay
 instead, like a rebuild: one transaction, organization after organization, so memory stays
-bounded and each organization's events are read and decoded once.
+bounded and each organization's events are read and decoded once (by worker processes, when the log
+is long and the machine has processors to spare: ``projections.folding``).
 
 The projectors (``projections.rows``, and the event classes they fold) are imported where events are
 applied, not with this module: a question asked of views that are up to date loads neither.
@@ -33,16 +34,15 @@ from uuid import UUID
 
 from ledger.application.log import Entry, EventLog
 from ledger.application.recent import Recent
+from projections.folding import REPLAY_ORGANIZATIONS, ReplayProgress, folded_batches
 from projections.store import ViewsMovedOn, ViewStore
 
 if TYPE_CHECKING:
     from projections.rows import OrganizationProjector, Version
 
 BATCH_SIZE = 500
-REPLAY_ORGANIZATIONS = 100  # organizations read, decoded and folded together during a replay
 REPLAY_FROM_EMPTY = 20_000  # a backlog this long, onto views that hold nothing yet, is replayed instead
 RECENT_EVENTS = 50_000  # events of recently projected organizations a process keeps
-ReplayProgress = Callable[[int, int], None]  # (organizations done, organizations in all)
 
 
 @dataclass(frozen=True)
@@ -127,26 +127,8 @@ def replay(log: EventLog, upto: int, progress: ReplayProgress | None = None) -> 
 
 def replay_versions(log: EventLog, upto: int, organizations: int = REPLAY_ORGANIZATIONS,
                     progress: ReplayProgress | None = None) -> Iterator[Version]:
-    """Every organization's rows from the log up to position ``upto``, a few organizations at a time."""
-    from projections.rows import versions
-
-    for batch in replay_batches(log, upto, organizations, progress):
-        for entries in batch:
-            yield from versions(entries)
-
-
-def replay_batches(log: EventLog, upto: int, organizations: int = REPLAY_ORGANIZATIONS,
-                   progress: ReplayProgress | None = None) -> Iterator[list[list[Entry]]]:
-    """Every organization's events up to ``upto``, a few organizations at a time.
-
-    Each batch of organizations is read with one query (their rows, in version order), so only one
-    batch is ever held in memory, whatever the size of the log. ``progress(done, total)`` is told
-    after each batch.
-    """
-    originators = log.organization_ids()
-    for start in range(0, len(originators), organizations):
-        batch = log.entries(originators[start:start + organizations], upto)
-        if batch:
-            yield batch
-        if progress is not None:
-            progress(min(start + organizations, len(originators)), len(originators))
+    """Every organization's rows from the log up to position ``upto``, a few organizations at a time (folded
+    in worker processes when the log is long: ``projections.folding``)."""
+    for batch in folded_batches(log, upto, organizations, progress):
+        for folded in batch:
+            yield from folded.versions

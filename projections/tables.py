@@ -168,7 +168,7 @@ def rows_of(c: Cursor, d: Dialect, t: Table, orgs: Sequence[str]) -> list[tuple[
     """Every row (every version) of these organizations in table ``t``."""
     condition, params = d.any_of("org", orgs)
     c.execute(d.sql(f"SELECT {', '.join(t.columns)} FROM {{{t.name}}} WHERE {condition}"), params)
-    return [tuple(row[col] for col in t.columns) for row in c.fetchall()]
+    return as_tuples(c.fetchall())
 
 
 def organizations_in(c: Cursor, d: Dialect, t: Table) -> list[str]:
@@ -178,4 +178,13 @@ def organizations_in(c: Cursor, d: Dialect, t: Table) -> list[str]:
 
 def table_contents(c: Cursor, d: Dialect, t: Table) -> list[tuple[Any, ...]]:
     c.execute(d.sql(f"SELECT {', '.join(t.columns)} FROM {{{t.name}}} ORDER BY {', '.join(t.key)}"))
-    return [tuple(row[col] for col in t.columns) for row in c.fetchall()]
+    return as_tuples(c.fetchall())
+
+
+def as_tuples(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a statement that selects a table's ``columns`` in order, as plain tuples: SQLite's rows are
+    sequences, psycopg's dict rows keep the selected order (taken whole: by name, a column at a time, this was
+    the larger part of verify's comparison)."""
+    if rows and isinstance(rows[0], dict):
+        return [tuple(row.values()) for row in rows]
+    return [tuple(row) for row in rows]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteDatastore
 
-from ledger.application.log import Entry, EventLog
+from ledger.application.log import EventLog
 from ledger.application.system_time import KnownAt, KnownAtValue, as_of_date
 from ledger.domain.names import organization_id
 from ledger.domain.values import ORG_ID_PATTERN, STANDARDS, STATUSES, certificate_key, check_text, country_code, parse_date, search_key
@@ -35,8 +35,8 @@ from projections import tables
 from ledger.storage.dialect import Dialect
 from projections.answers import Listing, Record
 from ledger.application.recent import Recent
-from projections.runner import (BATCH_SIZE, RECENT_EVENTS, REPLAY_FROM_EMPTY, Progress, ReplayProgress, catch_up,
-                                replay, replay_batches)
+from projections.folding import Folded, ReplayProgress, folded_batches
+from projections.runner import BATCH_SIZE, RECENT_EVENTS, REPLAY_FROM_EMPTY, Progress, catch_up, replay
 from projections.store import SQLiteViewStore, ViewStore
 
 if TYPE_CHECKING:  # the projectors are loaded by the first catch-up that has events to apply (``runner``)
@@ -62,14 +62,12 @@ class Tally:
     events: int = 0
     organizations: int = 0
 
-    def counting(self, batches: Iterable[list[list[Entry]]]) -> Iterator[Version]:
-        from projections.rows import versions
-
+    def counting(self, batches: Iterable[list[Folded]]) -> Iterator[Version]:
         for batch in batches:
-            for entries in batch:
+            for folded in batch:
                 self.organizations += 1
-                self.events += len(entries)
-                yield from versions(entries)
+                self.events += folded.events
+                yield from folded.versions
 
 
 class Views:
@@ -119,7 +117,7 @@ class Views:
         replayed = Tally()
         with self._storage_errors("rebuild"):
             upto = self.log.max_position()
-            self.store.replace_all(replayed.counting(replay_batches(self.log, upto, progress=self.on_replay)), upto)
+            self.store.replace_all(replayed.counting(folded_batches(self.log, upto, progress=self.on_replay)), upto)
         return RebuildSummary(replayed.events, replayed.organizations, time.perf_counter() - started)
 
     # ------------------------------------------------------------------ queries
