@@ -17,7 +17,9 @@ processor (below that, starting them would cost more than they save).
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator, Sequence, TypeVar
 from uuid import UUID
@@ -120,10 +122,11 @@ def in_workers(db: str, task: Callable[..., R], args: tuple[Any, ...], chunks: S
     pending: deque[Future[R]] = deque()
     waiting = iter(chunks)
     try:
-        for chunk in waiting:
-            pending.append(pool.submit(_in_worker, task, list(chunk), args))
-            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                break
+        with main_program_left_out():  # the pool starts its workers with the first tasks
+            for chunk in waiting:
+                pending.append(pool.submit(_in_worker, task, list(chunk), args))
+                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                    break
         while pending:
             result = pending.popleft().result()
             for chunk in waiting:
@@ -135,6 +138,30 @@ def in_workers(db: str, task: Callable[..., R], args: tuple[Any, ...], chunks: S
                            f"set {WORKERS_VARIABLE}=1 to do the work in one process") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def main_program_left_out() -> Iterator[None]:
+    """Start workers that do not run the asking program again.
+
+    A started ("spawned") worker first runs the asking program's main module again, so that functions defined
+    there can be found by name; a script without the ``if __name__ == "__main__":`` guard would then do all it
+    does (record, rebuild...) once more in every worker. The workers need nothing of it (their tasks live in
+    this package), so while they start, the main module names no file and no module, as when Python runs
+    ``-c``: then multiprocessing leaves it alone (``multiprocessing.spawn.get_preparation_data``).
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 _worker_log: EventLog | None = None  # each worker's own connection to the ledger, opened once

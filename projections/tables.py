@@ -137,15 +137,27 @@ def close_rows(c: Cursor, d: Dialect, closes: Sequence[tuple[str, tuple[Any, ...
 
 def insert_versions(c: Cursor, d: Dialect, versions: Iterable[Version], *, staged: bool = False) -> None:
     """Insert rows into the view tables (``staged``: into their staging tables, see ``staging_statements``)."""
-    by_table: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in TABLES}
+    for t, rows in by_table(versions):
+        marks = ", ".join("?" * len(t.columns))
+        into = staging_name(t) if staged else d.table(t.name)
+        c.executemany(d.sql(f"INSERT INTO {into} ({', '.join(t.columns)}) VALUES ({marks})"), rows)
+
+
+def copy_versions(c: Any, d: Dialect, versions: Iterable[Version]) -> None:
+    """Insert rows into the view tables with PostgreSQL's COPY (psycopg's ``Cursor.copy``): one statement per
+    table for the whole slice, the rows streamed in its text format, no statement per row."""
+    for t, rows in by_table(versions):
+        with c.copy(f"COPY {d.table(t.name)} ({', '.join(t.columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def by_table(versions: Iterable[Version]) -> list[tuple[Table, list[tuple[Any, ...]]]]:
+    """The versions' stored rows, table by table (tables without rows left out)."""
+    rows: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in TABLES}
     for version in versions:
-        by_table[version.table].append(version.stored())
-    for t in TABLES:
-        rows = by_table[t.name]
-        if rows:
-            marks = ", ".join("?" * len(t.columns))
-            into = staging_name(t) if staged else d.table(t.name)
-            c.executemany(d.sql(f"INSERT INTO {into} ({', '.join(t.columns)}) VALUES ({marks})"), rows)
+        rows[version.table].append(version.stored())
+    return [(t, rows[t.name]) for t in TABLES if rows[t.name]]
 
 
 def staging_name(t: Table) -> str:

@@ -221,3 +221,36 @@ def test_a_worker_that_dies_is_a_storage_error_and_no_worker_is_left(ledger: Cer
     with pytest.raises(StorageError, match=f"ended unexpectedly.*{WORKERS_VARIABLE}=1"):
         list(by_organizations(ledger.log, die, (), events=1, organizations=4, workers=2))
     assert no_children_left()
+
+
+UNGUARDED_SCRIPT = """
+import json, sys
+from ledger.application import CertificationLedger
+from projections import Views
+
+ledger = CertificationLedger(sys.argv[1])
+ledger.audit("cotapata", date="2020-06-01", body="IMO Swiss AG", kind="surveillance")
+print("recorded", flush=True)
+print(json.dumps(Views(ledger.log).rebuild().events), flush=True)
+"""
+
+
+def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(db_url: str, tmp_path: Path) -> None:
+    """Started workers would run the asking program's main module again: a script with no
+    ``if __name__ == "__main__":`` would record (and rebuild) once more in every worker."""
+    ledger = CertificationLedger(db_url)
+    record_examples(ledger)
+    # More organizations than one batch of a replay holds, so that the rebuild hands batches to workers.
+    ledger.record_lines([(n, {"command": "register", "org": f"coop-{n}", "name": f"Coop {n}", "country": "PE",
+                              "date": "2015-01-10"}) for n in range(folding.REPLAY_ORGANIZATIONS)])
+    before = ledger.recorder.max_position()
+    ledger.close()
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script), db_url], env={**os.environ, WORKERS_VARIABLE: "2"},
+                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["recorded", str(before + 1)]
+    ledger = CertificationLedger(db_url)
+    assert ledger.recorder.max_position() == before + 1
+    ledger.close()
