@@ -36,6 +36,7 @@ REPLAY_ORGANIZATIONS = 100  # organizations read, decoded and folded together du
 PARALLEL_FROM = 20_000  # events: a shorter replay is over before worker processes would have started
 WORKERS_VARIABLE = "CERTLEDGER_WORKERS"
 IN_FLIGHT_PER_WORKER = 2  # batches handed out ahead of the one being consumed, per worker
+PARENT_CHECK_SECONDS = 0.5  # how often a worker looks whether the process that started it is still there
 ReplayProgress = Callable[[int, int], None]  # (organizations done, organizations in all)
 R = TypeVar("R")
 
@@ -118,7 +119,7 @@ def in_workers(db: str, task: Callable[..., R], args: tuple[Any, ...], chunks: S
     from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_open_log, initargs=(db,))
+                               initializer=_start_worker, initargs=(db, os.getpid()))
     pending: deque[Future[R]] = deque()
     waiting = iter(chunks)
     try:
@@ -167,11 +168,24 @@ def main_program_left_out() -> Iterator[None]:
 _worker_log: EventLog | None = None  # each worker's own connection to the ledger, opened once
 
 
-def _open_log(db: str) -> None:
+def _start_worker(db: str, asker: int) -> None:
     global _worker_log
+    import threading
+
     from ledger.application.ledger import CertificationLedger
 
+    threading.Thread(target=_end_with, args=(asker,), daemon=True, name="end-with-asker").start()
     _worker_log = CertificationLedger(db, must_exist=True).log
+
+
+def _end_with(asker: int) -> None:
+    """End this worker when the process that asked for the work is gone (killed, say): the pool's queues
+    would keep it waiting for tasks forever, holding a connection to the ledger."""
+    import time
+
+    while os.getppid() == asker:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _in_worker(task: Callable[..., R], originators: list[UUID], args: tuple[Any, ...]) -> R:

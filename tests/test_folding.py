@@ -254,3 +254,66 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(db_url: s
     ledger = CertificationLedger(db_url)
     assert ledger.recorder.max_position() == before + 1
     ledger.close()
+
+
+STOPPED_CONSUMER = """
+import sys, time
+from ledger.application import CertificationLedger
+from projections.folding import folded_batches
+
+if __name__ == "__main__":
+    ledger = CertificationLedger(sys.argv[1], must_exist=True)
+    batches = folded_batches(ledger.log, ledger.recorder.max_position(), organizations=1, workers=2)
+    next(batches)
+    print("folding", flush=True)
+    time.sleep(60)
+"""
+
+
+def worker_pids(parent: int) -> list[int]:
+    """Processes started by ``parent`` (from /proc: each one's parent is the fourth field of its stat line)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (an ended one may stay a zombie until reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_end_when_the_process_that_asked_is_killed(tmp_path: Path) -> None:
+    """kill -9 of a rebuild or a verify must not leave its workers waiting for tasks forever."""
+    import signal
+    import time
+
+    db = str(tmp_path / "ledger.db")
+    ledger = CertificationLedger(db)
+    record_examples(ledger)
+    ledger.close()
+    script = tmp_path / "stopped.py"
+    script.write_text(STOPPED_CONSUMER, encoding="utf-8")
+    asker = subprocess.Popen([sys.executable, str(script), db], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert asker.stdout is not None and asker.stdout.readline().strip() == "folding"
+        workers = [pid for pid in worker_pids(asker.pid)
+                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) == 2
+        asker.send_signal(signal.SIGKILL)
+        asker.wait()
+        deadline = time.monotonic() + 10 * folding.PARENT_CHECK_SECONDS
+        while any(map(running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(map(running, workers)), "workers outlived the killed process"
+    finally:
+        asker.kill()
