@@ -61,6 +61,7 @@ def compare_organizations(log: EventLog, originators: Sequence[UUID]) -> Compare
     store = _views_of(log)
     while True:
         with store.reading() as c:
+            store.keep_open_while_working(c)  # the transaction waits while the batch is folded
             position = store.tracked_in(c)
             batch = fold(log, originators, position)
             orgs = [folded.org for folded in batch]

@@ -13,8 +13,9 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 from uuid import UUID
 
 import pytest
@@ -23,7 +24,8 @@ from ledger.application import CertificationLedger
 from ledger.application.log import EventLog
 from ledger.errors import InvalidInput, StorageError
 from projections import Views, compare_with_rebuild
-from projections import folding
+from conftest import fresh_postgres_schema
+from projections import compare, folding
 from projections.folding import PARALLEL_FROM, WORKERS_VARIABLE, by_organizations, folded_batches, workers_for
 from service import LedgerService
 
@@ -294,7 +296,6 @@ def running(pid: int) -> bool:
 def test_workers_end_when_the_process_that_asked_is_killed(tmp_path: Path) -> None:
     """kill -9 of a rebuild or a verify must not leave its workers waiting for tasks forever."""
     import signal
-    import time
 
     db = str(tmp_path / "ledger.db")
     ledger = CertificationLedger(db)
@@ -317,3 +318,30 @@ def test_workers_end_when_the_process_that_asked_is_killed(tmp_path: Path) -> No
         assert not any(map(running, workers)), "workers outlived the killed process"
     finally:
         asker.kill()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from fresh_postgres_schema()
+
+
+@pytest.mark.postgres
+def test_a_batch_folded_for_longer_than_postgresqls_idle_limit_is_still_compared(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch's transaction of the views stays open while its organizations are folded; the ledger's
+    PostgreSQL sessions are ended after 5 s idle in a transaction, unless the transaction says otherwise."""
+    ledger = CertificationLedger(postgres_url)
+    record_examples(ledger)
+    Views(ledger.log).catch_up()
+    slow = {"left": 1}
+
+    def slow_fold(log: EventLog, originators: Sequence[UUID], upto: int) -> list[folding.Folded]:
+        if slow["left"]:
+            slow["left"] -= 1
+            time.sleep(6)  # longer than the 5 s idle limit
+        return folding.fold(log, originators, upto)
+
+    monkeypatch.setattr(compare, "fold", slow_fold)
+    assert compare.compare_with_rebuild(ledger.log) == []
+    assert slow["left"] == 0
+    ledger.close()
