@@ -195,8 +195,8 @@ def table_contents(c: Cursor, d: Dialect, t: Table) -> list[tuple[Any, ...]]:
 
 def as_tuples(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Rows of a statement that selects a table's ``columns`` in order, as plain tuples: SQLite's rows are
-    sequences, psycopg's dict rows keep the selected order (taken whole: by name, a column at a time, this was
-    the larger part of verify's comparison)."""
+    sequences, psycopg's dict rows keep the selected order. Taken whole: read by name, a column at a time,
+    they cost verify's comparison a third of what it spent outside the replay."""
     if rows and isinstance(rows[0], dict):
         return [tuple(row.values()) for row in rows]
     return [tuple(row) for row in rows]
