@@ -162,3 +162,15 @@ def test_verify_checks_a_read_only_file_whether_or_not_its_views_are_built_or_cu
         behind = run_bound(ledger_file, "verify")
     assert behind.returncode == 0, behind.stderr
     assert "projections match" in behind.stdout
+
+
+def test_verify_in_worker_processes_checks_a_read_only_file(tmp_path: Path) -> None:
+    """An auditor's read-only copy: the workers that fold verify's batches open it as the asking process does."""
+    db = tmp_path / "ledger.db"
+    seed_ledger(db, organizations=120)  # more than one batch of a replay (a hundred organizations)
+    assert run_certledger(db, "registry").returncode == 0  # the views built, then left behind by one more event
+    assert run_certledger(db, *REGISTER).returncode == 0
+    with mode(db, 0o444):
+        verified = run_certledger(db, "verify", preexec_fn=permission_bits_bind(), env={"CERTLEDGER_WORKERS": "2"})
+    assert verified.returncode == 0, verified.stderr
+    assert "projections match" in verified.stdout
