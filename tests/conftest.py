@@ -33,6 +33,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema's URL, for a test about PostgreSQL alone."""
+    yield from fresh_postgres_schema()
+
+
+@pytest.fixture
 def ledger(db_url: str) -> Iterator[CertificationLedger]:
     app = CertificationLedger(db_url)
     yield app

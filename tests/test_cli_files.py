@@ -8,13 +8,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from cli import cli
-from conftest import fresh_postgres_schema, server_connection
+from conftest import server_connection
 from ledger.application import CertificationLedger, creation
 from ledger.errors import ConcurrencyConflict, LedgerError
 from ledger.storage import describe, is_postgres_url
@@ -216,11 +216,6 @@ def test_concurrent_first_writers_on_a_new_file_all_record_and_lose_nothing(tmp_
         ledger.close()
     assert invoke(str(db), "verify").exit_code == 0
     assert sorted(os.listdir(tmp_path)) == ["ledger.db"]
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    yield from fresh_postgres_schema()
 
 
 @pytest.mark.postgres

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 from uuid import UUID
 
 import pytest
@@ -24,7 +24,6 @@ from ledger.application import CertificationLedger
 from ledger.application.log import EventLog
 from ledger.errors import InvalidInput, StorageError
 from projections import Views, compare_with_rebuild
-from conftest import fresh_postgres_schema
 from projections import compare, folding
 from projections.folding import PARALLEL_FROM, WORKERS_VARIABLE, by_organizations, folded_batches, workers_for
 from service import LedgerService
@@ -318,11 +317,6 @@ def test_workers_end_when_the_process_that_asked_is_killed(tmp_path: Path) -> No
         assert not any(map(running, workers)), "workers outlived the killed process"
     finally:
         asker.kill()
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    yield from fresh_postgres_schema()
 
 
 @pytest.mark.postgres

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from conftest import POSTGRES_SERVER, fresh_postgres_schema, server_connection
+from conftest import POSTGRES_SERVER, server_connection
 from ledger.application import CertificationLedger
 from projections import Views
 from ledger.storage.backends import describe, postgres_environment
@@ -42,11 +42,6 @@ def test_a_bad_url_or_an_unreachable_server_is_one_clear_line_without_the_passwo
     assert (code, out) == (1, "")
     assert err.startswith(message)
     assert "s3cret" not in err and "Traceback" not in err
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    yield from fresh_postgres_schema()
 
 
 @pytest.mark.postgres
