@@ -24,7 +24,7 @@ def compare_with_rebuild(log: EventLog, progress: ReplayProgress | None = None) 
     """
     views = Views(log)
     views.catch_up_if_writable()  # a read-only ledger: the views as they stand, at the position they track
-    store = views.store
+    store = _stores[log] = views.store  # the batches compared here use it too, not a second one
     with store.reading() as c:
         start = store.tracked_in(c)
         held = {t.name: tables.organizations_in(c, store.dialect, t) for t in tables.TABLES}

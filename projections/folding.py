@@ -106,7 +106,7 @@ def by_organizations(log: EventLog, task: Callable[..., R], args: tuple[Any, ...
         results.close()  # a consumer that stops early: no worker left working for nobody
 
 
-def in_workers(db: str, task: Callable[..., R], args: tuple[Any, ...], chunks: Sequence[Sequence[UUID]],
+def in_workers(db: str, task: Callable[..., R], args: tuple[Any, ...], chunks: Sequence[list[UUID]],
                workers: int) -> Generator[R, None, None]:
     """``task`` of each chunk in worker processes, the results in the chunks' order.
 
@@ -125,13 +125,13 @@ def in_workers(db: str, task: Callable[..., R], args: tuple[Any, ...], chunks: S
     try:
         with main_program_left_out():  # the pool starts its workers with the first tasks
             for chunk in waiting:
-                pending.append(pool.submit(_in_worker, task, list(chunk), args))
+                pending.append(pool.submit(_in_worker, task, chunk, args))
                 if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                     break
         while pending:
             result = pending.popleft().result()
             for chunk in waiting:
-                pending.append(pool.submit(_in_worker, task, list(chunk), args))
+                pending.append(pool.submit(_in_worker, task, chunk, args))
                 break
             yield result
     except BrokenProcessPool:

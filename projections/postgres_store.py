@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from psycopg.sql import SQL, Identifier
 
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 
 from projections import tables
-from projections.store import WRITE_SLICE, ViewStore, slices
+from projections.store import ViewStore
 
 if TYPE_CHECKING:
     from projections.rows import Version
@@ -35,11 +35,10 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.turn,))
             yield c
 
-    def write_all(self, c: Any, versions: Iterable[Version]) -> None:
-        """A replay's rows (a rebuild, a new ledger's first catch-up) into the new, empty tables through COPY: the
-        rows of a replay are many, and row-by-row INSERTs are most of what the database spends on them."""
-        for batch in slices(versions, WRITE_SLICE):
-            tables.copy_versions(c, self.dialect, batch)
+    def write_slice(self, c: Any, batch: Sequence[Version]) -> None:
+        """A replay's rows (a rebuild, a new ledger's first catch-up) through COPY: the rows of a replay are many,
+        and row-by-row INSERTs are most of what the database spends on them."""
+        tables.copy_versions(c, self.dialect, batch)
 
     def take_turn_in(self, c: Any) -> bool:
         # Not waited for: a recording does not queue behind a replay; the views then catch up after its commit.

@@ -120,7 +120,10 @@ class ViewStore:
     def write_all(self, c: Any, versions: Iterable[Version]) -> None:
         """Write a replay's rows into the (new, empty) view tables, a slice at a time."""
         for batch in slices(versions, WRITE_SLICE):
-            tables.insert_versions(c, self.dialect, batch)
+            self.write_slice(c, batch)
+
+    def write_slice(self, c: Any, batch: Sequence[Version]) -> None:
+        tables.insert_versions(c, self.dialect, batch)
 
     def layout(self) -> int | None:
         """The layout the views were written under (None: views from before layouts were marked)."""
