@@ -9,9 +9,10 @@
   unknown, malformed, wrong or revoked token), and ``WWW-Authenticate: Bearer``.
 - ``FailureLimiter``: failed attempts are limited per client address (a token bucket per address, in
   a fixed-size LRU table, per worker process). An address that has used up its bucket gets 429 with
-  ``Retry-After`` for every request that needs an account, its token not even looked at, a good one
-  included: checking it would cost the slow hash the limit is there to save, and would tell a guesser
-  which of its guesses was right. Other addresses are not affected.
+  ``Retry-After`` for every request that needs an account, unless its token is one this process has
+  verified before (checked from memory, no slow hash): checking any other would cost the slow hash the
+  limit is there to save, and would tell a guesser which of its guesses was right. A request with no
+  token at all is 401 (nothing guessed). Other addresses are not affected.
 - ``Gate``: with ``certledger serve --private``, every request (pages, API, description, feed,
   static files) needs an account; ``reader`` is enough.
 
@@ -43,10 +44,9 @@ from web.shared import SharedLedger
 
 CHALLENGE = 'Bearer realm="certledger"'
 ACCOUNT = "certledger.account"  # the scope key of the request's account, once authenticated
-ANONYMOUS = "certledger.anonymous"  # set on a private server's refusals: they carry no ledger position
 
-BURST = 10  # failed attempts an address may make at once ...
-REFILL_SECONDS = 6.0  # ... and one more every this many seconds (ten a minute)
+BURST = 30  # failed attempts an address may make at once ...
+REFILL_SECONDS = 2.0  # ... and one more every this many seconds (thirty a minute)
 ADDRESSES = 10_000  # addresses remembered per worker process (least recently failing forgotten first)
 
 Scope = dict[str, Any]
@@ -153,12 +153,18 @@ class Authenticator:
 
     def authenticate(self, token: str | None, address: str) -> Account:
         """The active account holding ``token``; HTTPException 401 (or 429 while ``address`` is limited)."""
-        wait = self.limiter.wait(address)
-        if wait > 0:
-            raise too_many_failures(wait)
         if token is None:
             raise unauthenticated()  # no token: nothing was guessed, and no hash is checked
         try:
+            wait = self.limiter.wait(address)
+            if wait > 0:
+                # Only a token this process verified before is still taken: that costs no slow hash, and tells
+                # a guesser nothing (none of its guesses was ever verified), while the address's own clients
+                # (one office behind one NAT) keep working.
+                known = self.checker.remembered(token)
+                if known is None:
+                    raise too_many_failures(wait)
+                return known
             return self.checker.account(token)
         except NotAuthenticated:
             self.limiter.failed(address)
@@ -209,7 +215,6 @@ class Gate:
 
     async def refuse(self, scope: Scope, receive: Receive, send: Send, status: int, message: str,
                      headers: dict[str, str] | None) -> None:
-        """A refusal that tells nothing about the ledger (not even its position) to whoever has no account."""
-        scope[ANONYMOUS] = True
+        """A refusal that tells nothing of the ledger but its last position (as every response does)."""
         response = error_response(Request(scope), status, message, {**(headers or {}), "Cache-Control": "no-store"})
         await response(scope, receive, send)

@@ -3,8 +3,8 @@
 - Bounds: a query string over ``MAX_QUERY`` bytes is refused (400), a body over ``MAX_BODY``
   bytes too (413), whether its length is announced or not.
 - Every response gets the security headers, and ``X-Ledger-Position``: routes set it from the
-  answer they used; anything else (an error, a static file) reports the ledger's last position,
-  except a private server's refusal of a request without an account (``web.auth``).
+  answer they used; anything else (an error, a static file, a private server's refusal) reports the
+  ledger's last position.
 - HEAD is answered as GET without the body.
 - Anything unexpected is logged with its traceback and answered 400 with a short message: a
   public server shows no stack trace and never answers 5xx.
@@ -106,7 +106,7 @@ class Guard:
             headers.update(API_HEADERS)
         if "cache-control" not in headers:
             headers["cache-control"] = STATIC_CACHING if path.startswith(STATIC) else "no-cache"
-        if POSITION not in headers and not scope.get("certledger.anonymous"):  # a private server's refusal
+        if POSITION not in headers:
             headers[POSITION] = str(await anyio.to_thread.run_sync(self.ledger.last_position))
 
 

@@ -76,15 +76,10 @@ class TokenChecker:
 
     def account(self, token: str | None) -> Account:
         """The active account holding ``token``; NotAuthenticated (one message for every reason) otherwise."""
+        known = self.remembered(token)
+        if known is not None:
+            return known
         parsed = parse(token) if token else None
-        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest() if token else b""
-        with self._lock:
-            remembered = self._verified.get(digest)
-        if parsed is not None and remembered is not None and hmac.compare_digest(remembered.bytes, parsed[0].bytes):
-            account = self.load(parsed[0])
-            if account is not None and account.active:
-                return account
-            raise NotAuthenticated(UNAUTHENTICATED)
         account = self.load(parsed[0]) if parsed is not None else None
         stored_hash = account.opened.token_hash if account is not None else dummy_hash()
         if not _verifies(stored_hash, parsed[1] if parsed is not None else (token or "")) or account is None \
@@ -93,8 +88,27 @@ class TokenChecker:
         with self._lock:
             if len(self._verified) >= REMEMBERED:
                 self._verified.clear()
-            self._verified[digest] = account.id
+            self._verified[_digest(token or "")] = account.id
         return account
+
+    def remembered(self, token: str | None) -> Account | None:
+        """The account of a token that verified before in this process, checked without the slow hash: None if
+        the token never verified here; NotAuthenticated if its account is no longer active."""
+        parsed = parse(token) if token else None
+        if parsed is None or token is None:
+            return None
+        with self._lock:
+            remembered = self._verified.get(_digest(token))
+        if remembered is None or not hmac.compare_digest(remembered.bytes, parsed[0].bytes):
+            return None
+        account = self.load(parsed[0])
+        if account is not None and account.active:
+            return account
+        raise NotAuthenticated(UNAUTHENTICATED)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
 def _verifies(stored_hash: str, secret: str) -> bool:

@@ -140,11 +140,11 @@ def test_each_role_gets_the_specified_answer_for_each_command_and_organization(
         assert list(answer) == ["items", "recorded", "skipped", "position"]
         [entry] = answer["items"]
         assert (answer["recorded"], answer["skipped"]) == (1, 0)
-        assert (entry["org"], entry["recorded_by"], entry["position"]) == (org, ACCOUNT_OF[role], before + 1)
+        assert (entry["recorded_by"], entry["position"]) == (ACCOUNT_OF[role], before + 1)
         assert answer["position"] == before + 1 == int(response.headers["x-ledger-position"])
         assert response.headers["cache-control"] == "no-store"
         history = ledger_server.get(f"/api/organizations/{org}/history").json()["items"]
-        assert history[-1] == {k: v for k, v in entry.items() if k != "org"}
+        assert history[-1] == entry, "the recorded history entry, exactly as history shows it"
         return
     message = error_of(response)
     assert last_position(ledger_server.db) == before, "a refused request wrote something"
@@ -367,9 +367,11 @@ ATTEMPTS, THREADS = 48, 4
 
 
 def test_failed_authentications_are_limited_per_address_and_other_addresses_pass(ledger_server: Server) -> None:
-    """A burst of bad tokens from one address: after BURST failures it gets 429 with Retry-After, its good
-    token too; a good token from another address passes meanwhile."""
+    """A burst of bad tokens from one address: after BURST failures it gets 429 with Retry-After, a good token
+    this server never verified too, and no token at all 401; a good token from another address passes meanwhile,
+    and one the server verified before (checked from memory, no slow hash) passes from the limited address too."""
     token = token_of(ledger_server, "office")
+    never_used = open_accounts(ledger_server.db, [("limit-newcomer", "office", [])])["limit-newcomer"]
     _, account, _ = token.split("_", 2)
     statuses: list[int] = []
     retry_after: list[int] = []
@@ -401,7 +403,10 @@ def test_failed_authentications_are_limited_per_address_and_other_addresses_pass
         elapsed = time.monotonic() - started
         assert set(bystander_answers) == {200, 201}, bystander_answers
         with client_from(ledger_server, ATTACKER) as attacker:
-            good_but_limited = attacker.post("/api/commands", json=VALID_LINE, headers=bearer(token))
+            good_but_limited = attacker.post("/api/commands", json=VALID_LINE, headers=bearer(never_used))
+            no_token = attacker.post("/api/commands", json=VALID_LINE)
+            verified_before = attacker.post("/api/commands", headers=bearer(token),
+                                            json={**VALID_LINE, "org": "limited", "reference": "from-the-limited"})
             public_read = attacker.get("/api/organizations/limited")
         assert bystander.post("/api/commands", json={**VALID_LINE, "org": "limited", "reference": "after"},
                               headers=bearer(token)).status_code == 201
@@ -411,9 +416,11 @@ def test_failed_authentications_are_limited_per_address_and_other_addresses_pass
     # At most the bucket, what refilled meanwhile, and the attempts already in flight when it ran dry.
     assert BURST <= failures_let_through <= BURST + elapsed / REFILL_SECONDS + THREADS, (failures_let_through, elapsed)
     assert all(1 <= seconds <= BURST * 2 * REFILL_SECONDS + 1 for seconds in retry_after)
-    assert good_but_limited.status_code == 429, "a good token from a limited address is refused while it is limited"
+    assert good_but_limited.status_code == 429, "a good token never verified is refused while its address is limited"
     assert error_of(good_but_limited).startswith("too many failed authentications from this address")
     assert int(good_but_limited.headers["retry-after"]) >= 1
+    assert no_token.status_code == 401, "no token: nothing was guessed"
+    assert verified_before.status_code == 201, "a token verified before is checked from memory, limit or not"
     assert public_read.status_code == 200, "reading a public registry needs no account, so it is not limited"
     print(f"{ATTEMPTS} bad tokens in {elapsed:.2f} s: {failures_let_through} checked, the rest refused with 429")
 
