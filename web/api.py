@@ -48,7 +48,7 @@ def registry(status: Statuses = None, country: Country = None, standard: Standar
              ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """Every organization registered by the as-of date, with its status; the filters combine."""
     as_of, known_at = params.given(as_of), params.known_at(known_at)
-    with ledger.session() as service:
+    with ledger.session(known_at) as service:
         rows = service.registry(as_of, params.statuses(status), params.given(country), params.given(standard),
                                 known_at, region=params.given(region), q=params.given(q),
                                 expiring_within=expiring_within, limit=limit, offset=offset)
@@ -60,7 +60,7 @@ def streaks(as_of: AsOf = None, known_at: KnownAt = None, limit: Limit = params.
             ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """Organizations certified on the as-of date, longest streak first (ties: certified_since, then org)."""
     as_of, known_at = params.given(as_of), params.known_at(known_at)
-    with ledger.session() as service:
+    with ledger.session(known_at) as service:
         return listing(service, service.streaks(as_of, known_at), offset, limit, as_of, known_at, as_of_used=True)
 
 
@@ -69,7 +69,7 @@ def organization(org: Org, as_of: AsOf = None, known_at: KnownAt = None,
                  ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """One organization's status on the as-of date, as the ledger knew it at known-at."""
     as_of, known_at = params.given(as_of), params.known_at(known_at)
-    status = ledger.ask(lambda service: service.status(org, as_of, known_at))
+    status = ledger.ask(lambda service: service.status(org, as_of, known_at), known_at)
     return answer(dict(status), status.position, pinned=params.pinned(known_at, status.position, as_of))
 
 
@@ -79,7 +79,7 @@ def history(org: Org, known_at: KnownAt = None, limit: Limit = params.DEFAULT_LI
             ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """Every event of the organization in position order, retracted ones marked."""
     known_at = params.known_at(known_at)
-    with ledger.session() as service:
+    with ledger.session(known_at) as service:
         return listing(service, service.history(org, known_at), offset, limit, None, known_at)
 
 
@@ -90,7 +90,7 @@ def findings(org: Org, only_open: OnlyOpen = None, as_of: AsOf = None, known_at:
              ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """The organization's audit findings on the as-of date, with their ids, and whether (and when) closed."""
     as_of, known_at = params.given(as_of), params.known_at(known_at)
-    with ledger.session() as service:
+    with ledger.session(known_at) as service:
         rows = service.findings(org, bool(only_open), as_of, known_at)
         return listing(service, rows, offset, limit, as_of, known_at, as_of_used=True)
 
@@ -102,7 +102,7 @@ def certificate(number: Number, as_of: AsOf = None, known_at: KnownAt = None,
     """Was this certificate valid on the as-of date (as the ledger knew it at known-at)? Its state, and the
     period behind it."""
     as_of, known_at = params.given(as_of), params.known_at(known_at)
-    found = ledger.ask(lambda service: service.certificate(number, as_of, known_at))
+    found = ledger.ask(lambda service: service.certificate(number, as_of, known_at), known_at)
     return answer(dict(found), found.position, pinned=params.pinned(known_at, found.position, as_of))
 
 
@@ -118,7 +118,7 @@ async def verify(request: Request, as_of: AsOf = None, known_at: KnownAt = None,
     entries = verifying.entries_of_body(await request.body())
 
     def check() -> tuple[dict[str, Any], int]:
-        with ledger.session() as service:
+        with ledger.session(known_at) as service:
             items = service.verify_certificates(entries, as_of, known_at)
             seen = next((item["known_at"] for item in items if "known_at" in item), None) or instant(service, known_at)
             return envelope(items, len(items), as_of_date(as_of).isoformat(), seen, items.position), items.position
@@ -131,7 +131,7 @@ async def verify(request: Request, as_of: AsOf = None, known_at: KnownAt = None,
 def year_report(year: Year, known_at: KnownAt = None, ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """What happened in a calendar year, as the scheme's yearly news tells it."""
     known_at = params.known_at(known_at)
-    report = ledger.ask(lambda service: service.report(year, known_at=known_at))
+    report = ledger.ask(lambda service: service.report(year, known_at=known_at), known_at)
     return answer(dict(report), report.position, pinned=params.pinned(known_at, report.position, uses_as_of=False))
 
 
@@ -140,17 +140,19 @@ def period_report(start: PeriodStart, end: PeriodEnd, known_at: KnownAt = None,
                   ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """What happened from one day to another (both included)."""
     known_at = params.known_at(known_at)
-    report = ledger.ask(lambda service: service.report(start=start, end=end, known_at=known_at))
+    report = ledger.ask(lambda service: service.report(start=start, end=end, known_at=known_at), known_at)
     return answer(dict(report), report.position, pinned=params.pinned(known_at, report.position, uses_as_of=False))
 
 
 @router.get("/changes", response_model=None, responses={200: {"model": models.Envelope[models.FeedEntry]}})
-def changes(since: Since = 0, limit: Limit = params.DEFAULT_LIMIT, known_at: KnownAt = None,
+def changes(since: Since = 0, limit: Limit = params.DEFAULT_LIMIT, offset: Offset = 0, known_at: KnownAt = None,
             ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
-    """The event feed: events at positions after ``since``, in position order (``total``: all of them)."""
+    """The event feed: events at positions after ``since``, in position order, ``offset`` of them skipped first
+    (``total``: all of them)."""
     known_at = params.known_at(known_at)
-    with ledger.session() as service:
-        entries = service.changes(since, limit, known_at)
+    with ledger.session(known_at) as service:
+        # Every event is in the feed and positions have no gaps: skipping ``offset`` events is starting later.
+        entries = service.changes(min(since + offset, params.MAX_POSITION), limit, known_at)
         # Positions have no gaps, so the events after ``since`` up to the answer's position are this many.
         total = max(entries.position - since, 0)
         body = envelope(entries, total, None, instant(service, known_at), entries.position)

@@ -59,7 +59,7 @@ def search(request: Request, status: Statuses = None, country: Country = None, s
            ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     as_of, known_at = params.given(as_of), params.known_at(known_at)
     query = registry_query(status, country, standard, region, q, expiring_within)
-    with ledger.session() as service:
+    with ledger.session(known_at) as service:
         rows = service.registry(as_of, known_at=known_at, limit=limit, offset=offset, **query)
         seen = rows[0]["known_at"] if rows else instant(service, known_at)
     shown = shown_query(query, as_of, known_at)
@@ -81,7 +81,7 @@ def registry_csv(status: Statuses = None, country: Country = None, standard: Sta
     """The search's whole answer as the CLI's ``registry --csv`` writes it."""
     as_of, known_at = params.given(as_of), params.known_at(known_at)
     query = registry_query(status, country, standard, region, q, expiring_within)
-    rows = ledger.ask(lambda service: service.registry(as_of, known_at=known_at, **query))
+    rows = ledger.ask(lambda service: service.registry(as_of, known_at=known_at, **query), known_at)
     text = rendering.to_csv(rows, rendering.status_csv_columns()) + "\n"
     name = f"registry-{as_of_date(as_of).isoformat()}.csv"
     return csv_download(text, name, rows.position)
@@ -96,7 +96,7 @@ def csv_download(text: str, name: str, position: int) -> Response:
 def organization(request: Request, org: Org, as_of: AsOf = None, known_at: KnownAt = None,
                  ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     as_of, known_at = params.given(as_of), params.known_at(known_at)
-    with ledger.session() as service:
+    with ledger.session(known_at) as service:
         status = service.status(org, as_of, known_at)
         history = service.history(org, str(status.position))
         findings = service.findings(org, False, status["as_of"], str(status.position))
@@ -132,7 +132,7 @@ def certificate(request: Request, number: Number, as_of: AsOf = None, known_at: 
                 ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """One certificate's state on the chosen day: the card a buyer checks."""
     as_of, known_at = params.given(as_of), params.known_at(known_at)
-    answer = ledger.ask(lambda service: service.certificate(number, as_of, known_at))
+    answer = ledger.ask(lambda service: service.certificate(number, as_of, known_at), known_at)
     return render(request, "certificate.html", {
         "answer": answer, "seen": answer["known_at"],
         "json_link": link(request, "/api/certificates/" + certificate_path(answer["certificate"])),
@@ -213,7 +213,7 @@ async def verify_form_fields(request: Request) -> VerifyForm:
 
 def verify_entries(ledger: SharedLedger, entries: list[dict[str, Any]], as_of: str | None,
                    known_at: str | None) -> tuple[Any, str]:
-    with ledger.session() as service:
+    with ledger.session(known_at) as service:
         items = service.verify_certificates(entries, as_of, known_at)
         seen = next((item["known_at"] for item in items if "known_at" in item), None) or instant(service, known_at)
     return items, seen
@@ -240,7 +240,7 @@ STATE_ORDER = ["valid", "suspended", "withdrawn", "superseded", "expired", "not-
 def year_report(request: Request, year: Year, known_at: KnownAt = None,
                 ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     known_at = params.known_at(known_at)
-    with ledger.session() as service:
+    with ledger.session(known_at) as service:
         report = service.report(year, known_at=known_at)
         seen = instant(service, known_at)
     return render(request, "report.html", {
@@ -258,7 +258,7 @@ def period_report(request: Request, start: Annotated[str | None, Query(alias="fr
     start, end, known_at = params.given(start), params.given(end), params.known_at(known_at)
     if start is None and end is None:
         return RedirectResponse(link(request, f"/reports/{datetime.now(timezone.utc).year}"), status_code=302)
-    with ledger.session() as service:
+    with ledger.session(known_at) as service:
         report = service.report(start=start or "", end=end or "", known_at=known_at)
         seen = instant(service, known_at)
     return render(request, "report.html", {
@@ -273,7 +273,7 @@ def changes(request: Request, since: OptionalSince = None, limit: PageLimit = FE
             ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """The latest changes, newest first; ``since`` pages back through older ones."""
     known_at = params.known_at(known_at)
-    with ledger.session() as service:
+    with ledger.session(known_at) as service:
         entries, start = latest_changes(service, since, limit, known_at)
         seen = instant(service, known_at)
     return render(request, "changes.html", {

@@ -47,24 +47,33 @@ class SharedLedger:
         self._seen = 0
 
     @contextmanager
-    def session(self) -> Iterator[LedgerService]:
+    def session(self, known_at: str | None = None) -> Iterator[LedgerService]:
         """The service, for one request's questions (asked together, so they see the same ledger).
 
-        A refusal has no answer to take a position from, so it is given the ledger's last position as
-        it stood when the question was asked: the ledger only grows, so what was unknown then (an
-        organization, say) was unknown at that position too, and nothing committed before the request
-        arrived is left out.
+        A refusal has no answer to take a position from, so it is given the position the question was asked
+        at: ``known_at``'s when it names one, else the ledger's last position as it stood when the question was
+        asked (the ledger only grows, so what was unknown then, an organization say, was unknown at that
+        position too, and nothing committed before the request arrived is left out).
         """
         with self._lock:
             asked_at = current_position(self.service)
             try:
                 yield self.service
             except LedgerError as error:
-                error.ledger_position = asked_at  # type: ignore[attr-defined]
+                error.ledger_position = self._asked_at(known_at, asked_at)  # type: ignore[attr-defined]
                 raise
 
-    def ask(self, question: Callable[[LedgerService], T]) -> T:
-        with self.session() as service:
+    def _asked_at(self, known_at: str | None, last: int) -> int:
+        if known_at is None:
+            return last
+        try:
+            named = self.service.ledger(must_exist=True).known_at(known_at).position
+        except LedgerError:
+            return last  # the refusal is of known_at itself: it names no position
+        return min(named, last) if named is not None else last
+
+    def ask(self, question: Callable[[LedgerService], T], known_at: str | None = None) -> T:
+        with self.session(known_at) as service:
             return question(service)
 
     def position(self) -> int:

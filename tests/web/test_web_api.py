@@ -53,6 +53,17 @@ def test_every_endpoint_answers_with_the_ledger_position_it_used(server: Server,
     assert response.headers["x-ledger-position"] == str(LAST_POSITION)
 
 
+@pytest.mark.parametrize("path", ["/api/certificates/FM-XX-0000-00", "/api/organizations/nobody",
+                                  "/api/organizations/nobody/history", "/certificates/FM-XX-0000-00",
+                                  "/organizations/nobody"])
+def test_a_refusal_under_known_at_names_the_position_it_was_asked_at(server: Server, path: str) -> None:
+    then = server.get(path, params={"known_at": "10"})
+    now = server.get(path)
+    assert then.status_code == now.status_code == 404
+    assert then.headers["x-ledger-position"] == "10"
+    assert now.headers["x-ledger-position"] == str(LAST_POSITION)
+
+
 def test_the_registry_comes_in_an_envelope_with_the_time_it_describes(server: Server) -> None:
     body = server.get("/api/registry", params={"as_of": ARTICLE_DAY, "status": "certified"}).json()
     assert list(body) == ["items", "total", "as_of", "known_at", "position"]
@@ -96,6 +107,14 @@ def test_changes_since_a_position_in_position_order(server: Server) -> None:
     body = server.get("/api/changes", params={"since": 150, "limit": 3}).json()
     assert [e["position"] for e in body["items"]] == [151, 152, 153]
     assert body["total"] == 5 and body["position"] == LAST_POSITION
+
+
+def test_changes_take_an_offset_as_every_list_does(server: Server) -> None:
+    whole = server.get("/api/changes", params={"since": 140, "limit": 1000}).json()
+    page = server.get("/api/changes", params={"since": 140, "limit": 4, "offset": 3}).json()
+    assert page["items"] == whole["items"][3:7] and page["total"] == whole["total"] == LAST_POSITION - 140
+    beyond = server.get("/api/changes", params={"since": 140, "offset": 1000}).json()
+    assert beyond["items"] == [] and beyond["total"] == LAST_POSITION - 140
 
 
 def test_one_organization_is_the_status_object_itself(server: Server) -> None:
