@@ -196,15 +196,11 @@ class LedgerService(AccountDesk):
         return history_entry(result.position, result.event, stamp, None)
 
     def recorded_entries(self, results: Sequence[Recorded]) -> list[dict[str, Any]]:
-        """Recorded events as the feed shows them (``history`` entries with their organization)."""
+        """Recorded events as ``history`` shows them (SPEC section 11: "the recorded history entries")."""
         from ledger.application.reading import history_entry
 
         stamps = self.ledger().storage.recorded_at([result.position for result in results])
-        entries = []
-        for result in results:
-            entry = history_entry(result.position, result.event, stamps.get(result.position), None)
-            entries.append({"position": entry.pop("position"), "org": result.org, **entry})
-        return entries
+        return [history_entry(result.position, result.event, stamps.get(result.position), None) for result in results]
 
     # ------------------------------------------------------------------ questions
 

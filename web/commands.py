@@ -7,7 +7,7 @@ already recorded skipped. ``recorded_by`` is the account's name, whatever the bo
     curl -X POST http://127.0.0.1:8080/api/commands -H "Authorization: Bearer $TOKEN" \\
          -d '{"command": "audit", "org": "cecomip", "date": "2024-05-20", "body": "IMO", "kind": "surveillance"}'
 
-Answers: 201 ``{"items": [feed entries], "recorded": N, "skipped": M, "position": P}``; 400 for a
+Answers: 201 ``{"items": [history entries], "recorded": N, "skipped": M, "position": P}``; 400 for a
 body that is no JSON, or no command, or a command the ledger refuses (the rule's message); 401 for
 want of a valid token; 403 for a command the account's role or organizations do not allow; 413 for
 a body over 2 MiB or a list over ``MAX_LINES``; 429 after too many failed authentications.
@@ -53,10 +53,10 @@ REQUEST_BODY = {
 
 
 class Recorded(BaseModel):
-    """What a request recorded: its events as the feed shows them, how many lines were skipped as already
+    """What a request recorded: its events as ``history`` shows them, how many lines were skipped as already
     recorded, and the ledger position of its last event (the ledger's last, if it recorded none)."""
 
-    items: list[models.FeedEntry]
+    items: list[models.HistoryEntry]
     recorded: int
     skipped: int
     position: int
