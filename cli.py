@@ -397,9 +397,8 @@ class RecordingCommand(click.Command):
     """The recording command of one model, its options built from the model the first time they are read
     (to parse, to show help or to complete): a question never loads the command models at all."""
 
-    def __init__(self, verb: str, fields: tuple[Param, ...], again: bool, help: str | None) -> None:
+    def __init__(self, verb: str, fields: tuple[Param, ...], help: str | None) -> None:
         self.fields = fields
-        self.again = again
         self._built: list[click.Parameter] | None = None
         super().__init__(verb, callback=self.run, help=help)
 
@@ -413,7 +412,7 @@ class RecordingCommand(click.Command):
     def params(self) -> list[click.Parameter]:
         if self._built is None:
             stack = options(*(field.declare(self.model) for field in self.fields),
-                            *((again_option,) if self.again else ()), json_option)
+                            again_option, json_option)
             self._built = click.command(self.name)(stack(lambda **given: None)).params
         return self._built
 
@@ -426,13 +425,14 @@ class RecordingCommand(click.Command):
         record({"command": self.name, **{field.field: field.value(model, given) for field in self.fields}}, as_json)
 
 
-def recording(verb: str, *fields: Param, again: bool = True) -> Callable[[Callable[..., Any]], click.Command]:
+def recording(verb: str, *fields: Param) -> Callable[[Callable[..., Any]], click.Command]:
     """Declare the recording command ``verb`` (a model of ``ledger.domain.commands``) with ``fields`` in this
-    order, then ``--again`` (unless ``again`` is False) and ``--json``. The decorated function only carries
+    order, then ``--again`` (every command takes it, SPEC section 5: where a rule refuses the repeat anyway,
+    as a second registration, the rule's message says so) and ``--json``. The decorated function only carries
     the help: the command records the model's command from the values given."""
 
     def declare(described: Callable[..., Any]) -> click.Command:
-        command = RecordingCommand(verb, fields, again, described.__doc__)
+        command = RecordingCommand(verb, fields, described.__doc__)
         cli.add_command(command)
         return command
 
@@ -440,7 +440,7 @@ def recording(verb: str, *fields: Param, again: bool = True) -> Callable[[Callab
 
 
 @recording("register", BARE_ORG, Opt("name", "Organization name."), Opt("country", COUNTRY_HELP), REGION,
-           Opt("legal_form"), Opt("deposit"), DATE, again=False)
+           Opt("legal_form"), Opt("deposit"), DATE)
 def register() -> None:
     """Register an organization in the ledger.
 
@@ -547,7 +547,7 @@ def retract() -> None:
 
 
 @recording("correct", BARE_ORG, DATE, Opt("name", "The organization's name from this date on."),
-           Opt("country", COUNTRY_HELP, "CC"), REGION, Opt("legal_form"), Opt("deposit"), again=False)
+           Opt("country", COUNTRY_HELP, "CC"), REGION, Opt("legal_form"), Opt("deposit"))
 def correct() -> None:
     """Correct an organization's details from a date on (at least one detail).
 
@@ -560,8 +560,7 @@ def correct() -> None:
     """
 
 
-@recording("close-finding", BARE_ORG, Arg("finding"), DATE, Opt("evidence", "How the finding was resolved."),
-           again=False)
+@recording("close-finding", BARE_ORG, Arg("finding"), DATE, Opt("evidence", "How the finding was resolved."))
 def close_finding() -> None:
     """Close an audit finding, named V.N (audit version, finding position).
 
@@ -1128,7 +1127,8 @@ def accounts_add(name: str, role: str, orgs: tuple[str, ...], as_json: bool) -> 
 
 @accounts.command("list")
 @json_option
-def accounts_list(as_json: bool) -> None:
+@csv_option
+def accounts_list(as_json: bool, as_csv: bool) -> None:
     """Every account: role, organizations, who opened it and when, whether revoked.
 
     Example:
@@ -1136,10 +1136,8 @@ def accounts_list(as_json: bool) -> None:
         certledger accounts list
     """
     rows = session().accounts()
-    if as_json:
-        click.echo(rendering.to_json(rows))
-    else:
-        click.echo(rendering.table(rows, ("name", "role", "orgs", "opened_on", "opened_by", "revoked_on", "revoked_by")))
+    echo_answer(rows, as_json, as_csv, rendering.ACCOUNTS_CSV_COLUMNS,
+                lambda: rendering.table(rows, rendering.ACCOUNTS_CSV_COLUMNS))
 
 
 @accounts.command("revoke")

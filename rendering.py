@@ -74,6 +74,8 @@ VERIFY_CSV_COLUMNS = (
     "certificate", "date", "found", "state", "org", "name", "country", "standard", "valid_from", "valid_until",
     "known_at",
 )
+# `accounts list`: one row per account; `orgs` as a JSON list, as every list cell.
+ACCOUNTS_CSV_COLUMNS = ("name", "role", "orgs", "opened_on", "opened_by", "revoked_on", "revoked_by")
 CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "status": STATUS_CSV_COLUMNS,
     "registry": STATUS_CSV_COLUMNS,
@@ -83,6 +85,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "report": REPORT_CSV_COLUMNS,
     "findings": FINDINGS_CSV_COLUMNS,
     "verify": VERIFY_CSV_COLUMNS,
+    "accounts list": ACCOUNTS_CSV_COLUMNS,
 }
 
 

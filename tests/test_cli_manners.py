@@ -12,7 +12,7 @@ from click.shell_completion import ShellComplete
 from click.testing import CliRunner, Result
 
 import cli as cli_module
-from cli import cli
+from cli import RecordingCommand, cli
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 LONG_NAME = "Cooperativa Minera Aurífera " + "de los Andes " * 36  # about 500 characters
@@ -262,6 +262,20 @@ def test_an_identical_command_is_refused_unless_again_is_given(db: str) -> None:
         "Error: audit refused: an identical AuditConducted of 2016-08-10 is already recorded for cecomip "
         "(position 5, version 3); give --again to record it anyway\n"))
     assert again.stdout == "Recorded AuditConducted for cecomip at position 6 (version 4, 2016-08-10)\n"
+
+
+def test_every_recording_command_takes_again() -> None:
+    """Every recording command takes --again (SPEC section 5); a correction's refusal tells to give it."""
+    assert all(any(p.name == "again" for p in command.params) for name, command in cli.commands.items()
+               if isinstance(command, RecordingCommand)), "a recording command without --again"
+
+
+def test_a_repeated_correction_is_refused_then_recorded_with_again(db: str) -> None:
+    correct = ["correct", "chede", "--date", "2019-02-01", "--name", "Chede Ltda."]
+    ok(db, *correct)
+    refused = invoke(db, *correct)
+    assert refused.exit_code == 1 and refused.stderr.endswith("give --again to record it anyway\n")
+    assert ok(db, *correct, "--again").startswith("Recorded OrganizationDetailsCorrected for chede")
 
 
 def test_the_readme_says_how_to_put_certledger_on_the_path_and_how_to_complete_ids() -> None:

@@ -136,6 +136,16 @@ def test_report_csv_lists_the_organizations_certified_at_the_end(db: str) -> Non
         ("withdrawn", "cecomip", "2016-10-01", "")]
 
 
+def test_accounts_list_takes_csv_as_every_list_does(db: str) -> None:
+    out(db, "accounts", "add", "imo-swiss", "--role", "body", "--org", "cecomip")
+    out(db, "accounts", "add", "clerk", "--role", "office")
+    out(db, "accounts", "revoke", "clerk")
+    listed = out(db, "accounts", "list", "--csv")
+    assert listed.splitlines()[0] == ",".join(rendering.ACCOUNTS_CSV_COLUMNS)
+    assert [(r["name"], r["role"], r["orgs"], bool(r["revoked_on"])) for r in rows(listed)] == [
+        ("imo-swiss", "body", '["cecomip"]', False), ("clerk", "office", "[]", True)]
+
+
 def test_the_readme_lists_every_csv_header() -> None:
     for command, columns in rendering.CSV_COLUMNS.items():
         assert ",".join(columns) in README, f"README does not list the CSV header of {command}"
