@@ -22,7 +22,7 @@ from eventsourcing.persistence import PersistenceError
 
 import rendering
 from ledger.transfer import FORMATS
-from ledger.errors import Interrupted, LedgerError
+from ledger.errors import NOT_NEGATIVE, YEARS, Interrupted, LedgerError
 from ledger.storage import DEFAULT_DB, describe, failure_message
 from service import LedgerService
 from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, ROLES, STANDARDS, STATUSES, parse_date
@@ -675,7 +675,7 @@ def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool
 @click.option("--region", metavar="R", help="Only organizations of this region (letter case and accents aside).")
 @click.option("--q", "q", metavar="TEXT",
               help="Only organizations whose id, name or a certificate number holds TEXT (case and accents aside).")
-@click.option("--expiring-within", "expiring_within", type=click.IntRange(min=0), metavar="DAYS",
+@click.option("--expiring-within", "expiring_within", type=click.IntRange(*NOT_NEGATIVE), metavar="DAYS",
               help="Only certified organizations whose certificate ends within DAYS, with no renewal decided.")
 @time_options
 @list_options
@@ -734,7 +734,7 @@ def certificate(number: str, as_of: str | None, known_at: str | None, as_json: b
 
 
 @cli.command()
-@click.option("--year", type=click.IntRange(1, 9999), help="The calendar year (1 January to 31 December).")
+@click.option("--year", type=click.IntRange(*YEARS), help="The calendar year (1 January to 31 December).")
 @click.option("--from", "start", metavar="DATE", help="First day of the period (with --to).")
 @click.option("--to", "end", metavar="DATE", help="Last day of the period (with --from).")
 @known_at_option
@@ -797,9 +797,9 @@ def render_report(result: dict[str, Any], wide: bool = False) -> str:
 
 
 @cli.command()
-@click.option("--since", type=click.IntRange(min=0), default=0, show_default=True, metavar="POSITION",
+@click.option("--since", type=click.IntRange(*NOT_NEGATIVE), default=0, show_default=True, metavar="POSITION",
               help="Only events at positions after this one.")
-@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, metavar="N",
+@click.option("--limit", type=click.IntRange(*NOT_NEGATIVE), default=100, show_default=True, metavar="N",
               help="At most this many events.")
 @known_at_option
 @list_options

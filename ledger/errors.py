@@ -6,7 +6,7 @@ The command line maps a LedgerError to ``Error: <message>`` and exit status 1.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Sequence
 
 
 class LedgerError(Exception):
@@ -15,6 +15,27 @@ class LedgerError(Exception):
 
 class InvalidInput(LedgerError):
     """A value that does not meet the contract (bad date, unknown category...)."""
+
+
+def invalid_value(option: str, detail: str) -> InvalidInput:
+    """A bad value of ``--option``, worded as click words it at the command line, so that the HTTP API, which
+    checks the same options itself, answers with the very message the CLI prints (SPEC section 10)."""
+    return InvalidInput(f"Invalid value for '--{option}': {detail}")
+
+
+def not_one_of(value: object, choices: Sequence[str]) -> str:
+    return f"{value!r} is not one of {', '.join(map(repr, choices))}."
+
+
+def not_in_range(value: int, low: int | None, high: int | None) -> str:
+    bounds = f"{low}<=x<={high}" if low is not None and high is not None else \
+        f"x>={low}" if low is not None else f"x<={high}"
+    return f"{value} is not in the range {bounds}."
+
+
+# Ranges of the whole-number options, shared by the CLI's options and the API's parameters.
+NOT_NEGATIVE = (0, None)
+YEARS = (1, 9999)
 
 
 class UnknownOrganization(LedgerError):

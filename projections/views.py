@@ -26,7 +26,7 @@ from ledger.application.log import EventLog
 from ledger.application.system_time import KnownAt, KnownAtValue, as_of_date
 from ledger.domain.names import organization_id
 from ledger.domain.values import ORG_ID_PATTERN, STANDARDS, STATUSES, certificate_key, check_text, country_code, parse_date, search_key
-from ledger.errors import InvalidInput, StorageError, UnknownCertificate, naming
+from ledger.errors import InvalidInput, StorageError, UnknownCertificate, invalid_value, naming, not_one_of
 from ledger.storage import database_errors, describe
 from projections import changes as feed
 from projections import registry as reg
@@ -324,14 +324,14 @@ def check_filters(statuses: Sequence[str], country: str | None, standard: str | 
     """The registry's filters checked (each named as its option) and folded for the query."""
     unknown = [s for s in statuses if s not in STATUSES]
     if unknown:
-        raise InvalidInput(f"--status: {', '.join(unknown)} is not one of {', '.join(STATUSES)}")
+        raise invalid_value("status", not_one_of(unknown[0], STATUSES))
     if country is not None:
         try:
             country = country_code(country) if isinstance(country, str) else country_code(str(country))
         except ValueError as error:
             raise InvalidInput(f"--country: {error}") from None
     if standard is not None and standard not in STANDARDS:
-        raise InvalidInput(f"--standard: {standard!r} is not one of {', '.join(STANDARDS)}")
+        raise invalid_value("standard", not_one_of(standard, STANDARDS))
     folded: dict[str, str | None] = {}
     for option, value in (("region", region), ("q", q)):
         if value is None:

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from ledger.errors import (Forbidden, LedgerError, NotAuthenticated, StorageError, UnknownCertificate,
-                           UnknownOrganization)
+                           UnknownOrganization, invalid_value, not_in_range)
 
 log = logging.getLogger("certledger.web")
 
@@ -57,17 +57,38 @@ def error_response(request: Request, status: int, message: str, headers: dict[st
 
 
 def validation_message(error: RequestValidationError) -> str:
-    """The first problem, named like the CLI option it stands for (``--as-of: ...``)."""
+    """The first problem, named like the CLI option it stands for (``--as-of: ...``); a number outside the range
+    the CLI's option has too, in the CLI's very words."""
     first: dict[str, Any] = next(iter(error.errors()), {})
     where = first.get("loc") or ()
     if len(where) > 1 and where[0] in ("query", "path", "header"):
         name = str(where[1])  # past it, pydantic names the branch of a union (``constrained-int``)
     else:
         name = str(where[-1]) if len(where) > 1 else "request"
+    outside = cli_range_message(name, first)
+    if outside is not None:
+        return outside
     text = str(first.get("msg", "invalid value"))
     given = first.get("input")
     shown = f" (got {given!r})" if isinstance(given, (str, int)) and len(repr(given)) <= 60 else ""
     return f"--{name.replace('_', '-')}: {text[0].lower() + text[1:] if text else text}{shown}"
+
+
+def cli_range_message(name: str, problem: dict[str, Any]) -> str | None:
+    """The CLI's message for a whole number outside its option's range (None for any other problem)."""
+    from web.params import CLI_RANGES
+
+    low, high = CLI_RANGES.get(name, (None, None))
+    bound = (problem.get("ctx") or {})
+    below = problem.get("type") == "greater_than_equal" and low is not None and bound.get("ge") == low
+    above = problem.get("type") == "less_than_equal" and high is not None and bound.get("le") == high
+    if not (below or above):
+        return None
+    try:
+        value = int(problem.get("input"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return str(invalid_value(name.replace("_", "-"), not_in_range(value, low, high)))
 
 
 def install(app: FastAPI) -> None:

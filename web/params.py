@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from ledger.domain.values import MAX_TEXT, STANDARDS, STATUSES
-from ledger.errors import InvalidInput
+from ledger.errors import NOT_NEGATIVE, YEARS, InvalidInput
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -63,7 +63,7 @@ Region = Annotated[str | None, Query(
 Text = Annotated[str | None, Query(
     max_length=MAX_TEXT, description="Only organizations whose id, name or a certificate number holds this text "
                                      "(letter case and accents aside).", examples=["aurifera"])]
-ExpiringWithin = Annotated[Annotated[int, Whole, Field(ge=0, le=MAX_POSITION)] | BlankText | None, Blank, Query(
+ExpiringWithin = Annotated[Annotated[int, Whole, Field(ge=NOT_NEGATIVE[0], le=MAX_POSITION)] | BlankText | None, Blank, Query(
     description="Only organizations certified on the as-of date whose certificate ends within this many days "
                 "after it, with no renewal decided (blank: no filter).", examples=[90])]
 OnlyOpen = Annotated[bool | BlankText | None, Blank, Query(
@@ -71,15 +71,21 @@ OnlyOpen = Annotated[bool | BlankText | None, Blank, Query(
 # Longer than a number may be, so that the ledger refuses a long one with the CLI's message.
 Number = Annotated[str, Path(max_length=2 * MAX_TEXT, description="The certificate number (letter case aside).",
                              examples=["FM-PE-2016-01"])]
-Limit = Annotated[int, Whole, Query(ge=0, le=MAX_LIMIT, description=f"At most this many items (at most {MAX_LIMIT}).")]
+Limit = Annotated[int, Whole, Query(ge=NOT_NEGATIVE[0], le=MAX_LIMIT, description=f"At most this many items (at most {MAX_LIMIT}).")]
 Offset = Annotated[int, Whole, Query(ge=0, le=MAX_POSITION, description="Skip this many items first.")]
-Since = Annotated[int, Whole, Query(ge=0, le=MAX_POSITION, description="Only events at positions after this one.")]
+Since = Annotated[int, Whole, Query(ge=NOT_NEGATIVE[0], le=MAX_POSITION, description="Only events at positions after this one.")]
 Org = Annotated[str, Path(max_length=200, description="The organization id (its slug).", examples=["cecomip"])]
-Year = Annotated[int, Whole, Path(ge=1, le=9999, description="The calendar year.", examples=[2019])]
+Year = Annotated[int, Whole, Path(ge=YEARS[0], le=YEARS[1], description="The calendar year.", examples=[2019])]
 PeriodStart = Annotated[str, Query(alias="from", max_length=SHORT, description="The first day of the period.",
                                    examples=["2019-07-01"])]
 PeriodEnd = Annotated[str, Query(alias="to", max_length=SHORT, description="The last day of the period.",
                                  examples=["2020-06-30"])]
+
+
+# The parameters that are whole-number options of the CLI too, with the CLI's range: a value outside it is refused
+# with the CLI's message. (The API bounds some further, e.g. ``limit``: that refusal is its own.)
+CLI_RANGES: dict[str, tuple[int | None, int | None]] = {
+    "expiring_within": NOT_NEGATIVE, "since": NOT_NEGATIVE, "limit": NOT_NEGATIVE, "year": YEARS}
 
 
 def given(value: str | None) -> str | None:

@@ -12,6 +12,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from ledger.integrity import heads
+from click.testing import CliRunner
+
+from cli import cli
 from registry_server import BACKENDS, Server, examples_server, serving
 
 LAST_POSITION = 155  # the examples ledger holds 155 events
@@ -161,13 +164,13 @@ def test_an_organization_before_its_registration_is_404(server: Server) -> None:
 
 @pytest.mark.parametrize(("path", "params", "message"), [
     ("/api/registry", {"as_of": "2019-02-30"}, "--as-of: "),
-    ("/api/registry", {"status": "sleeping"}, "--status: sleeping is not one of "),
+    ("/api/registry", {"status": "sleeping"}, "Invalid value for '--status': 'sleeping' is not one of "),
     ("/api/registry", {"country": "xx"}, "--country: 'xx' is not an ISO 3166-1 alpha-2 country code: it names no country"),
     ("/api/streaks", {"known_at": "yesterday"}, "--known-at: 'yesterday' is neither a ledger position nor"),
     ("/api/organizations/cecomip", {"known_at": "²"}, "--known-at: '²' is neither a ledger position nor"),
     ("/api/reports", {"from": "2020-01-01", "to": "2019-01-01"}, "--from 2020-01-01 is after --to 2019-01-01"),
     ("/api/reports", {"from": "2020-01-01"}, "--to: "),
-    ("/api/changes", {"since": "-1"}, "--since: "),
+    ("/api/changes", {"since": "-1"}, "Invalid value for '--since': -1 is not in the range x>=0."),
     ("/api/changes", {"since": " 5"}, "--since: should be a whole number written with the digits 0-9"),
     ("/api/registry", {"limit": "٣"}, "--limit: should be a whole number written with the digits 0-9"),
     ("/api/reports/2019%0B", {}, "--year: should be a whole number written with the digits 0-9"),
@@ -179,6 +182,30 @@ def test_bad_input_is_400_with_the_message_the_cli_prints(server: Server, path: 
     assert response.status_code == 400
     assert error_of(response).startswith(message)
     assert response.headers["x-ledger-position"] == str(LAST_POSITION)
+
+
+@pytest.mark.parametrize(("args", "path", "params"), [
+    (["registry", "--standard", "gold"], "/api/registry", {"standard": "gold"}),
+    (["registry", "--status", "certified", "--status", "zz"], "/api/registry", {"status": ["certified", "zz"]}),
+    (["registry", "--expiring-within", "-5"], "/api/registry", {"expiring_within": "-5"}),
+    (["registry", "--as-of", "2019-02-30"], "/api/registry", {"as_of": "2019-02-30"}),
+    (["registry", "--country", "xx"], "/api/registry", {"country": "xx"}),
+    (["streaks", "--known-at", "yesterday"], "/api/streaks", {"known_at": "yesterday"}),
+    (["changes", "--since", "-1"], "/api/changes", {"since": "-1"}),
+    (["changes", "--limit", "-1"], "/api/changes", {"limit": "-1"}),
+    (["report", "--year", "0"], "/api/reports/0", {}),
+    (["report", "--year", "10000"], "/api/reports/10000", {}),
+    (["status", "no-such-org"], "/api/organizations/no-such-org", {}),
+    (["certificate", "FM-XX-0000-00"], "/api/certificates/FM-XX-0000-00", {}),
+])
+def test_an_error_is_the_message_the_cli_prints_after_error(server: Server, args: list[str], path: str,
+                                                          params: dict[str, object]) -> None:
+    """SPEC section 10: errors are {"error": "<the message the CLI prints after Error: >"}, usage errors too."""
+    printed = CliRunner().invoke(cli, ["--db", server.db, *args])
+    assert printed.exit_code in (1, 2) and printed.stderr.splitlines()[-1].startswith("Error: ")
+    response = server.get(path, params=params)
+    assert response.status_code in (400, 404)
+    assert error_of(response) == printed.stderr.splitlines()[-1].removeprefix("Error: ")
 
 
 def test_an_unknown_path_is_404_json_under_api(server: Server) -> None:
