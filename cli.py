@@ -835,7 +835,8 @@ def rebuild() -> None:
 @cli.command("import")
 @click.argument("source", metavar="FILE|-", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
-              help="jsonl or csv (default: csv for a .csv file, else jsonl).")
+              help="jsonl or csv (default: by the file's extension, .csv or .jsonl; else by its first line: a "
+                   "CSV header naming a command column means csv).")
 @click.option("--check", is_flag=True,
               help="Only check every line against the ledger; list the bad ones (the first 100); write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")

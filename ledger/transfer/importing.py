@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ledger.application.recording import BATCH_SIZE, MAX_CACHED_EVENTS, Options, Outcome
 from ledger.errors import InvalidInput
-from ledger.transfer.line_files import format_of, read_lines
+from ledger.transfer.line_files import named_format, read_lines
 
 if TYPE_CHECKING:
     from ledger.application.ledger import CertificationLedger
@@ -59,7 +59,7 @@ def import_file(ledger: CertificationLedger, path: str, *, fmt: str | None = Non
                 progress: Callable[[int], None] | None = None, check: bool = False,
                 on_wait: Callable[[], None] | None = None) -> ImportSummary:
     """Import a JSON Lines or CSV file (``-``: standard input) atomically, or only ``check`` it."""
-    fmt = format_of(path, fmt)
+    fmt = named_format(path, fmt)  # None: read_lines decides by the first line
     started = time.perf_counter()
     with _open_source(path) as stream:
         reader, lines = read_lines(stream, fmt)

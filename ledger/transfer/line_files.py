@@ -21,6 +21,7 @@ from ledger.transfer import FORMATS  # noqa: F401 - the formats are named here t
 MAX_LINE_BYTES = 1 << 20
 FINDING_SEPARATOR = "|"
 METADATA_KEYS = cmd.READ_ONLY_KEYS
+UTF8_BOM = b"\xef\xbb\xbf"  # ignored at the start of a file (an editor may write one)
 
 
 def _line_model(command: type[cmd.Command]) -> type[cmd.Command]:
@@ -50,11 +51,36 @@ EXPORT_COLUMNS: tuple[str, ...] = IMPORT_COLUMNS + METADATA_KEYS
 KNOWN_KEYS = frozenset(EXPORT_COLUMNS)
 
 
-def format_of(path: str, explicit: str | None = None) -> str:
-    """The file format: as given, else by the file's extension (``.csv``), else JSON Lines."""
+EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
+
+
+def named_format(path: str, explicit: str | None = None) -> str | None:
+    """The file format as given, else as the file's extension names it; None when neither says
+    (standard input, another extension): an import then decides by content (``format_by_content``)."""
     if explicit:
         return explicit
-    return "csv" if path != "-" and path.lower().endswith(".csv") else "jsonl"
+    if path == "-":
+        return None
+    return next((fmt for extension, fmt in EXTENSIONS.items() if path.lower().endswith(extension)), None)
+
+
+def format_of(path: str, explicit: str | None = None) -> str:
+    """The file format: as given, else by the file's extension, else JSON Lines (an export's default)."""
+    return named_format(path, explicit) or "jsonl"
+
+
+def format_by_content(first_line: bytes) -> str:
+    """CSV when the first line reads as a CSV header naming a ``command`` column (also in a spelling
+    ``check_header`` corrects, so that its hint is shown), else JSON Lines: a JSON object, and any
+    other line, is read as JSON Lines, so that a bad first line gets the JSON error it always got."""
+    text = first_line.removeprefix(UTF8_BOM).decode("utf-8", "replace").strip(BLANK)
+    if text.startswith("{"):
+        return "jsonl"
+    try:
+        header = next(csv.reader([text]), [])
+    except csv.Error:
+        return "jsonl"
+    return "csv" if any(_key_like(name) == "command" for name in header) else "jsonl"
 
 
 # ---------------------------------------------------------------- reading
@@ -75,19 +101,32 @@ class LineReader:
         self.bytes_read = 0
         self.number = 0
         self.bad: dict[int, str] = {}
+        self._peeked: bytes | None = None
+
+    def peek(self) -> bytes:
+        """The first line's raw bytes, read ahead without being counted: iterating still starts with it.
+
+        Only the line is read, so standard input stays a stream (it cannot be rewound).
+        """
+        if self._peeked is None:
+            self._peeked = self.stream.readline(MAX_LINE_BYTES + 1)
+        return self._peeked
 
     def __iter__(self) -> Iterator[str]:
         readline = self.stream.readline
         while True:
-            raw = readline(MAX_LINE_BYTES + 1)
+            if self._peeked is not None:
+                raw, self._peeked = self._peeked, None
+            else:
+                raw = readline(MAX_LINE_BYTES + 1)
             if not raw:
                 return
             self.number += 1
             self.bytes_read += len(raw)
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
                 raise InvalidInput(f"line {self.number}: longer than {MAX_LINE_BYTES} bytes")
-            if self.number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
+            if self.number == 1 and raw.startswith(UTF8_BOM):
+                raw = raw[len(UTF8_BOM):]
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError as error:
@@ -227,8 +266,11 @@ def _csv_value(name: str, cell: str) -> Any:
     return cell
 
 
-def read_lines(stream: IO[bytes], fmt: str) -> tuple[LineReader, Iterator[tuple[int, Any]]]:
+def read_lines(stream: IO[bytes], fmt: str | None) -> tuple[LineReader, Iterator[tuple[int, Any]]]:
+    """The lines of ``stream`` in ``fmt``; None (nothing named the format): decided by the first line."""
     reader = LineReader(stream)
+    if fmt is None:
+        fmt = format_by_content(reader.peek())
     lines = csv_lines(reader) if fmt == "csv" else jsonl_commands(reader)
     return reader, lines
 
