@@ -111,8 +111,12 @@ def statuses(values: Sequence[str] | None) -> list[str]:
     return chosen
 
 
+REPEATABLE = frozenset({"status"})  # SPEC section 10: the one parameter that may be given more than once
+
+
 def known_parameters_only(request: Request) -> None:
-    """The API refuses a parameter it does not know: a mistyped ``as-of`` must not silently mean today."""
+    """The API refuses a parameter it does not know (a mistyped ``as-of`` must not silently mean today), and one
+    given twice that is not repeatable (which of two dates would the answer be about?)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
@@ -122,6 +126,10 @@ def known_parameters_only(request: Request) -> None:
     if unknown:
         takes = ", ".join(sorted(allowed)) if allowed else "no parameters"
         raise InvalidInput(f"unknown parameter {unknown[0]!r} (this question takes {takes})")
+    repeated = [name for name in dict.fromkeys(request.query_params.keys())
+                if name not in REPEATABLE and len(request.query_params.getlist(name)) > 1]
+    if repeated:
+        raise InvalidInput(f"--{repeated[0].replace('_', '-')}: given more than once (only status is repeatable)")
 
 
 def pinned(known_at: str | None, position: int, as_of: str | None = None, *, uses_as_of: bool = True) -> bool:

@@ -175,6 +175,8 @@ def test_an_organization_before_its_registration_is_404(server: Server) -> None:
     ("/api/registry", {"limit": "٣"}, "--limit: should be a whole number written with the digits 0-9"),
     ("/api/reports/2019%0B", {}, "--year: should be a whole number written with the digits 0-9"),
     ("/api/registry", {"as-of": "2019-07-01"}, "unknown parameter 'as-of'"),
+    ("/api/registry", {"as_of": ["2019-12-31", "2018-01-01"]}, "--as-of: given more than once"),
+    ("/api/changes", {"since": ["1", "2"]}, "--since: given more than once"),
 ])
 def test_bad_input_is_400_with_the_message_the_cli_prints(server: Server, path: str, params: dict[str, str],
                                                           message: str) -> None:
