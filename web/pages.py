@@ -140,9 +140,15 @@ def certificate(request: Request, number: Number, as_of: AsOf = None, known_at: 
 
 
 @router.get("/verify")
-def verify_form(request: Request, as_of: AsOf = None, known_at: KnownAt = None) -> Response:
-    """The form: paste lines ``certificate[,date]`` or choose a CSV file."""
-    return render(request, "verify.html", verify_context(params.given(as_of), params.known_at(known_at)))
+def verify_form(request: Request, as_of: AsOf = None, known_at: KnownAt = None,
+                ledger: SharedLedger = Depends(shared_ledger)) -> Response:
+    """The form: paste lines ``certificate[,date]`` or choose a CSV file. A day or moment given in the link is
+    checked now, as any page checks it, rather than carried into the form to be refused on sending."""
+    as_of, known_at = params.given(as_of), params.known_at(known_at)
+    as_of_date(as_of)
+    if known_at is not None:
+        ledger.ask(lambda service: instant(service, known_at), known_at)
+    return render(request, "verify.html", verify_context(as_of, known_at))
 
 
 @router.post("/verify")
@@ -152,8 +158,6 @@ async def verify(request: Request, ledger: SharedLedger = Depends(shared_ledger)
     form = await verify_form_fields(request)
     try:
         entries = form.entries()
-        if not entries:
-            raise InvalidInput("paste at least one certificate number, or choose a file")
         items, seen = await run_in_threadpool(verify_entries, ledger, entries, form.as_of,
                                               params.known_at(form.known_at))
     except (LedgerError, HTTPException) as error:
@@ -188,7 +192,8 @@ class VerifyForm:
     known_at: str | None
 
     def entries(self) -> list[dict[str, Any]]:
-        """The pasted lines' entries, then the uploaded file's (each may have its own header row)."""
+        """The pasted lines' entries, then the uploaded file's (each may have its own header row); at least one,
+        for the table and its CSV alike."""
         for name, value in (("as-of", self.as_of), ("known-at", self.known_at)):
             if value and len(value) > params.SHORT:
                 raise InvalidInput(f"--{name}: at most {params.SHORT} characters")
@@ -196,6 +201,8 @@ class VerifyForm:
         if self.uploaded:
             uploaded, _ = verifying.entries_of_text(verifying.decode_upload(self.uploaded), "file line")
             entries += uploaded
+        if not entries:
+            raise InvalidInput("paste at least one certificate number, or choose a file")
         if len(entries) > verifying.MAX_CERTIFICATES:
             raise verifying.too_many(len(entries))
         return entries

@@ -373,6 +373,15 @@ def test_the_verify_page_is_a_plain_form_with_labelled_fields(server: Server) ->
     assert "Up to 1,000 at once" in html.words()
 
 
+def test_the_verify_page_refuses_a_bad_day_in_its_link_and_its_csv_an_empty_list(server: Server) -> None:
+    assert "--as-of: " in page(server, "/verify?as_of=bad", status=400).words()
+    assert "--known-at: " in page(server, "/verify?known_at=yesterday", status=400).words()
+    assert page(server, "/verify?as_of=2019-07-01&known_at=60").all("input", name="as_of")
+    empty = server.client.post("/verify.csv", data={"certificates": ""})
+    assert empty.status_code == 400 and empty.json() == {
+        "error": "paste at least one certificate number, or choose a file"}
+
+
 def verify_page(server: Server, status: int = 200, files: Any = None, **fields: str) -> tuple[Page, str]:
     response = server.client.post("/verify", data=fields, files=files)
     assert response.status_code == status, response.text[-800:]
