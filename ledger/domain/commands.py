@@ -25,6 +25,7 @@ from ledger.domain.values import (
     SEVERITIES,
     Standard,
     WithdrawalMode,
+    check_text,
     given_details,
 )
 
@@ -46,11 +47,21 @@ def _finding(value: object) -> object:
             raise ValueError(f"{value!r} has an empty category")
         if not text:
             raise ValueError(f"{value!r} has an empty text")
-        return f"{severity}:{category}:{text}"
+        # The category and the text are each a free text (SPEC section 2), stored apart in the audit's
+        # findings: each has the free texts' limit, not the option as a whole.
+        return f"{severity}:{_finding_part('category', category)}:{_finding_part('text', text)}"
     raise ValueError("a finding is a string SEVERITY:CATEGORY:TEXT")
 
 
-FindingOption = Annotated[Text, BeforeValidator(_finding)]
+def _finding_part(part: str, value: str) -> str:
+    try:
+        return check_text(value)
+    except ValueError as error:
+        raise ValueError(f"the finding's {part} {error}") from None
+
+
+# A plain string once checked: the free-text rule is applied to its parts above, never to the whole option.
+FindingOption = Annotated[str, BeforeValidator(_finding)]
 
 
 class Command(BaseModel):
