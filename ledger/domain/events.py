@@ -46,9 +46,14 @@ class OrganizationEvent(RecordedEvent):
         return self.model_dump(mode="json", exclude=HIDDEN_FIELDS)
 
     def command_fields(self) -> dict[str, Any]:
-        """The recording command that produced this event, with resolved values (import format)."""
+        """The recording command that produced this event, with resolved values (import format): what its
+        import key is computed from, so what it holds for an event already stored never changes."""
         fields = self.model_dump(mode="json", exclude=BOOKKEEPING_FIELDS | self.derived, exclude_none=True)
         return {"command": self.command, **fields}
+
+    def export_fields(self) -> dict[str, Any]:
+        """The import line ``export`` writes for this event: its command, with every resolved value."""
+        return self.command_fields()
 
 
 class Finding(BaseModel):
@@ -123,8 +128,13 @@ class Recertified(PeriodDecided):
     def command_fields(self) -> dict[str, Any]:
         fields = super().command_fields()
         if not self.renumbered:
-            fields.pop("certificate", None)  # kept from the renewed period
+            fields.pop("certificate", None)  # kept from the renewed period: left out of the key, as it always was
         return fields
+
+    def export_fields(self) -> dict[str, Any]:
+        # The kept number too (SPEC section 8: export writes the resolved certificate). Importing it gives the
+        # same event and key: a renewal given the number it keeps is no renumbering.
+        return super().command_fields()
 
     def shown_fields(self) -> dict[str, Any]:
         fields = super().shown_fields()

@@ -54,7 +54,7 @@ def export_lines(ledger: CertificationLedger, *, batch_size: int = BATCH_SIZE,
 
 
 def export_line(org: str, event: OrganizationEvent, position: int, recorded_at: str | None) -> dict[str, Any]:
-    fields = event.command_fields()
+    fields = event.export_fields()  # not its key's fields: a renewal's key leaves out the number it keeps
     line: dict[str, Any] = {"command": fields.pop("command"), "org": org}
     fields.pop("org", None)
     line.update(fields)
