@@ -228,6 +228,14 @@ class WorkingSet:
         if spill:
             self.tx.spill_occurrences(spill)
 
+    def event(self, originator_id: UUID, version: int) -> OrganizationEvent | None:
+        """One event of an organization: from the working set (with those not stored yet), else as stored."""
+        for member in self.members.values():
+            if member.aggregate.id == originator_id and isinstance(member.aggregate, Organization):
+                return member.aggregate.event(version)
+        rows = self.tx.org_rows(originator_id, after_version=version - 1)
+        return self.writer.mapper.to_domain_event(rows[0].stored_event()) if rows else None
+
     def slug(self, originator_id: UUID) -> str:
         """An organization's id, from the working set or its registration."""
         for member in self.members.values():
@@ -312,6 +320,10 @@ class Submission:
         if isinstance(command, OpenAccount):
             if member is not None:
                 raise AlreadyRegistered(f"account {command.name} already exists")
+            for org in command.orgs:  # a body's organizations (SPEC section 11) are organizations of this ledger
+                if self.working.get(org) is None:
+                    raise UnknownOrganization(f"account {command.name} refused: {org} is not a registered "
+                                              "organization (register it first)")
             probe = Account.open(command, self.recorded_by, key="").events[0]
             aggregate = Account.open(command, self.recorded_by, key=cmd.command_key(probe.command_fields(), 0))
             member = Member(f"account:{command.name}", aggregate, {})
@@ -395,8 +407,10 @@ class Submission:
         if claim is not None:
             holder = self._holder(certificate_key(claim))
             if holder is not None:
+                # Named as its holder recorded it, not as this command spells it (SPEC section 2).
+                held = claimed_number(self.working.event(*holder)) or claim
                 raise DuplicateCertificate(
-                    f"{event.command} on {event.date} refused: certificate {claim} is already held by "
+                    f"{event.command} on {event.date} refused: certificate {held} is already held by "
                     f"{self.working.slug(holder[0])} (version {holder[1]}); certificate numbers are unique in the ledger, "
                     "letter case aside")
             self.claims[certificate_key(claim)] = (event.originator_id, event.originator_version)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from eventsourcing.domain import CanInitAggregate, datetime_now_with_tzinfo
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ledger.domain.names import ACCOUNT_TOPICS, OPENING_TOPICS, account_id  # noqa: F401 - named here too
 from ledger.domain.recorded import HIDDEN_FIELDS, RecordedAggregate, RecordedEvent
@@ -60,6 +60,14 @@ class OpenAccount(AccountCommand):
     role: Role
     orgs: Annotated[tuple[OrgId, ...], AfterValidator(_distinct)] = ()
     token_hash: Annotated[str, Field(min_length=20, max_length=500)]
+
+    @model_validator(mode="after")
+    def _body_lists_its_organizations(self) -> OpenAccount:
+        # A body records only for its organizations: without any, its account could record nothing at all.
+        # (That each one is registered is checked where the ledger is read: ``ledger.application.recording``.)
+        if self.role == "body" and not self.orgs:
+            raise ValueError("a certification body's account needs at least one organization (--org ORG)")
+        return self
 
 
 class RevokeAccount(AccountCommand):

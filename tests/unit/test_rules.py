@@ -721,5 +721,5 @@ def test_a_recertification_with_a_taken_number_is_refused_and_writes_nothing(rec
     recorded.ok("certify", "oro-puno", "--date", "2016-06-15", "--standard", "fairmined",
                 "--certificate", "FM-PE-0002")
     assert recorded.error("recertify", "cecomip", "--date", "2017-06-01", "--certificate", "fm-pe-0002") == (
-        "recertify on 2017-06-01 refused: certificate fm-pe-0002 is already held by oro-puno (version 2); "
+        "recertify on 2017-06-01 refused: certificate FM-PE-0002 is already held by oro-puno (version 2); "
         "certificate numbers are unique in the ledger, letter case aside")

@@ -85,7 +85,8 @@ def ledger_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
             service.import_file(str(setup))
         finally:
             service.close()
-        body_orgs = [cell_org("body", verb, "in") for verb in VERBS] + ["listed", "bulk"]
+        # A body's organizations are registered ones (the register cell's organization is what it would register).
+        body_orgs = [cell_org("body", verb, "in") for verb in VERBS if verb != "register"] + ["listed", "bulk"]
         tokens = open_accounts(db, [("registry-clerk", "office", []), ("imo-swiss", "body", body_orgs),
                                     ("public-reader", "reader", []), ("gone", "office", [])], revoke=["gone"])
         with serving(db, directory) as server:
