@@ -63,11 +63,15 @@ def search(request: Request, status: Statuses = None, country: Country = None, s
         rows = service.registry(as_of, known_at=known_at, limit=limit, offset=offset, **query)
         seen = rows[0]["known_at"] if rows else instant(service, known_at)
     shown = shown_query(query, as_of, known_at)
+    day = as_of_date(as_of).isoformat()
+    # The downloads are the whole answer this page is a page of: the same filters, on the day and at the ledger
+    # position the page used (asked later, "today" and "now" could have moved on).
+    pinned = {**shown, "as_of": as_of or day, "known_at": known_at or str(rows.position)}
     return render(request, "search.html", {
         "rows": rows, "total": rows.total, "offset": offset, "limit": limit,
-        "day": as_of_date(as_of).isoformat(), "seen": seen, "query": shown,
+        "day": day, "seen": seen, "query": shown,
         "statuses": STATUSES, "standards": STANDARDS,
-        "csv_link": link(request, "/registry.csv", **shown), "json_link": link(request, "/api/registry", **shown),
+        "csv_link": link(request, "/registry.csv", **pinned), "json_link": link(request, "/registry.json", **pinned),
         "previous": link(request, "/", **shown, offset=max(offset - limit, 0), limit=limit) if offset else None,
         "next": link(request, "/", **shown, offset=offset + limit, limit=limit)
         if offset + limit < rows.total else None,
@@ -79,16 +83,32 @@ def registry_csv(status: Statuses = None, country: Country = None, standard: Sta
                  q: Text = None, expiring_within: ExpiringWithin = None, as_of: AsOf = None,
                  known_at: KnownAt = None, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """The search's whole answer as the CLI's ``registry --csv`` writes it."""
+    rows, day = whole_registry(ledger, status, country, standard, region, q, expiring_within, as_of, known_at)
+    text = rendering.to_csv(rows, rendering.status_csv_columns()) + "\n"
+    return download(text, f"registry-{day}.csv", "text/csv; charset=utf-8", rows.position)
+
+
+@router.get("/registry.json")
+def registry_json(status: Statuses = None, country: Country = None, standard: Standard = None, region: Region = None,
+                  q: Text = None, expiring_within: ExpiringWithin = None, as_of: AsOf = None,
+                  known_at: KnownAt = None, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
+    """The search's whole answer as the CLI's ``registry --json`` writes it (the API pages it: at most 1,000)."""
+    rows, day = whole_registry(ledger, status, country, standard, region, q, expiring_within, as_of, known_at)
+    return download(rendering.to_json(list(rows)) + "\n", f"registry-{day}.json", "application/json", rows.position)
+
+
+def whole_registry(ledger: SharedLedger, status: Sequence[str] | None, country: str | None, standard: str | None,
+                   region: str | None, q: str | None, expiring_within: int | None, as_of: str | None,
+                   known_at: str | None) -> tuple[Any, str]:
+    """Every organization the search form's query finds (no page), and the day it answers for."""
     as_of, known_at = params.given(as_of), params.known_at(known_at)
     query = registry_query(status, country, standard, region, q, expiring_within)
     rows = ledger.ask(lambda service: service.registry(as_of, known_at=known_at, **query), known_at)
-    text = rendering.to_csv(rows, rendering.status_csv_columns()) + "\n"
-    name = f"registry-{as_of_date(as_of).isoformat()}.csv"
-    return csv_download(text, name, rows.position)
+    return rows, as_of_date(as_of).isoformat()
 
 
-def csv_download(text: str, name: str, position: int) -> Response:
-    return Response(text, media_type="text/csv; charset=utf-8", headers={
+def download(text: str, name: str, media_type: str, position: int) -> Response:
+    return Response(text, media_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="{name}"', "X-Ledger-Position": str(position)})
 
 
@@ -180,8 +200,8 @@ async def verify_csv(request: Request, ledger: SharedLedger = Depends(shared_led
     items, seen = await run_in_threadpool(verify_entries, ledger, entries, form.as_of, params.known_at(form.known_at))
     day = as_of_date(form.as_of).isoformat()
     rows = verifying.csv_rows(items, entries, day, seen)
-    return csv_download(rendering.to_csv(rows, rendering.VERIFY_CSV_COLUMNS) + "\n", f"certificates-{day}.csv",
-                        items.position)
+    return download(rendering.to_csv(rows, rendering.VERIFY_CSV_COLUMNS) + "\n", f"certificates-{day}.csv",
+                    "text/csv; charset=utf-8", items.position)
 
 
 @dataclass

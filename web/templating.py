@@ -85,9 +85,16 @@ def certificate_path(number: str) -> str:
     return quote(number, safe="")
 
 
+def here(request: Request) -> str:
+    """This page's path as the client sent it, still percent-encoded: decoded, a certificate number holding
+    ``/``, ``#``, ``?`` or ``%`` would name another page."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("ascii", "replace") if isinstance(raw, bytes) and raw else quote(request.url.path)
+
+
 def here_without(request: Request, *names: str) -> str:
     pairs = [(k, v) for k, v in request.query_params.multi_items() if k not in names]
-    return f"{request.url.path}?{urlencode(pairs)}" if pairs else request.url.path
+    return f"{here(request)}?{urlencode(pairs)}" if pairs else here(request)
 
 
 def kept(request: Request) -> list[tuple[str, str]]:
@@ -123,7 +130,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 # Every template is HTML or XML (the Atom feed among them): escape every value, whatever the file's ending.
 templates.env.autoescape = True
 templates.env.globals.update(link=link, org_path=org_path, certificate_path=certificate_path,
-                             here_without=here_without, kept=kept, STATUS_LABELS=STATUS_LABELS,
+                             here=here, here_without=here_without, kept=kept, STATUS_LABELS=STATUS_LABELS,
                              STATE_LABELS=STATE_LABELS, STATE_MEANINGS=STATE_MEANINGS,
                              STANDARD_NAMES=STANDARD_NAMES, EVENT_LABELS=EVENT_LABELS)
 templates.env.filters.update(details=details, instant=instant)

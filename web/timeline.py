@@ -22,6 +22,7 @@ AXIS_Y = 150
 HEIGHT = 178
 MARK_GAP = 16  # pixels between two marks' letters in one row
 HORIZON = timedelta(days=3 * 366)
+YEAR_TICKS = 100  # a tick for every year up to this many years along the axis; past it, the labelled years only
 STANDARD_NAMES = {"fairmined": "Fairmined Gold", "ecological": "Fairmined Ecological Gold"}
 
 
@@ -228,6 +229,8 @@ def year_ticks(scale: Scale) -> list[dict[str, Any]]:
     for year in range(scale.first.year, scale.last.year + 1):
         x = scale.x(date(year, 1, 1))
         labelled = year % step == 0 or step == 1
+        if years > YEAR_TICKS and not labelled:
+            continue  # an as-of date far ahead (the year 9999) would draw thousands of ticks no one could tell apart
         middle = scale.x(date(year, 7, 1))
         ticks.append({"x": x, "label": str(year) if labelled else "", "label_x": middle if step == 1 else x})
     return ticks

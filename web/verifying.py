@@ -64,10 +64,11 @@ def entries_of_text(text: str, where: str = "line") -> tuple[list[Entry], list[i
     except csv.Error as error:
         raise InvalidInput(f"{where} {reader.line_num}: not CSV ({error})") from None
     columns: tuple[int, int | None] = (0, 1)
-    if rows and rows[0][1][0].strip().casefold() in HEADER_NAMES:
-        names = [cell.strip().casefold() for cell in rows.pop(0)[1]]
-        dates = [i for i, name in enumerate(names) if name in DATE_NAMES]
-        columns = (0, dates[0] if dates else None)
+    first = [cell.strip().casefold() for cell in rows[0][1]] if rows else []
+    if any(name in HEADER_NAMES for name in first):  # a header, its columns in any order
+        rows.pop(0)
+        dates = [i for i, name in enumerate(first) if name in DATE_NAMES]
+        columns = (next(i for i, name in enumerate(first) if name in HEADER_NAMES), dates[0] if dates else None)
     elif rows:
         number, widest = max(rows, key=lambda numbered: len(numbered[1]))
         if len(widest) > 2:
@@ -78,11 +79,12 @@ def entries_of_text(text: str, where: str = "line") -> tuple[list[Entry], list[i
 
 
 def entry_of(row: Sequence[str], at: int, date_at: int | None, where: str) -> Entry:
+    number = row[at] if at < len(row) else ""  # a short row under a header whose numbers are not first
     try:
-        check_number(row[at])
+        check_number(number)
     except InvalidInput as error:
         raise InvalidInput(f"{where}: {error}") from None
-    entry: Entry = {"certificate": row[at].strip()}
+    entry: Entry = {"certificate": number.strip()}
     day = row[date_at].strip() if date_at is not None and date_at < len(row) else ""
     if day:
         try:

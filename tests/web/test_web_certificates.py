@@ -353,9 +353,9 @@ def test_the_search_form_has_text_region_and_expiry_fields_that_filter(server: S
     assert "3 organizations on 2019-07-01" in html.words()
     downloads = {urlsplit(href).path: set(parse_qsl(urlsplit(href).query))
                  for _, href in links(server, "/?q=aurifera&region=&expiring_within=&as_of=2019-07-01")
-                 if href.startswith(("/registry.csv", "/api/registry"))}
-    query = {("q", "aurifera"), ("as_of", "2019-07-01")}
-    assert downloads == {"/registry.csv": query, "/api/registry": query}
+                 if href.startswith(("/registry.", "/api/registry"))}
+    query = {("q", "aurifera"), ("as_of", "2019-07-01"), ("known_at", str(LAST_POSITION))}
+    assert downloads == {"/registry.csv": query, "/registry.json": query}
     expiring = page(server, "/?expiring_within=60&as_of=2019-11-01")
     assert "2 organizations on 2019-11-01" in expiring.words()
     csv_text = server.get("/registry.csv", params={"expiring_within": 60, "as_of": "2019-11-01"}).text
@@ -444,6 +444,13 @@ def test_an_uploaded_csv_with_or_without_a_header_is_read(server: Server) -> Non
         ["FM-CO-2017-03", "2019-07-01", "✕ Withdrawn"]]
     plain, plain_text = verify_page(server, files={"file": ("list.txt", b"FM-PE-2012-01,2013-10-01\n", "text/plain")})
     assert [row[1:4] for row in table_of(plain_text)] == [["FM-PE-2012-01", "2013-10-01", "‖ Suspended"]]
+
+
+def test_an_uploaded_header_may_name_its_columns_in_any_order(server: Server) -> None:
+    upload = b"date,certificate,note\n2017-01-01,FM-PE-2016-01,first\n,FM-CO-2017-03\n"
+    _, text = verify_page(server, as_of="2019-07-01", files={"file": ("list.csv", upload, "text/csv")})
+    assert [row[1:4] for row in table_of(text)] == [
+        ["FM-PE-2016-01", "2017-01-01", "✓ Valid"], ["FM-CO-2017-03", "2019-07-01", "✕ Withdrawn"]]
 
 
 @pytest.mark.parametrize(("fields", "files", "status", "message"), [

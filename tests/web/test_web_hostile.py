@@ -3,7 +3,9 @@ never a 5xx; and text recorded by a hostile hand is escaped on every page and in
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Iterator
@@ -43,12 +45,13 @@ API_PARAMETERS = {
     "/api/certificates/{number}": ["as_of", "known_at"],
     "/api/reports/{year}": ["known_at"],
     "/api/reports": ["from", "to", "known_at"],
-    "/api/changes": ["since", "limit", "known_at"],
+    "/api/changes": ["since", "limit", "offset", "known_at"],
     "/api/head": [],
 }
 PAGE_PARAMETERS = {
     "/": ["status", "country", "standard", "region", "q", "expiring_within", "as_of", "known_at", "limit", "offset"],
     "/registry.csv": ["status", "country", "standard", "region", "q", "expiring_within", "as_of", "known_at"],
+    "/registry.json": ["status", "country", "standard", "region", "q", "expiring_within", "as_of", "known_at"],
     "/organizations/{org}": ["as_of", "known_at"],
     "/certificates/{number}": ["as_of", "known_at"],
     "/verify": ["as_of", "known_at"],
@@ -85,6 +88,8 @@ def record_hostile_organization(db: str) -> None:
             {"command": "reinstate", "org": "xss", "date": "2018-10-01"},
             {"command": "deny", "org": "xss", "date": "2019-02-01", "reason_category": "other",
              "reason": "<![CDATA[ x ]]> & <!-- -->"},
+            {"command": "certify", "org": "plain", "date": "2018-04-01", "standard": "fairmined",
+             "certificate": PATH_LIKE_NUMBER},
         ]:
             service.record(command)
     finally:
@@ -92,6 +97,7 @@ def record_hostile_organization(db: str) -> None:
 
 
 HOSTILE_NUMBER = "<svg onload=alert(4)>"
+PATH_LIKE_NUMBER = "CO/2018#1?a %2F"  # every character a URL gives a meaning to
 
 
 def fill(template: str, org: str = "xss", year: str = "2018", number: str = HOSTILE_NUMBER) -> str:
@@ -284,3 +290,15 @@ def test_hostile_lists_and_uploads_to_the_verify_page_get_a_page_or_a_4xx(server
     elif response.status_code == 200:
         assert response.headers["content-type"] == "text/csv; charset=utf-8"
         assert response.text.startswith("certificate,date,found,state,")
+
+
+def test_a_certificate_page_whose_number_holds_url_characters_keeps_its_own_path_in_its_forms(server: Server) -> None:
+    """The point-in-time form sends the number back as it came: decoded, ``/``, ``#``, ``?`` or ``%`` would name
+    another page."""
+    path = "/certificates/" + quote(PATH_LIKE_NUMBER, safe="")
+    first = server.get(path)
+    assert first.status_code == 200 and html.escape(PATH_LIKE_NUMBER) in first.text
+    (action,) = re.findall(r'<form class="timebar[^"]*" method="get" action="([^"]*)"', first.text)
+    assert html.unescape(action) == path
+    chosen = server.get(html.unescape(action), params={"as_of": "2019-06-01"})
+    assert chosen.status_code == 200 and html.escape(PATH_LIKE_NUMBER) in chosen.text

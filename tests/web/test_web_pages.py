@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ElementTree
-from datetime import datetime
+import json
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from click.testing import CliRunner
+
+from cli import cli
 from registry_server import BACKENDS, Server, examples_server
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -104,14 +108,34 @@ def test_the_search_finds_the_eight_of_the_2019_article_and_links_each(server: S
 
 
 def test_the_search_offers_its_own_answer_as_csv_and_json(server: Server) -> None:
-    html = page(server, "/?as_of=2019-07-01&status=certified&country=pe")
-    query = {("as_of", "2019-07-01"), ("status", "certified"), ("country", "PE")}
-    downloads = {urlsplit(a["href"]).path: set(parse_qsl(urlsplit(a["href"]).query)) for a in html.all("a")
-                 if a.get("href", "").startswith(("/registry.csv", "/api/registry"))}
-    assert downloads == {"/registry.csv": query, "/api/registry": query}
-    csv = server.get("/registry.csv", params={"status": "certified", "country": "PE", "as_of": "2019-07-01"})
+    """The downloads are the page's whole answer: its filters, on its day and at the ledger position it used."""
+    shown = page(server, "/?as_of=2019-07-01&status=certified&country=pe")
+    position = shown_position(server, "/?as_of=2019-07-01&status=certified&country=pe")
+    query = {("as_of", "2019-07-01"), ("status", "certified"), ("country", "PE"), ("known_at", position)}
+    downloads = {urlsplit(a["href"]).path: set(parse_qsl(urlsplit(a["href"]).query)) for a in shown.all("a")
+                 if a.get("href", "").startswith(("/registry.", "/api/registry"))}
+    assert downloads == {"/registry.csv": query, "/registry.json": query}
+    asked = {"status": "certified", "country": "PE", "as_of": "2019-07-01", "known_at": position}
+    csv = server.get("/registry.csv", params=asked)
     assert csv.headers["content-disposition"] == 'attachment; filename="registry-2019-07-01.csv"'
     assert [line.split(",")[0] for line in csv.text.splitlines()] == ["org", "cecomip", "oro-puno", "san-luis"]
+    as_json = server.get("/registry.json", params=asked)
+    assert as_json.headers["content-disposition"] == 'attachment; filename="registry-2019-07-01.json"'
+    printed = CliRunner().invoke(cli, ["--db", server.db, "registry", "--as-of", "2019-07-01", "--status", "certified",
+                                       "--country", "PE", "--known-at", position, "--json"])
+    assert as_json.json() == json.loads(printed.stdout), "the JSON download is what registry --json prints"
+
+
+def test_a_search_without_a_day_or_a_moment_downloads_the_day_and_position_it_showed(server: Server) -> None:
+    shown = page(server, "/?status=certified")
+    (csv_link,) = [a["href"] for a in shown.all("a") if a.get("href", "").startswith("/registry.csv")]
+    query = dict(parse_qsl(urlsplit(csv_link).query))
+    assert query["known_at"] == shown_position(server, "/?status=certified")
+    assert query["as_of"] == datetime.now(timezone.utc).date().isoformat()
+
+
+def shown_position(server: Server, path: str) -> str:
+    return server.get(path).headers["x-ledger-position"]
 
 
 def test_the_search_pages_through_long_answers(server: Server) -> None:
@@ -228,3 +252,17 @@ def test_errors_are_pages_for_people(server: Server) -> None:
     bad = page(server, "/?as_of=2019-13-01", status=400)
     assert "--as-of:" in bad.words()
     assert "no such page: /nothing" in page(server, "/nothing", status=404).words()
+
+
+def test_a_timeline_as_of_a_far_year_stays_a_small_picture(server: Server) -> None:
+    """A year's tick each up to a century; past it, the labelled years only (not 8,000 ticks for the year 9999)."""
+    far = server.get("/organizations/cecomip", params={"as_of": "9999-12-31"})
+    assert far.status_code == 200
+    svg = far.text.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert svg.count("<line") < 200 and "9999" in svg
+
+
+def test_an_empty_page_of_changes_names_no_positions(server: Server) -> None:
+    last = server.get("/api/changes", params={"limit": 1}).json()["position"]
+    words = page(server, f"/changes?since={last}").words()
+    assert "newest first." in words and f"positions {last + 1} to {last}" not in words

@@ -17,6 +17,7 @@ LAST = 155
 ROUTES = [
     "/", "/?as_of=2019-07-01&status=certified", "/organizations/cecomip", "/reports/2019",
     "/reports?from=2019-01-01&to=2019-12-31", "/changes", "/feed.atom", "/registry.csv?as_of=2019-07-01",
+    "/registry.json?as_of=2019-07-01",
     "/certificates/FM-PE-2016-01", "/verify", "/api/organizations/cecomip/findings",
     "/api/certificates/FM-PE-2016-01", "/api/registry", "/api/streaks", "/api/organizations/cecomip", "/api/organizations/cecomip/history",
     "/api/reports/2019", "/api/reports?from=2019-01-01&to=2019-12-31", "/api/changes", "/api/head",
@@ -60,7 +61,7 @@ def test_every_route_refuses_a_request_without_an_account_and_tells_nothing(
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-content-type-options"] == "nosniff"
         if method == "GET":
-            if path.startswith("/api/") or path.split("?")[0].endswith((".csv", ".atom")):
+            if path.startswith("/api/") or path.split("?")[0].endswith((".csv", ".json", ".atom")):
                 assert response.json() == {"error": UNAUTHENTICATED}
             else:
                 assert response.headers["content-type"].startswith("text/html")
