@@ -22,13 +22,12 @@ router = APIRouter(prefix="/api", tags=["registry"], responses=models.REFUSALS,
                    dependencies=[Depends(params.known_parameters_only)])
 
 Ledger = SharedLedger
-LONG_LIVED = "public, max-age=86400"
 
 
 def answer(data: Any, position: int, *, pinned: bool = False) -> JSONResponse:
     headers = {"X-Ledger-Position": str(position)}
     if pinned:
-        headers["Cache-Control"] = LONG_LIVED
+        headers["Cache-Control"] = params.LONG_LIVED
     return JSONResponse(data, headers=headers)
 
 

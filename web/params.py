@@ -114,6 +114,15 @@ def statuses(values: Sequence[str] | None) -> list[str]:
 REPEATABLE = frozenset({"status"})  # SPEC section 10: the one parameter that may be given more than once
 
 
+def pinned_request(request: Request, position: int) -> bool:
+    """``pinned`` for a request's own ``known_at`` and ``as_of`` (a page's): whether its answer can never change."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    takes = {param.alias for param in dependant.query_params} if dependant is not None else set()
+    return pinned(request.query_params.get("known_at"), position, request.query_params.get("as_of"),
+                  uses_as_of="as_of" in takes)
+
+
 def known_parameters_only(request: Request) -> None:
     """The API refuses a parameter it does not know (a mistyped ``as-of`` must not silently mean today), and one
     given twice that is not repeatable (which of two dates would the answer be about?)."""
@@ -130,6 +139,9 @@ def known_parameters_only(request: Request) -> None:
                 if name not in REPEATABLE and len(request.query_params.getlist(name)) > 1]
     if repeated:
         raise InvalidInput(f"--{repeated[0].replace('_', '-')}: given more than once (only status is repeatable)")
+
+
+LONG_LIVED = "public, max-age=86400"  # the caching of an answer that can never change (``pinned``)
 
 
 def pinned(known_at: str | None, position: int, as_of: str | None = None, *, uses_as_of: bool = True) -> bool:

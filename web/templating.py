@@ -14,6 +14,8 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from web.params import LONG_LIVED, pinned_request
+
 HERE = Path(__file__).resolve().parent
 TIME_PARAMETERS = ("as_of", "known_at")
 
@@ -143,6 +145,8 @@ def render(request: Request, name: str, context: dict[str, Any], *, position: in
     headers = dict(headers or {})
     if position is not None:
         headers["X-Ledger-Position"] = str(position)
+        if status_code == 200 and pinned_request(request, position):
+            headers.setdefault("Cache-Control", LONG_LIVED)  # a page about a fixed day and position, as the API's
     chosen = time_of(request)
     page = {"as_of": chosen.get("as_of"), "known_at": chosen.get("known_at"), "position": position, **context}
     return templates.TemplateResponse(request, name, page, status_code=status_code, headers=headers,

@@ -266,3 +266,19 @@ def test_an_empty_page_of_changes_names_no_positions(server: Server) -> None:
     last = server.get("/api/changes", params={"limit": 1}).json()["position"]
     words = page(server, f"/changes?since={last}").words()
     assert "newest first." in words and f"positions {last + 1} to {last}" not in words
+
+
+@pytest.mark.parametrize(("path", "cached"), [
+    ("/organizations/cecomip?as_of=2019-07-01&known_at=150", True),
+    ("/?as_of=2019-07-01&status=certified&known_at=150", True),
+    ("/certificates/FM-PE-2016-01?as_of=2019-07-01&known_at=150", True),
+    ("/reports/2019?known_at=150", True),
+    ("/changes?known_at=150", True),
+    ("/organizations/cecomip?as_of=2019-07-01", False),
+    ("/organizations/cecomip?known_at=150", False),
+    ("/reports/2019", False),
+])
+def test_a_page_about_a_fixed_day_and_position_is_cached_as_the_api_is(server: Server, path: str, cached: bool) -> None:
+    response = server.get(path)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == ("public, max-age=86400" if cached else "no-cache")
