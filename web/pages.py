@@ -9,7 +9,7 @@ second to the ledger position of the first, so both describe the same ledger.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Annotated, Any, Sequence
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -281,10 +281,12 @@ def year_report(request: Request, year: Year, known_at: KnownAt = None,
 def period_report(request: Request, start: Annotated[str | None, Query(alias="from", max_length=params.SHORT)] = None,
                   end: Annotated[str | None, Query(alias="to", max_length=params.SHORT)] = None,
                   known_at: KnownAt = None, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
-    """A period's report; without one, this year's."""
+    """A period's report; without one, the report of the chosen day's year (the links of every page carry that
+    day), else this year's."""
     start, end, known_at = params.given(start), params.given(end), params.known_at(known_at)
     if start is None and end is None:
-        return RedirectResponse(link(request, f"/reports/{datetime.now(timezone.utc).year}"), status_code=302)
+        year = as_of_date(params.given(request.query_params.get("as_of"))).year
+        return RedirectResponse(link(request, f"/reports/{year}"), status_code=302)
     with ledger.session(known_at) as service:
         report = service.report(start=start or "", end=end or "", known_at=known_at)
         seen = instant(service, known_at)

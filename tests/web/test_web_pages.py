@@ -217,7 +217,19 @@ def test_the_yearly_report_tells_the_2019_news(server: Server) -> None:
 def test_the_reports_page_without_a_year_goes_to_this_years(server: Server) -> None:
     response = server.get("/reports", follow_redirects=False)
     assert response.status_code == 302
-    assert response.headers["location"] == f"/reports/{datetime.now().year}"
+    assert response.headers["location"] == f"/reports/{datetime.now(timezone.utc).year}"
+
+
+def test_the_reports_page_without_a_year_goes_to_the_chosen_days_year(server: Server) -> None:
+    """Every page's links carry the chosen day: the reports link of a page about 2019 opens 2019's report."""
+    response = server.get("/reports", params={"as_of": "2019-07-01", "known_at": "150"}, follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == "/reports/2019?as_of=2019-07-01&known_at=150"
+
+
+def test_an_error_pages_search_link_keeps_the_chosen_day_and_moment(server: Server) -> None:
+    missing = page(server, "/organizations/nobody?as_of=2019-07-01&known_at=150", status=404)
+    assert "/?as_of=2019-07-01&known_at=150" in [a["href"] for a in missing.all("a")]
 
 
 def test_the_latest_changes_come_newest_first(server: Server) -> None:
