@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from ledger.errors import (Forbidden, LedgerError, NotAuthenticated, StorageError, UnknownCertificate,
                            UnknownOrganization, invalid_value, not_in_range)
+from web.params import CLI_RANGES
 
 log = logging.getLogger("certledger.web")
 
@@ -76,8 +77,6 @@ def validation_message(error: RequestValidationError) -> str:
 
 def cli_range_message(name: str, problem: dict[str, Any]) -> str | None:
     """The CLI's message for a whole number outside its option's range (None for any other problem)."""
-    from web.params import CLI_RANGES
-
     low, high = CLI_RANGES.get(name, (None, None))
     bound = (problem.get("ctx") or {})
     below = problem.get("type") == "greater_than_equal" and low is not None and bound.get("ge") == low

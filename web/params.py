@@ -114,23 +114,24 @@ def statuses(values: Sequence[str] | None) -> list[str]:
 REPEATABLE = frozenset({"status"})  # SPEC section 10: the one parameter that may be given more than once
 
 
+def route_parameters(request: Request) -> set[str] | None:
+    """The query parameters the request's route takes (None outside a route)."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    return {param.alias for param in dependant.query_params} if dependant is not None else None
+
+
 def pinned_request(request: Request, position: int) -> bool:
     """``pinned`` for a request's own ``known_at`` and ``as_of`` (a page's): whether its answer can never change."""
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    takes = {param.alias for param in dependant.query_params} if dependant is not None else set()
     return pinned(request.query_params.get("known_at"), position, request.query_params.get("as_of"),
-                  uses_as_of="as_of" in takes)
+                  uses_as_of="as_of" in (route_parameters(request) or ()))
 
 
 def known_parameters_only(request: Request) -> None:
     """The API refuses a parameter it does not know (a mistyped ``as-of`` must not silently mean today), and one
     given twice that is not repeatable (which of two dates would the answer be about?)."""
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
+    allowed = route_parameters(request)
+    if allowed is None:
         return
-    allowed = {param.alias for param in dependant.query_params}
     unknown = [name for name in request.query_params.keys() if name not in allowed]
     if unknown:
         takes = ", ".join(sorted(allowed)) if allowed else "no parameters"
