@@ -187,8 +187,12 @@ async def verify(request: Request, ledger: SharedLedger = Depends(shared_ledger)
         return render(request, "verify.html", context, status_code=status,
                       position=getattr(error, "ledger_position", None))
     day = as_of_date(form.as_of).isoformat()
+    # The CSV button downloads this table: on the day and at the ledger position it used, whatever is recorded
+    # before the click (its action's query carries them; ``/verify.csv`` takes them over the form's fields).
+    pinned = link(request, "/verify.csv", as_of=form.as_of or day, known_at=form.known_at or str(items.position))
     context = verify_context(form.as_of, form.known_at, text=verifying.lines_of(entries), seen=seen,
-                             rows=verifying.csv_rows(items, entries, day, seen), counts=state_counts(items))
+                             rows=verifying.csv_rows(items, entries, day, seen), counts=state_counts(items),
+                             csv_action=pinned)
     return render(request, "verify.html", context, position=items.position)
 
 
@@ -196,6 +200,8 @@ async def verify(request: Request, ledger: SharedLedger = Depends(shared_ledger)
 async def verify_csv(request: Request, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """The same table as CSV (``rendering.VERIFY_CSV_COLUMNS``), for the form's lines and day."""
     form = await verify_form_fields(request)
+    form.as_of = params.given(request.query_params.get("as_of")) or form.as_of
+    form.known_at = params.given(request.query_params.get("known_at")) or form.known_at
     entries = form.entries()
     items, seen = await run_in_threadpool(verify_entries, ledger, entries, form.as_of, params.known_at(form.known_at))
     day = as_of_date(form.as_of).isoformat()

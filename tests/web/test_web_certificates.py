@@ -382,6 +382,10 @@ def test_the_verify_page_refuses_a_bad_day_in_its_link_and_its_csv_an_empty_list
         "error": "paste at least one certificate number, or choose a file"}
 
 
+def today() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
+
+
 def verify_page(server: Server, status: int = 200, files: Any = None, **fields: str) -> tuple[Page, str]:
     response = server.client.post("/verify", data=fields, files=files)
     assert response.status_code == status, response.text[-800:]
@@ -407,8 +411,24 @@ def test_pasted_numbers_get_the_table_on_their_days(server: Server) -> None:
     assert "NOPE-9" not in {text for text, _ in found}
     (textarea,) = html.all("textarea", name="certificates")
     assert "FM-PE-2016-01\nfm-co-2017-03,2019-07-01\nNOPE-9,2019-01-01\nFM-PE-2018-01,2022-03-15\n" in text
-    assert html.all("button", formaction="/verify.csv")
+    assert html.all("button", formaction=f"/verify.csv?as_of=2019-12-31&known_at={LAST_POSITION}")
     assert_plain_page(text)
+
+
+def test_the_csv_button_downloads_the_table_shown_on_its_day_at_its_position(server: Server) -> None:
+    html, _ = verify_page(server, certificates="FM-PE-2016-01")  # today, as the ledger stands now
+    (button,) = html.all("button", id="download-csv")
+    action = urlsplit(button["formaction"])
+    pinned = dict(parse_qsl(action.query))
+    assert action.path == "/verify.csv" and pinned == {"as_of": today(), "known_at": str(LAST_POSITION)}
+    # The action's day and position win over the form's fields, which a user may have edited since.
+    response = server.client.post(button["formaction"], data={"certificates": "FM-PE-2016-01", "known_at": "1",
+                                                              "as_of": "2000-01-01"})
+    assert response.status_code == 200 and response.headers["x-ledger-position"] == str(LAST_POSITION)
+    assert list(csv.reader(io.StringIO(response.text)))[1][:4] == ["FM-PE-2016-01", today(), "true",
+                                                                  verify(server, {"certificates": [
+                                                                      {"certificate": "FM-PE-2016-01"}]}
+                                                                  ).json()["items"][0]["state"]]
 
 
 def test_the_csv_download_is_the_same_table(server: Server) -> None:

@@ -203,6 +203,12 @@ def test_a_chosen_known_at_is_marked_and_shows_what_the_registry_said_then(serve
     assert "As the registry knew it on" not in page(server, "/organizations/coodmilla?as_of=2016-06-30").words()
 
 
+def test_the_moment_before_the_first_entry_is_named_as_such_not_as_a_date(server: Server) -> None:
+    words = page(server, "/?known_at=0").words()
+    assert "As the registry stood before its first entry" in words and "(ledger position 0)" in words
+    assert "1970" not in words
+
+
 def test_links_keep_the_chosen_point_in_time(server: Server) -> None:
     html = page(server, "/?as_of=2019-07-01&known_at=100")
     assert "/organizations/cecomip?as_of=2019-07-01&known_at=100" in {a.get("href") for a in html.all("a")}
