@@ -1,7 +1,8 @@
 """The outermost layer of every request: bounds, security headers, the ledger position, no 5xx.
 
-- Bounds: a query string over ``MAX_QUERY`` bytes is refused (400), a body over ``MAX_BODY``
-  bytes too (413), whether its length is announced or not.
+- Bounds: a query string over ``MAX_QUERY`` bytes is refused (400), header fields over
+  ``MAX_HEADERS`` bytes in all too (431), and a body over ``MAX_BODY`` bytes (413), whether its
+  length is announced or not.
 - Every response gets the security headers, and ``X-Ledger-Position``: routes set it from the
   answer they used; anything else (an error, a static file, a private server's refusal) reports the
   ledger's last position.
@@ -27,6 +28,9 @@ log = logging.getLogger("certledger.web")
 MAX_QUERY = 4096
 MAX_PATH = 2048
 MAX_BODY = 2 * 1024 * 1024
+# The request's header fields, names and values together. uvicorn bounds only what it buffers while a head is
+# incomplete, so a head that arrives in one read may be far larger.
+MAX_HEADERS = 16 * 1024
 
 PAGE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                "frame-ancestors 'none'; base-uri 'none'")
@@ -115,7 +119,10 @@ def too_long(scope: Scope) -> tuple[int, str] | None:
         return 400, f"the query string is longer than {MAX_QUERY} bytes"
     if len(scope.get("raw_path") or scope.get("path", "").encode()) > MAX_PATH:
         return 400, f"the path is longer than {MAX_PATH} bytes"
-    for name, value in scope.get("headers", ()):
+    headers = scope.get("headers", ())
+    if sum(len(name) + len(value) for name, value in headers) > MAX_HEADERS:
+        return 431, f"the request's header fields are longer than {MAX_HEADERS} bytes in all"
+    for name, value in headers:
         if name == b"content-length":
             try:
                 announced = int(value)

@@ -52,7 +52,7 @@ def serve(service: Any, *, host: str, port: int, workers: int, sign_key: str | N
              f"({workers} worker{'s' if workers != 1 else ''}{', signed heads' if sign_key else ''}"
              f"{', private: every request needs an account' if private else ''}); Ctrl-C stops")
     config = uvicorn.Config(FACTORY, factory=True, host=host, port=port, workers=workers, proxy_headers=True,
-                            server_header=False, timeout_keep_alive=5, log_level="info")
+                            http="web.wire:JsonErrorProtocol", server_header=False, timeout_keep_alive=5, log_level="info")
     run_workers(config)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import socket
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Iterator
@@ -198,6 +199,38 @@ def test_hostile_parameters_to_the_pages_get_a_good_answer_or_a_4xx(server: Serv
 def test_awkward_requests_are_answered_without_a_5xx(server: Server, path: str) -> None:
     response = server.client.get(server.url + path)
     assert_answered_well(response, api=path.startswith("/api/"))
+
+
+@pytest.mark.parametrize("raw", [
+    b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+    b"GET /api/registry HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n",
+    b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",  # a TLS hello sent to the plain-HTTP port
+    b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+], ids=["not-http", "bad-header", "bad-length", "tls-hello", "nul-in-target"])
+def test_a_request_that_is_not_http_gets_a_400_json_error(server: Server, raw: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(raw)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0] == "HTTP/1.1 400 Bad Request"
+    assert "content-type: application/json" in [line.lower() for line in lines[1:]]
+    assert json.loads(body) == {"error": "the request is not well-formed HTTP/1.1 (request line, headers or their size)"}
+
+
+@pytest.mark.parametrize("path", ["/api/registry", "/"])
+def test_header_fields_over_16_kib_in_all_are_refused_with_431(server: Server, path: str) -> None:
+    many = {f"x-filler-{n}": "f" * 1000 for n in range(17)}  # each field well-formed, together too many
+    refused = server.client.get(server.url + path, headers=many)
+    assert refused.status_code == 431 and "X-Ledger-Position" in refused.headers
+    message = "the request's header fields are longer than 16384 bytes in all"
+    if path.startswith("/api/"):
+        assert refused.json() == {"error": message}
+    else:
+        assert "header fields are longer than 16384 bytes in all" in refused.text
+    assert server.client.get(server.url + path, headers=dict(list(many.items())[:14])).status_code == 200
 
 
 def test_a_server_whose_ledger_went_away_still_answers_4xx(tmp_path: Path) -> None:
