@@ -196,11 +196,16 @@ class LedgerService(AccountDesk):
         return history_entry(result.position, result.event, stamp, None)
 
     def recorded_entries(self, results: Sequence[Recorded]) -> list[dict[str, Any]]:
-        """Recorded events as ``history`` shows them (SPEC section 11: "the recorded history entries")."""
+        """Recorded events as ``history`` shows them (SPEC section 11: "the recorded history entries"): an event
+        retracted by a later one of the same submission is shown retracted, as ``history`` shows it."""
         from ledger.application.reading import history_entry
+        from ledger.domain.events import EntryRetracted
 
         stamps = self.ledger().storage.recorded_at([result.position for result in results])
-        return [history_entry(result.position, result.event, stamps.get(result.position), None) for result in results]
+        retracted_by = {(result.org, result.event.target): result.version for result in results
+                        if isinstance(result.event, EntryRetracted)}
+        return [history_entry(result.position, result.event, stamps.get(result.position),
+                              retracted_by.get((result.org, result.version))) for result in results]
 
     # ------------------------------------------------------------------ questions
 

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse
 
 from ledger.domain.accounts import Account
 from ledger.domain.commands import COMMANDS
+from ledger.domain.values import json_integer
 from ledger.errors import InvalidInput
 from web import auth, models, params
 from web.shared import SharedLedger, current_position, shared_ledger
@@ -105,7 +106,8 @@ def parse_body(body: bytes) -> list[Any]:
     if not text.strip():
         raise InvalidInput("the body is empty: send one import line (a JSON object) or a list of them")
     try:
-        data = json.loads(text, object_pairs_hook=no_repeated_keys, parse_constant=no_constant)
+        data = json.loads(text, object_pairs_hook=no_repeated_keys, parse_constant=no_constant,
+                          parse_int=json_integer)
     except json.JSONDecodeError as error:
         raise InvalidInput(f"the body is not JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
     except RecursionError:

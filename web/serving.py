@@ -30,6 +30,7 @@ def serve(service: Any, *, host: str, port: int, workers: int, sign_key: str | N
     except ImportError as error:
         raise InvalidInput(f"certledger serve needs the web extra (pip install 'certledger[web]'): {error}") from None
     from ledger.integrity import heads
+    from web.logs import log_config
 
     if sign_key:
         heads.load_private_key(sign_key)
@@ -52,7 +53,8 @@ def serve(service: Any, *, host: str, port: int, workers: int, sign_key: str | N
              f"({workers} worker{'s' if workers != 1 else ''}{', signed heads' if sign_key else ''}"
              f"{', private: every request needs an account' if private else ''}); Ctrl-C stops")
     config = uvicorn.Config(FACTORY, factory=True, host=host, port=port, workers=workers, proxy_headers=True,
-                            http="web.wire:JsonErrorProtocol", server_header=False, timeout_keep_alive=5, log_level="info")
+                            http="web.wire:JsonErrorProtocol", server_header=False, timeout_keep_alive=5, log_level="info",
+                            log_config=log_config())
     run_workers(config)
 
 

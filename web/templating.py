@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from web.params import LONG_LIVED, pinned_request
+from web.params import LONG_LIVED, pinned_request, route_parameters
 
 HERE = Path(__file__).resolve().parent
 TIME_PARAMETERS = ("as_of", "known_at")
@@ -94,14 +94,21 @@ def here(request: Request) -> str:
     return raw.decode("ascii", "replace") if isinstance(raw, bytes) and raw else quote(request.url.path)
 
 
+def own_parameters(request: Request) -> list[tuple[str, str]]:
+    """The query parameters this page takes, as given. Others (a tracker's, or a token pasted into the address by
+    mistake) are ignored by the page, and its links and forms do not carry them on."""
+    taken = route_parameters(request) or set()
+    return [(k, v) for k, v in request.query_params.multi_items() if k in taken]
+
+
 def here_without(request: Request, *names: str) -> str:
-    pairs = [(k, v) for k, v in request.query_params.multi_items() if k not in names]
+    pairs = [(k, v) for k, v in own_parameters(request) if k not in names]
     return f"{here(request)}?{urlencode(pairs)}" if pairs else here(request)
 
 
 def kept(request: Request) -> list[tuple[str, str]]:
     """The page's own parameters, for the hidden fields of the point-in-time form."""
-    return [(k, v) for k, v in request.query_params.multi_items() if k not in TIME_PARAMETERS]
+    return [(k, v) for k, v in own_parameters(request) if k not in TIME_PARAMETERS]
 
 
 def details(fields: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ PREFIX = "cl1"
 SECRET_BYTES = 32  # 256 random bits
 REMEMBERED = 10_000
 UNAUTHENTICATED = "a valid bearer token is required (Authorization: Bearer TOKEN)"
+# What a token looks like inside any text (a log line, say), well-formed or not quite.
+TOKEN_SHAPE = re.compile(rf"{PREFIX}_[0-9A-Fa-f]{{32}}_[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)

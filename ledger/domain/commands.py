@@ -186,9 +186,16 @@ class CloseFinding(Command):
     evidence: Text
 
 
+def _version(value: Any) -> Any:
+    # JSON's true would otherwise be read as version 1 (the registration): a version is a number.
+    if isinstance(value, bool):
+        raise ValueError("a version is a whole number, not true or false")
+    return value
+
+
 class Retract(Command):
     command: Literal["retract"] = "retract"
-    target: Annotated[int, Field(ge=1)]
+    target: Annotated[int, BeforeValidator(_version), Field(ge=1)]
     reason: Text
 
 

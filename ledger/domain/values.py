@@ -67,6 +67,17 @@ def anniversary_eve(d: date) -> date:
     return anniversary - timedelta(days=1)
 
 
+MAX_DIGITS = 30  # far more than any version or count, far fewer than Python's own limit on reading an integer
+
+
+def json_integer(text: str) -> int:
+    """An integer as a JSON reader meets it (``json.loads(..., parse_int=json_integer)``), bounded in length."""
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise ValueError(f"a number of {digits} digits (at most {MAX_DIGITS})")
+    return int(text)
+
+
 def parse_date(value: object) -> date:
     """An ISO-8601 calendar date (YYYY-MM-DD), strictly."""
     if isinstance(value, datetime):

@@ -15,6 +15,7 @@ from typing import IO, Annotated, Any, Iterable, Iterator, Union
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from ledger.domain import commands as cmd
+from ledger.domain.values import json_integer
 from ledger.errors import InvalidInput
 from ledger.transfer import FORMATS  # noqa: F401 - the formats are named here too
 
@@ -165,7 +166,7 @@ def decode_json(text: str) -> Any:
     """The line's JSON value, or the InvalidInput that says why it has none (a check goes on to the next line)."""
     text = text.rstrip("\r\n")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=json_integer)
     except RecursionError:
         return InvalidInput("not valid JSON: nested too deeply")
     except json.JSONDecodeError as error:

@@ -162,6 +162,20 @@ def test_each_role_gets_the_specified_answer_for_each_command_and_organization(
         assert message.startswith(f"account imo-swiss may not record for {org} (its organizations: ")
 
 
+def test_an_entry_retracted_in_the_same_request_is_answered_as_history_shows_it(ledger_server: Server) -> None:
+    lines = [{"command": "register", "org": "same-request", "name": "Same Request", "country": "PE",
+              "date": "2020-01-01"},
+             {"command": "audit", "org": "same-request", "date": "2020-02-01", "body": "B", "kind": "initial"},
+             {"command": "retract", "org": "same-request", "target": 2, "date": "2020-03-01",
+              "reason": "double entry"}]
+    response = post(ledger_server, lines)
+    assert response.status_code == 201, response.text
+    answered = response.json()["items"]
+    assert [(entry["retracted"], entry["retracted_by"]) for entry in answered] == [(False, None), (True, 3),
+                                                                                    (False, None)]
+    assert ledger_server.get("/api/organizations/same-request/history").json()["items"] == answered
+
+
 def test_recorded_by_is_the_accounts_name_whatever_the_body_says(ledger_server: Server) -> None:
     lines = [{**cell_command("audit", "spoofed"), "recorded_by": "registry-office"},
              {**cell_command("suspend", "spoofed"), "recorded_by": "imo-swiss", "recorded_at": "2000-01-01T00:00Z",
@@ -325,6 +339,20 @@ def test_hostile_bodies_get_a_4xx_json_error_and_write_nothing(ledger_server: Se
     assert last_position(ledger_server.db) == before
 
 
+@pytest.mark.parametrize("body, message", [
+    (b'{"command": "retract", "org": "spoofed", "target": ' + b"9" * 5000 + b', "date": "2020-03-01", "reason": "x"}',
+     "the body is not JSON this ledger reads: a number of 5000 digits (at most 30)"),
+    (b'{"command": "retract", "org": "spoofed", "target": true, "date": "2020-03-01", "reason": "x"}',
+     "target: a version is a whole number, not true or false"),
+])
+def test_a_number_no_field_takes_is_refused_in_words_of_the_ledger(ledger_server: Server, body: bytes,
+                                                                   message: str) -> None:
+    before = last_position(ledger_server.db)
+    response = post(ledger_server, body)
+    assert response.status_code == 400 and error_of(response) == message
+    assert last_position(ledger_server.db) == before
+
+
 def test_a_body_over_two_mib_is_413_announced_or_not_and_writes_nothing(ledger_server: Server) -> None:
     before = last_position(ledger_server.db)
     line = json.dumps({**VALID_LINE, "body": "x" * 200}) + ","
@@ -424,6 +452,18 @@ def test_failed_authentications_are_limited_per_address_and_other_addresses_pass
     assert verified_before.status_code == 201, "a token verified before is checked from memory, limit or not"
     assert public_read.status_code == 200, "reading a public registry needs no account, so it is not limited"
     print(f"{ATTEMPTS} bad tokens in {elapsed:.2f} s: {failures_let_through} checked, the rest refused with 429")
+
+
+def test_a_token_put_in_an_address_by_mistake_is_neither_logged_nor_carried_on(ledger_server: Server) -> None:
+    token = ledger_server.tokens[ACCOUNT_OF["office"]]  # type: ignore[attr-defined]
+    secret = token.split("_", 2)[2]
+    for path in ("/api/registry", "/changes", "/organizations/spoofed", "/reports/2019", "/"):
+        response = ledger_server.get(f"{path}?token={token}&utm_source=mail")
+        assert response.status_code in (200, 400), response.text
+        assert secret not in response.text and "utm_source" not in response.text, path
+    log = ledger_server.log.read_text(errors="replace")
+    assert "GET /changes?token=[token hidden]&utm_source=mail" in log
+    assert secret not in log
 
 
 # ---------------------------------------------------------------- no token anywhere (last: after every request above)
