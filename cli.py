@@ -22,7 +22,7 @@ from eventsourcing.persistence import PersistenceError
 
 import rendering
 from ledger.transfer import FORMATS
-from ledger.errors import NOT_NEGATIVE, YEARS, Interrupted, LedgerError
+from ledger.errors import NOT_NEGATIVE, POSITIONS, YEARS, Interrupted, LedgerError
 from ledger.storage import DEFAULT_DB, describe, failure_message
 from service import LedgerService
 from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, ROLES, STANDARDS, STATUSES, parse_date
@@ -797,9 +797,9 @@ def render_report(result: dict[str, Any], wide: bool = False) -> str:
 
 
 @cli.command()
-@click.option("--since", type=click.IntRange(*NOT_NEGATIVE), default=0, show_default=True, metavar="POSITION",
+@click.option("--since", type=click.IntRange(*POSITIONS), default=0, show_default=True, metavar="POSITION",
               help="Only events at positions after this one.")
-@click.option("--limit", type=click.IntRange(*NOT_NEGATIVE), default=100, show_default=True, metavar="N",
+@click.option("--limit", type=click.IntRange(*POSITIONS), default=100, show_default=True, metavar="N",
               help="At most this many events.")
 @known_at_option
 @list_options

@@ -36,6 +36,7 @@ def not_in_range(value: int, low: int | None, high: int | None) -> str:
 # Ranges of the whole-number options, shared by the CLI's options and the API's parameters.
 NOT_NEGATIVE = (0, None)
 YEARS = (1, 9999)
+POSITIONS = (0, 2**62)  # a ledger position or a count of events: the databases' integers end at 2**63 - 1
 
 
 class UnknownOrganization(LedgerError):

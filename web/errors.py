@@ -76,7 +76,10 @@ def validation_message(error: RequestValidationError) -> str:
 
 
 def cli_range_message(name: str, problem: dict[str, Any]) -> str | None:
-    """The CLI's message for a whole number outside its option's range (None for any other problem)."""
+    """The CLI's message for a whole number outside its option's range, or for a value that is no whole number
+    (None for any other problem, or a parameter that is no CLI option)."""
+    if problem.get("type") == "whole_number" and name in CLI_RANGES:
+        return str(invalid_value(name.replace("_", "-"), f"{problem.get('input')!r} is not a valid integer range."))
     low, high = CLI_RANGES.get(name, (None, None))
     bound = (problem.get("ctx") or {})
     below = problem.get("type") == "greater_than_equal" and low is not None and bound.get("ge") == low

@@ -220,9 +220,6 @@ class VerifyForm:
     def entries(self) -> list[dict[str, Any]]:
         """The pasted lines' entries, then the uploaded file's (each may have its own header row); at least one,
         for the table and its CSV alike."""
-        for name, value in (("as-of", self.as_of), ("known-at", self.known_at)):
-            if value and len(value) > params.SHORT:
-                raise InvalidInput(f"--{name}: at most {params.SHORT} characters")
         entries, _ = verifying.entries_of_text(self.text)
         if self.uploaded:
             uploaded, _ = verifying.entries_of_text(verifying.decode_upload(self.uploaded), "file line")
@@ -284,8 +281,8 @@ def year_report(request: Request, year: Year, known_at: KnownAt = None,
 
 
 @router.get("/reports")
-def period_report(request: Request, start: Annotated[str | None, Query(alias="from", max_length=params.SHORT)] = None,
-                  end: Annotated[str | None, Query(alias="to", max_length=params.SHORT)] = None,
+def period_report(request: Request, start: Annotated[str | None, Query(alias="from")] = None,
+                  end: Annotated[str | None, Query(alias="to")] = None,
                   known_at: KnownAt = None, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """A period's report; without one, the report of the chosen day's year (the links of every page carry that
     day), else this year's."""

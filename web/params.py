@@ -1,7 +1,9 @@
-"""Query parameters: the CLI's options with underscores, each bounded, shared by the API and the pages.
+"""Query parameters: the CLI's options with underscores, shared by the API and the pages.
 
-Values are passed to the service as the text given, so a bad date or position is refused with the
-very message the CLI prints. An empty value (a form's blank field) means the parameter is absent.
+Values are passed to the service as the text given, so a bad date, position, code or text (one too
+long included) is refused with the very message the CLI prints; the guard bounds the whole query
+string and path. Whole numbers are bounded here, with the CLI option's range where it has one. An
+empty value (a form's blank field) means the parameter is absent.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ from fastapi import Path, Query, Request
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from ledger.domain.values import MAX_TEXT, STANDARDS, STATUSES
-from ledger.errors import NOT_NEGATIVE, YEARS, InvalidInput
+from ledger.domain.values import STANDARDS, STATUSES
+from ledger.errors import NOT_NEGATIVE, POSITIONS, YEARS, InvalidInput
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 MAX_STATUSES = 2 * len(STATUSES)
-SHORT = 40  # dates, positions, instants, codes
-MAX_POSITION = 2**62
+MAX_POSITION = POSITIONS[1]
 
 
 def blank_is_none(value: object) -> object:
@@ -45,47 +46,46 @@ Whole = BeforeValidator(whole_number)
 BlankText = Literal[""]
 
 AsOf = Annotated[str | None, Query(
-    max_length=SHORT, description="Valid time: the status at the end of this day (YYYY-MM-DD; default: today, UTC).",
+    description="Valid time: the status at the end of this day (YYYY-MM-DD; default: today, UTC).",
     examples=["2019-12-31"])]
 KnownAt = Annotated[str | None, Query(
-    max_length=SHORT, description="System time: a ledger position, or an ISO-8601 date-time (a bare date is the end "
+    description="System time: a ledger position, or an ISO-8601 date-time (a bare date is the end "
                                   "of that day, UTC; default: now).", examples=["2020-01-15", "60"])]
 Statuses = Annotated[list[str] | None, Query(
     description=f"Only organizations with this status (repeatable): {', '.join(STATUSES)}.")]
 Country = Annotated[str | None, Query(
-    max_length=SHORT, description="Only organizations of this country (ISO 3166-1 alpha-2, upper case).",
+    description="Only organizations of this country (ISO 3166-1 alpha-2, upper case).",
     examples=["PE"])]
 Standard = Annotated[str | None, Query(
-    max_length=SHORT, description=f"Only certificates of this standard: {', '.join(STANDARDS)}.")]
+    description=f"Only certificates of this standard: {', '.join(STANDARDS)}.")]
 Region = Annotated[str | None, Query(
-    max_length=MAX_TEXT, description="Only organizations of this region (letter case and accents aside).",
+    description="Only organizations of this region (letter case and accents aside).",
     examples=["Puno"])]
 Text = Annotated[str | None, Query(
-    max_length=MAX_TEXT, description="Only organizations whose id, name or a certificate number holds this text "
+    description="Only organizations whose id, name or a certificate number holds this text "
                                      "(letter case and accents aside).", examples=["aurifera"])]
 ExpiringWithin = Annotated[Annotated[int, Whole, Field(ge=NOT_NEGATIVE[0], le=MAX_POSITION)] | BlankText | None, Blank, Query(
     description="Only organizations certified on the as-of date whose certificate ends within this many days "
                 "after it, with no renewal decided (blank: no filter).", examples=[90])]
 OnlyOpen = Annotated[bool | BlankText | None, Blank, Query(
     alias="open", description="Only the findings not closed on the as-of date (true or false; blank: false).")]
-# Longer than a number may be, so that the ledger refuses a long one with the CLI's message.
-Number = Annotated[str, Path(max_length=2 * MAX_TEXT, description="The certificate number (letter case aside).",
+Number = Annotated[str, Path(description="The certificate number (letter case aside).",
                              examples=["FM-PE-2016-01"])]
 Limit = Annotated[int, Whole, Query(ge=NOT_NEGATIVE[0], le=MAX_LIMIT, description=f"At most this many items (at most {MAX_LIMIT}).")]
 Offset = Annotated[int, Whole, Query(ge=0, le=MAX_POSITION, description="Skip this many items first.")]
 Since = Annotated[int, Whole, Query(ge=NOT_NEGATIVE[0], le=MAX_POSITION, description="Only events at positions after this one.")]
-Org = Annotated[str, Path(max_length=200, description="The organization id (its slug).", examples=["cecomip"])]
+Org = Annotated[str, Path(description="The organization id (its slug).", examples=["cecomip"])]
 Year = Annotated[int, Whole, Path(ge=YEARS[0], le=YEARS[1], description="The calendar year.", examples=[2019])]
-PeriodStart = Annotated[str, Query(alias="from", max_length=SHORT, description="The first day of the period.",
+PeriodStart = Annotated[str, Query(alias="from", description="The first day of the period.",
                                    examples=["2019-07-01"])]
-PeriodEnd = Annotated[str, Query(alias="to", max_length=SHORT, description="The last day of the period.",
+PeriodEnd = Annotated[str, Query(alias="to", description="The last day of the period.",
                                  examples=["2020-06-30"])]
 
 
 # The parameters that are whole-number options of the CLI too, with the CLI's range: a value outside it is refused
 # with the CLI's message. (The API bounds some further, e.g. ``limit``: that refusal is its own.)
 CLI_RANGES: dict[str, tuple[int | None, int | None]] = {
-    "expiring_within": NOT_NEGATIVE, "since": NOT_NEGATIVE, "limit": NOT_NEGATIVE, "year": YEARS}
+    "expiring_within": NOT_NEGATIVE, "since": POSITIONS, "limit": POSITIONS, "year": YEARS}
 
 
 def given(value: str | None) -> str | None:
