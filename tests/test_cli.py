@@ -286,6 +286,9 @@ RULE_REFUSALS = [
     pytest.param(["recertify", "cecomip", "--date", "2017-07-01"],
                  "recertify on 2017-07-01 refused: the certificate expired after 2017-06-14, so on 2017-07-01 "
                  "there is nothing to renew; grant a new certificate with certify", id="recertify-expired"),
+    pytest.param(["recertify", "cecomip", "--date", "2015-12-31"],
+                 "recertify on 2015-12-31 refused: 2015-12-31 is before the registration on 2016-01-10",
+                 id="recertify-before-registration"),
     pytest.param(["recertify", "cecomip", "--date", "2016-05-01"],
                  "recertify on 2016-05-01 refused: the organization is not certified on 2016-05-01; "
                  "use certify for a first certificate", id="recertify-never-certified"),
@@ -295,6 +298,8 @@ RULE_REFUSALS = [
     pytest.param(["reinstate", "cecomip", "--date", "2016-09-01"],
                  "reinstate on 2016-09-01 refused: only a suspended certificate can be reinstated, and the "
                  "organization is certified on 2016-09-01", id="reinstate-not-suspended"),
+    pytest.param(["suspend", "cecomip", "--date", "2016-09-01", "--reason", "x", "--resolve-by", "2016-08-31"],
+                 "resolve_by 2016-08-31 is before the suspension's date 2016-09-01", id="resolved-before-suspended"),
     pytest.param(["suspend", "cecomip", "--date", "2016-03-01", "--reason", "x"],
                  "suspend on 2016-03-01 refused: only a certified organization can be suspended, and it is "
                  "registered on 2016-03-01", id="suspend-not-certified"),
@@ -337,6 +342,10 @@ def test_a_refused_command_prints_the_rule_exits_1_and_writes_nothing(cecomip: C
 
 def test_a_refusal_that_depends_on_history_writes_nothing(cecomip: Cli) -> None:
     cecomip.ok("recertify", "cecomip", "--date", "2017-05-24")
+    # The period named is the one that covers the day, not the renewal decided to start after it.
+    assert cecomip.error("certify", "cecomip", "--date", "2017-06-01", "--standard", "fairmined") == (
+        "certify on 2017-06-01 refused: the organization is already certified on 2017-06-01 (certificate valid "
+        "2016-06-15 to 2017-06-14); a current certificate is renewed with recertify")
     cecomip.ok("suspend", "cecomip", "--date", "2017-09-01", "--reason", "x")
     assert cecomip.error("recertify", "cecomip", "--date", "2017-06-01").endswith("a period is renewed only once")
     assert cecomip.error("suspend", "cecomip", "--date", "2017-10-01", "--reason", "x").startswith(

@@ -264,6 +264,16 @@ def test_an_identical_command_is_refused_unless_again_is_given(db: str) -> None:
     assert again.stdout == "Recorded AuditConducted for cecomip at position 6 (version 4, 2016-08-10)\n"
 
 
+def test_an_identical_command_to_a_retracted_entry_says_it_was_retracted(db: str) -> None:
+    audit = ["audit", "cecomip", "--date", "2016-08-10", "--body", "IMO", "--kind", "surveillance"]
+    ok(db, *audit)
+    ok(db, "retract", "cecomip", "3", "--date", "2016-08-11", "--reason", "entered under the wrong organization")
+    refused = invoke(db, *audit)
+    assert (refused.exit_code, refused.stderr) == (1, (
+        "Error: audit refused: an identical AuditConducted of 2016-08-10 is already recorded for cecomip "
+        "(position 5, version 3, retracted by version 4); give --again to record it anyway\n"))
+
+
 def test_every_recording_command_takes_again() -> None:
     """Every recording command takes --again (SPEC section 5); a correction's refusal tells to give it."""
     assert all(any(p.name == "again" for p in command.params) for name, command in cli.commands.items()

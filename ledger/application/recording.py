@@ -374,6 +374,11 @@ class Submission:
             where = member.positions.get(earlier.originator_version)
             at = f"position {where}, version {earlier.originator_version}" if where else \
                 f"version {earlier.originator_version}"
+            # A retracted entry still counts (it stays recorded), but say so: the user may be entering it anew.
+            retraction = next((e.originator_version for e in member.aggregate.events
+                               if isinstance(e, EntryRetracted) and e.target == earlier.originator_version), None)
+            if retraction is not None:
+                at += f", retracted by version {retraction}"
             duplicate = DuplicateCommand(
                 f"{candidate.command} refused: an identical {type(candidate).__name__} of {candidate.date} is already "
                 f"recorded for {member.org} ({at}); give --again to record it anyway")

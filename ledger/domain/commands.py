@@ -127,6 +127,12 @@ class Suspend(Command):
     reason: Text
     resolve_by: EndDate | None = None
 
+    @model_validator(mode="after")
+    def _resolved_after_it_starts(self) -> Suspend:
+        if self.resolve_by is not None and self.resolve_by < self.date:
+            raise ValueError(f"resolve_by {self.resolve_by} is before the suspension's date {self.date}")
+        return self
+
 
 class Reinstate(Command):
     command: Literal["reinstate"] = "reinstate"

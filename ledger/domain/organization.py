@@ -97,6 +97,11 @@ class Organization(RecordedAggregate):
             return CertificationGranted, dict(standard=command.standard, certificate=command.certificate,
                                               valid_from=day, valid_until=until, audit=command.audit)
         if isinstance(command, cmd.Recertify):
+            # The renewal's dates derive from the period it renews: before the registration there is none, and
+            # that is the rule to name (as for every other command), not "not certified".
+            if day < self.registration.date:
+                raise RuleViolation(f"recertify on {day} refused: "
+                                    f"{timeline.before_registration(day, self.registration.date)}")
             state = self.folded.state_on(self.events, day)
             covering = state.covering_period(day)
             if covering is None:

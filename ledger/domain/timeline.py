@@ -363,7 +363,7 @@ def _apply(state: OrganizationState, event: OrganizationEvent) -> None:
     if state.registration is None:
         raise Illegal(event, f"{day} is before the organization's registration")
     if day < state.registration.date:
-        raise Illegal(event, f"{day} is before the registration on {state.registration.date}")
+        raise Illegal(event, before_registration(day, state.registration.date))
     status = state.status_on(day)
     chain = state.chain
 
@@ -395,9 +395,10 @@ def _apply(state: OrganizationState, event: OrganizationEvent) -> None:
         return
     if isinstance(event, CertificationGranted):
         if status in COVERED:
-            assert chain is not None
+            # The period that covers the day, not the latest: a renewal may be decided that starts later.
+            covering = state.covering_period(day) or chain.latest  # type: ignore[union-attr]
             raise Illegal(event, f"the organization is already {status} on {day} "
-                                 f"(certificate valid {chain.latest.valid_from} to {chain.latest.valid_until}); "
+                                 f"(certificate valid {covering.valid_from} to {covering.valid_until}); "
                                  "a current certificate is renewed with recertify")
         state.chains.append(Chain([_period(event)]))
         return
@@ -451,6 +452,10 @@ def _refuse(event: OrganizationEvent, refusal: str | None) -> None:
     """Stop the fold at ``event`` when a rule gives a refusal."""
     if refusal is not None:
         raise Illegal(event, refusal)
+
+
+def before_registration(day: date, registered_on: date) -> str:
+    return f"{day} is before the registration on {registered_on}"
 
 
 def _period(event: PeriodDecided) -> Period:
