@@ -26,9 +26,9 @@ from starlette.responses import JSONResponse
 
 from ledger.domain.accounts import Account
 from ledger.domain.commands import COMMANDS
-from ledger.domain.values import json_integer
 from ledger.errors import InvalidInput
 from web import auth, models, params
+from web.bodies import strict_json
 from web.shared import SharedLedger, current_position, shared_ledger
 
 MAX_LINES = 1000
@@ -106,8 +106,7 @@ def parse_body(body: bytes) -> list[Any]:
     if not text.strip():
         raise InvalidInput("the body is empty: send one import line (a JSON object) or a list of them")
     try:
-        data = json.loads(text, object_pairs_hook=no_repeated_keys, parse_constant=no_constant,
-                          parse_int=json_integer)
+        data = strict_json(text)
     except json.JSONDecodeError as error:
         raise InvalidInput(f"the body is not JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
     except RecursionError:
@@ -125,20 +124,6 @@ def parse_body(body: bytes) -> list[Any]:
         raise HTTPException(413, f"at most {MAX_LINES} commands in one request (this one has {len(data)}): "
                                  "send them in several, or use certledger import")
     return data
-
-
-def no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A key given twice is refused: no reader of the body may take another value than the ledger took."""
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise ValueError(f"key {key!r} appears twice in one object")
-        found[key] = value
-    return found
-
-
-def no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def type_name(value: Any) -> str:

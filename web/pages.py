@@ -233,10 +233,17 @@ class VerifyForm:
 
 async def verify_form_fields(request: Request) -> VerifyForm:
     """The form's fields (a browser's ``multipart/form-data`` or a plain urlencoded form), bounded."""
-    async with request.form(max_files=1, max_fields=8, max_part_size=verifying.MAX_UPLOAD) as form:
-        upload = form.get("file")
-        uploaded = await upload.read(verifying.MAX_UPLOAD + 1) if isinstance(upload, UploadFile) else b""
-        text, as_of, known_at = (form.get(name) for name in ("certificates", "as_of", "known_at"))
+    try:
+        async with request.form(max_files=1, max_fields=8, max_part_size=verifying.MAX_UPLOAD) as form:
+            upload = form.get("file")
+            uploaded = await upload.read(verifying.MAX_UPLOAD + 1) if isinstance(upload, UploadFile) else b""
+            text, as_of, known_at = (form.get(name) for name in ("certificates", "as_of", "known_at"))
+    except HTTPException as error:
+        # Starlette refuses a field over the size with a 400 in its own words: a list too long is a 413 here.
+        if error.status_code == 400 and "exceeded maximum size" in str(error.detail):
+            raise HTTPException(413, f"the pasted list is larger than {verifying.MAX_UPLOAD // 1024} KiB: at most "
+                                     f"{verifying.MAX_CERTIFICATES} certificates at once") from None
+        raise
     as_of, known_at = (value.strip() if isinstance(value, str) else None for value in (as_of, known_at))
     return VerifyForm(text if isinstance(text, str) else "", uploaded, params.given(as_of), known_at or None)
 

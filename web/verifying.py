@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from ledger.domain.values import parse_date
 from ledger.errors import InvalidInput
+from web.bodies import strict_json
 from projections.views import check_number
 
 MAX_CERTIFICATES = 1000
@@ -36,9 +37,15 @@ def too_many(count: int) -> HTTPException:
 def entries_of_body(body: bytes) -> list[Entry]:
     """The entries of an API request body; the entries themselves are checked by the service."""
     try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep, a number too long
+        document = strict_json(body)
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"request body: not UTF-8 text (byte {error.start}); expected {BODY_SHAPE}") from None
+    except json.JSONDecodeError:
         raise InvalidInput(f"request body: not JSON; expected {BODY_SHAPE}") from None
+    except RecursionError:
+        raise InvalidInput(f"request body: nested too deeply; expected {BODY_SHAPE}") from None
+    except ValueError as error:  # a key given twice, NaN, a number too long
+        raise InvalidInput(f"request body: not JSON this ledger reads ({error}); expected {BODY_SHAPE}") from None
     if not isinstance(document, dict) or set(document) != {"certificates"} or \
             not isinstance(document["certificates"], list):
         raise InvalidInput(f"request body: expected {BODY_SHAPE}")
