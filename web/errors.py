@@ -44,7 +44,11 @@ def one_line(message: str) -> str:
 def wants_html(request: Request) -> bool:
     """Pages get their errors as a page; the API and the downloads as JSON."""
     path = request.url.path
-    return not (path == "/api" or path.startswith("/api/") or path.endswith((".csv", ".json", ".atom")))
+    return not (under_api(path) or path.endswith((".csv", ".json", ".atom")))
+
+
+def under_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
 
 
 def error_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:

@@ -1,5 +1,6 @@
 """The outermost layer of every request: bounds, security headers, the ledger position, no 5xx.
 
+- An address whose %-escapes are not UTF-8 is refused (400).
 - Bounds: a query string over ``MAX_QUERY`` bytes is refused (400), header fields over
   ``MAX_HEADERS`` bytes in all too (431), and a body over ``MAX_BODY`` bytes (413), whether its
   length is announced or not.
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Awaitable, Callable
+from urllib.parse import unquote_to_bytes
 
 import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
+from starlette.responses import Response
 
-from web.errors import error_response
+from web.errors import error_response, under_api
 from web.shared import SharedLedger
 
 log = logging.getLogger("certledger.web")
@@ -45,6 +48,12 @@ API_HEADERS = {
     # Public, read-only data without credentials: any site's scripts may read it.
     "access-control-allow-origin": "*",
     "access-control-expose-headers": "X-Ledger-Position",
+}
+# A browser asks before a script on another site sends JSON or a token (a CORS preflight): the API says yes.
+PREFLIGHT_HEADERS = {
+    "access-control-allow-methods": "GET, HEAD, POST",
+    "access-control-allow-headers": "Authorization, Content-Type",
+    "access-control-max-age": "86400",
 }
 POSITION = "x-ledger-position"
 STATIC = ("/static/", "/api/docs/assets/")
@@ -85,9 +94,12 @@ class Guard:
                 message = {"type": "http.response.body", "body": b""}
             await send(message)
 
-        refusal = too_long(scope)
+        refusal = too_long(scope) or badly_encoded(scope)
         if refusal is not None:
             await error_response(Request(scope), *refusal)(scope, receive, send_guarded)
+            return
+        if is_preflight(scope):
+            await Response(status_code=204, headers=PREFLIGHT_HEADERS)(scope, receive, send_guarded)
             return
         try:
             await self.app(scope, bounded(scope, receive), send_guarded)
@@ -106,12 +118,17 @@ class Guard:
             if name not in headers:
                 headers[name] = value
         path = scope.get("path", "")
-        if path == "/api" or path.startswith("/api/"):
+        if under_api(path):
             headers.update(API_HEADERS)
         if "cache-control" not in headers:
             headers["cache-control"] = STATIC_CACHING if path.startswith(STATIC) else "no-cache"
         if POSITION not in headers:
             headers[POSITION] = str(await anyio.to_thread.run_sync(self.ledger.last_position))
+
+
+def is_preflight(scope: Scope) -> bool:
+    return scope["method"] == "OPTIONS" and under_api(scope.get("path", "")) and any(
+        name == b"access-control-request-method" for name, _ in scope.get("headers", ()))
 
 
 def too_long(scope: Scope) -> tuple[int, str] | None:
@@ -130,6 +147,18 @@ def too_long(scope: Scope) -> tuple[int, str] | None:
                 return 400, "the Content-Length header is not a number"
             if announced > MAX_BODY:
                 return 413, f"the request body is larger than {MAX_BODY} bytes"
+    return None
+
+
+def badly_encoded(scope: Scope) -> tuple[int, str] | None:
+    """An address whose percent-escapes do not decode to UTF-8 text: refused, not read with U+FFFD in place
+    of the bytes (which would look up, say, a certificate number nobody typed)."""
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+    for part, name in ((raw_path, "path"), (scope.get("query_string", b"").replace(b"+", b" "), "query string")):
+        try:
+            unquote_to_bytes(part).decode("utf-8")
+        except UnicodeDecodeError:
+            return 400, f"the {name} is not UTF-8 text once its %-escapes are decoded"
     return None
 
 

@@ -52,8 +52,8 @@ class Status(Open):
     standard_years: int
     suspended_since: date | None
     last_denial: Denial | None
-    withdrawn_on: date | None = None
-    open_findings: OpenFindings | None = None
+    withdrawn_on: date | None
+    open_findings: OpenFindings
     as_of: date
     known_at: datetime
 

@@ -91,7 +91,10 @@ def run_workers(config: Any) -> None:
 
 
 def app_from_environment() -> Any:
+    from web import wire
     from web.app import create_app
 
-    return create_app(os.environ.get("CERTLEDGER_DB"), sign_key=os.environ.get(SIGN_KEY_VARIABLE) or None,
-                      private=os.environ.get(PRIVATE_VARIABLE) == "1")
+    app = create_app(os.environ.get("CERTLEDGER_DB"), sign_key=os.environ.get(SIGN_KEY_VARIABLE) or None,
+                     private=os.environ.get(PRIVATE_VARIABLE) == "1")
+    wire.last_position = app.state.ledger.last_position  # this worker's connections answer unparsable requests
+    return app

@@ -279,6 +279,22 @@ def test_api_answers_may_be_read_by_any_site(server: Server) -> None:
     assert "X-Ledger-Position" in headers["access-control-expose-headers"]
 
 
+@pytest.mark.parametrize("path, method", [("/api/verify", "POST"), ("/api/commands", "POST"),
+                                          ("/api/registry", "GET")])
+def test_a_browsers_preflight_for_another_sites_script_is_answered_yes(server: Server, path: str,
+                                                                      method: str) -> None:
+    """A script on a buyer's own site may POST JSON to /api/verify (and, holding a token, to /api/commands):
+    the browser first asks with OPTIONS, and gets the methods and headers the API takes."""
+    asked = server.client.options(path, headers={"Origin": "https://buyer.example", "Access-Control-Request-Method":
+                                                 method, "Access-Control-Request-Headers": "content-type"})
+    assert asked.status_code == 204 and asked.content == b""
+    assert asked.headers["access-control-allow-origin"] == "*"
+    assert method in asked.headers["access-control-allow-methods"].split(", ")
+    assert {"Authorization", "Content-Type"} <= set(asked.headers["access-control-allow-headers"].split(", "))
+    assert asked.headers["x-ledger-position"] == str(LAST_POSITION)
+    assert server.client.options(path).status_code == 405, "an OPTIONS that is no preflight is as before"
+
+
 def test_a_pinned_answer_may_be_cached_and_a_live_one_is_revalidated(server: Server) -> None:
     pinned = server.get("/api/organizations/cecomip", params={"as_of": ARTICLE_DAY, "known_at": "100"})
     assert pinned.headers["cache-control"].startswith("public, max-age=")

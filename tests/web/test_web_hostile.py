@@ -206,7 +206,8 @@ def test_awkward_requests_are_answered_without_a_5xx(server: Server, path: str) 
     b"GET /api/registry HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n",
     b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",  # a TLS hello sent to the plain-HTTP port
     b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
-], ids=["not-http", "bad-header", "bad-length", "tls-hello", "nul-in-target"])
+    "GET /api/registry?q=aurífera HTTP/1.1\r\nHost: x\r\n\r\n".encode(),  # as curl sends a typed accent
+], ids=["not-http", "bad-header", "bad-length", "tls-hello", "nul-in-target", "raw-utf8-in-target"])
 def test_a_request_that_is_not_http_gets_a_400_json_error(server: Server, raw: bytes) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(raw)
@@ -216,8 +217,12 @@ def test_a_request_that_is_not_http_gets_a_400_json_error(server: Server, raw: b
     head, _, body = answer.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     assert lines[0] == "HTTP/1.1 400 Bad Request"
-    assert "content-type: application/json" in [line.lower() for line in lines[1:]]
-    assert json.loads(body) == {"error": "the request is not well-formed HTTP/1.1 (request line, headers or their size)"}
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    assert headers["content-type"] == "application/json"
+    assert headers["x-ledger-position"] == server.get("/api/head").headers["x-ledger-position"]
+    assert json.loads(body) == {"error": "the request is not well-formed HTTP/1.1 (its request line, its headers or "
+                                         "their size); an address is ASCII, with any other character %-escaped as "
+                                         "UTF-8"}
 
 
 @pytest.mark.parametrize("path", ["/api/registry", "/"])
@@ -231,6 +236,20 @@ def test_header_fields_over_16_kib_in_all_are_refused_with_431(server: Server, p
     else:
         assert "header fields are longer than 16384 bytes in all" in refused.text
     assert server.client.get(server.url + path, headers=dict(list(many.items())[:14])).status_code == 200
+
+
+@pytest.mark.parametrize("path, part", [
+    ("/api/certificates/%FF%FE", "path"), ("/api/organizations/%C3", "path"), ("/certificates/%ff", "path"),
+    ("/api/registry?q=%FF%FE", "query string"), ("/?q=caf%E9", "query string"), ("/api/registry?%ff=1", "query string"),
+])
+def test_an_address_that_is_not_utf8_once_decoded_is_400(server: Server, path: str, part: str) -> None:
+    response = server.client.get(server.url + path)
+    assert response.status_code == 400 and "X-Ledger-Position" in response.headers
+    assert f"the {part} is not UTF-8 text once its %-escapes are decoded" in response.text
+
+
+def test_an_address_in_utf8_escapes_is_read(server: Server) -> None:
+    assert server.client.get(server.url + "/api/registry?q=aur%C3%ADfera").status_code == 200
 
 
 def test_a_server_whose_ledger_went_away_still_answers_4xx(tmp_path: Path) -> None:
