@@ -378,6 +378,7 @@ def test_a_refusal_that_depends_on_history_writes_nothing(cecomip: Cli) -> None:
     (["extend", "cecomip", "--date", "2016-07-01", "--until", "soon", "--reason", "x"],
      "until: 'soon' is not a calendar date"),
     (["status", "cecomip", "--as-of", "2019-02-30"], "--as-of: '2019-02-30' is not a real calendar date"),
+    (["status", "cecomip", "--as-of", "２０１９-０１-０１"], "--as-of: '２０１９-０１-０１' is not a calendar date (YYYY-MM-DD)"),
     (["status", "cecomip", "--known-at", "last week"], "--known-at: 'last week' is neither a ledger position"),
     (["history", "nobody"], "unknown organization nobody"),
 ])

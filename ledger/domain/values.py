@@ -87,7 +87,7 @@ def parse_date(value: object) -> date:
     if not isinstance(value, str):
         raise ValueError("expected a calendar date (YYYY-MM-DD)")
     text = value.strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):  # ASCII digits: \d would take ٢ or ２
         raise ValueError(f"{value!r} is not a calendar date (YYYY-MM-DD)")
     try:
         return date.fromisoformat(text)
