@@ -64,14 +64,25 @@ class AccountDesk:
 
     def record_as(self, account: Account, lines: Sequence[Any]) -> Outcome:
         """Record import lines for an account: all or nothing, each allowed by its role, under its name."""
-        from ledger.domain.commands import parse_line
+        from ledger.domain.commands import COMMANDS, parse_line
+
+        def forbidden(number: int, refusal: str) -> Forbidden:
+            return Forbidden(f"line {number}: {refusal}" if len(lines) > 1 else refusal)
 
         commands = []
         for number, line in enumerate(lines, start=1):
+            # What the role may not record is refused before the line is read closely: a reader's request is
+            # 403 whatever it holds, and so is a body's register, well-formed or not.
+            named = line.get("command") if isinstance(line, dict) else None
+            refusal = account.role_refusal(named) if isinstance(named, str) and named in COMMANDS else None
+            if refusal is None and account.role == "reader":
+                refusal = account.role_refusal(named)
+            if refusal is not None:
+                raise forbidden(number, refusal)
             command = parse_line(line, number if len(lines) > 1 else None)
             refusal = account.refusal(command.command, command.org)
             if refusal is not None:
-                raise Forbidden(f"line {number}: {refusal}" if len(lines) > 1 else refusal)
+                raise forbidden(number, refusal)
             commands.append((number if len(lines) > 1 else None, command))
         return self._record_lines(commands, account.name)
 

@@ -154,15 +154,22 @@ class Account(RecordedAggregate):
         self.pending_events.append(event)
         return event
 
+    def role_refusal(self, command: object) -> str | None:
+        """Why this account's role may not record ``command`` for any organization (None: it may for some)."""
+        if self.role == "reader":
+            return f"account {self.name} has the reader role, which records nothing"
+        if self.role == "body" and command not in BODY_COMMANDS:
+            return (f"account {self.name} is a certification body's: it may record only audit and close-finding, "
+                    f"not {command}")
+        return None
+
     def refusal(self, command: str, org: str | None) -> str | None:
         """Why this account may not record ``command`` for ``org`` (None: it may)."""
         if self.role == "office":
             return None
-        if self.role == "reader":
-            return f"account {self.name} has the reader role, which records nothing"
-        if command not in BODY_COMMANDS:
-            return (f"account {self.name} is a certification body's: it may record only audit and close-finding, "
-                    f"not {command}")
+        role = self.role_refusal(command)
+        if role is not None:
+            return role
         if org not in self.orgs:
             return f"account {self.name} may not record for {org} (its organizations: {', '.join(self.orgs) or 'none'})"
         return None

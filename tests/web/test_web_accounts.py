@@ -176,6 +176,21 @@ def test_an_entry_retracted_in_the_same_request_is_answered_as_history_shows_it(
     assert ledger_server.get("/api/organizations/same-request/history").json()["items"] == answered
 
 
+@pytest.mark.parametrize("role, line, message", [
+    ("reader", {"command": "audit", "org": "cecomip", "date": "2024-02-30"},
+     "account public-reader has the reader role, which records nothing"),
+    ("reader", {"command": "launch"}, "account public-reader has the reader role, which records nothing"),
+    ("body", {"command": "register", "org": "Not An Id", "date": "someday"},
+     "account imo-swiss is a certification body's: it may record only audit and close-finding, not register"),
+])
+def test_what_a_role_may_not_record_is_403_before_the_line_is_checked(ledger_server: Server, role: str,
+                                                                      line: dict[str, Any], message: str) -> None:
+    before = last_position(ledger_server.db)
+    response = post(ledger_server, line, role)
+    assert response.status_code == 403 and error_of(response) == message
+    assert last_position(ledger_server.db) == before
+
+
 def test_recorded_by_is_the_accounts_name_whatever_the_body_says(ledger_server: Server) -> None:
     lines = [{**cell_command("audit", "spoofed"), "recorded_by": "registry-office"},
              {**cell_command("suspend", "spoofed"), "recorded_by": "imo-swiss", "recorded_at": "2000-01-01T00:00Z",
