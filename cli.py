@@ -212,12 +212,21 @@ def org_argument(f: Callable[..., Any]) -> Callable[..., Any]:
 
 # ---------------------------------------------------------------- shared option stacks
 
+def one_format(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    """--json and --csv each choose the output: given together, neither silently wins."""
+    if value:
+        chosen = ctx.meta.setdefault("certledger.format", param.opts[0])
+        if chosen != param.opts[0]:
+            raise click.UsageError(f"{chosen} and {param.opts[0]} cannot be combined: choose one output format")
+    return value
+
+
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+    return click.option("--json", "as_json", is_flag=True, callback=one_format, help="Print JSON.")(f)
 
 
 def csv_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--csv", "as_csv", is_flag=True, help="Print CSV (lists only).")(f)
+    return click.option("--csv", "as_csv", is_flag=True, callback=one_format, help="Print CSV (lists only).")(f)
 
 
 # Flags that only change how a command renders or records are kept on the context (not passed

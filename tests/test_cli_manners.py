@@ -274,6 +274,14 @@ def test_an_identical_command_to_a_retracted_entry_says_it_was_retracted(db: str
         "(position 5, version 3, retracted by version 4); give --again to record it anyway\n"))
 
 
+@pytest.mark.parametrize("args", [["registry"], ["streaks"], ["history", "cecomip"], ["changes"], ["accounts", "list"],
+                                  ["findings", "cecomip"], ["report", "--year", "2016"]])
+def test_json_and_csv_together_are_a_usage_error(db: str, args: list[str]) -> None:
+    both = invoke(db, *args, "--json", "--csv")
+    assert both.exit_code == 2 and both.stderr.endswith(
+        "Error: --json and --csv cannot be combined: choose one output format\n")
+
+
 def test_every_recording_command_takes_again() -> None:
     """Every recording command takes --again (SPEC section 5); a correction's refusal tells to give it."""
     assert all(any(p.name == "again" for p in command.params) for name, command in cli.commands.items()
