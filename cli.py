@@ -25,7 +25,8 @@ from ledger.transfer import FORMATS
 from ledger.errors import NOT_NEGATIVE, POSITIONS, YEARS, Interrupted, LedgerError
 from ledger.storage import DEFAULT_DB, describe, failure_message
 from service import LedgerService
-from ledger.domain.values import AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, REASON_CATEGORIES, ROLES, STANDARDS, STATUSES, parse_date
+from ledger.domain.values import (AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, LONE_SURROGATE, REASON_CATEGORIES, ROLES,
+                                  STANDARDS, STATUSES, parse_date)
 
 if TYPE_CHECKING:  # the models and the ledger class are loaded by the commands that use them: see RecordingCommand
     from ledger.application import CertificationLedger
@@ -206,8 +207,16 @@ def complete_org(ctx: click.Context, param: click.Parameter, incomplete: str) ->
         return []
 
 
+def decodable(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An organization id typed with bytes that are not UTF-8 (they reach Python as lone surrogates) names no
+    organization, and no database could even be asked about it."""
+    if value is not None and LONE_SURROGATE.search(value):
+        raise click.BadParameter(f"{value!r} holds bytes that are not UTF-8 text")
+    return value
+
+
 def org_argument(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.argument("org", shell_complete=complete_org)(f)
+    return click.argument("org", shell_complete=complete_org, callback=decodable)(f)
 
 
 # ---------------------------------------------------------------- shared option stacks
@@ -584,7 +593,7 @@ def close_finding() -> None:
 # ---------------------------------------------------------------- queries
 
 @cli.command()
-@click.argument("org", required=False, shell_complete=complete_org)
+@click.argument("org", required=False, shell_complete=complete_org, callback=decodable)
 @time_options
 @list_options
 def status(org: str | None, as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool) -> None:
@@ -707,7 +716,7 @@ def registry(statuses: tuple[str, ...], country: str | None, standard: str | Non
 
 
 @cli.command()
-@click.argument("org")
+@click.argument("org", callback=decodable)
 @click.option("--open", "only_open", is_flag=True, help="Only the findings not closed on the as-of date.")
 @time_options
 @json_option

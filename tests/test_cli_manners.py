@@ -282,6 +282,13 @@ def test_json_and_csv_together_are_a_usage_error(db: str, args: list[str]) -> No
         "Error: --json and --csv cannot be combined: choose one output format\n")
 
 
+@pytest.mark.parametrize("query", ["status", "history", "findings"])
+def test_an_organization_id_of_undecodable_bytes_is_a_usage_error(db: str, query: str) -> None:
+    typed = invoke(db, query, "\udcff")  # how Python hands over a byte 0xFF of the command line
+    assert typed.exit_code == 2 and typed.stderr.endswith("'\\udcff' holds bytes that are not UTF-8 text\n")
+    assert "Traceback" not in typed.output and "unexpected failure" not in typed.stderr
+
+
 def test_every_recording_command_takes_again() -> None:
     """Every recording command takes --again (SPEC section 5); a correction's refusal tells to give it."""
     assert all(any(p.name == "again" for p in command.params) for name, command in cli.commands.items()

@@ -64,6 +64,14 @@ def _finding_part(part: str, value: str) -> str:
 FindingOption = Annotated[str, BeforeValidator(_finding)]
 
 
+def _findings(value: Any) -> Any:
+    # A repeatable option is a list in an import line (SPEC section 8): say so in those words.
+    if not isinstance(value, (list, tuple)):
+        raise ValueError('a list of "SEVERITY:CATEGORY:TEXT" strings (a repeatable option is a list), '
+                         'e.g. ["minor:health-safety:first aid"]')
+    return value
+
+
 class Command(BaseModel):
     # Validators are built on first use: queries never parse a command, and start faster without them.
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False, defer_build=True)
@@ -95,7 +103,7 @@ class Audit(Command):
     body: Text
     kind: AuditKind
     reference: Text | None = None
-    finding: tuple[FindingOption, ...] = ()
+    finding: Annotated[tuple[FindingOption, ...], BeforeValidator(_findings)] = ()
 
 
 class PeriodCommand(Command):
