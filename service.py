@@ -110,7 +110,7 @@ class LedgerService(AccountDesk):
         """Run ``write`` on the ledger; where none exists yet, it appears only if ``write`` commits
         something (``wrote(result)``): see ``ledger.application.creation``."""
         db = self.db or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
-        if self._ledger is not None or creation.exists(db):
+        if self._ledger is not None or creation.exists(db, repeatable=repeatable):
             return write(self.following_views(self.ledger()))
         result, self._ledger = creation.first_write(db, write, wrote, repeatable=repeatable)
         return result

@@ -4,11 +4,12 @@ not there; output files are never replaced without --force."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from click.testing import CliRunner, Result
@@ -302,3 +303,41 @@ def test_a_query_on_an_empty_file_says_there_is_no_ledger_and_leaves_the_file_em
     assert (result.exit_code, result.stderr) == (1, f"Error: no ledger at {empty} (the file is empty; record an "
                                                     "event first, or pass --db / set CERTLEDGER_DB)\n")
     assert empty.stat().st_size == 0
+
+
+def empty_database(path: Path) -> Path:
+    """An SQLite database that holds no table (as another tool may leave one)."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("DROP TABLE t")
+    conn.commit()
+    conn.execute("VACUUM")
+    conn.close()
+    return path
+
+
+@pytest.mark.parametrize("query", [["status"], ["registry", "--json"], ["changes"], ["verify"], ["export", "-"]])
+def test_a_query_on_an_empty_database_says_there_is_no_ledger_and_leaves_it_as_it_was(tmp_path: Path,
+                                                                                      query: list[str]) -> None:
+    empty = empty_database(tmp_path / "ledger.db")
+    before = empty.read_bytes()
+    result = invoke(str(empty), *query)
+    assert (result.exit_code, result.stderr) == (1, f"Error: no ledger at {empty} (the database holds no tables; "
+                                                    "record an event first, or pass --db / set CERTLEDGER_DB)\n")
+    assert empty.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["ledger.db"]
+
+
+@pytest.mark.parametrize("make", [Path.touch, empty_database], ids=["empty-file", "empty-database"])
+def test_a_refused_command_leaves_an_empty_file_or_database_as_it_was_and_a_good_one_records(
+        tmp_path: Path, make: Callable[[Path], Any]) -> None:
+    target = tmp_path / "ledger.db"
+    make(target)
+    before = target.read_bytes()
+    refused = invoke(str(target), "certify", "nobody", "--date", "2016-01-01", "--standard", "fairmined")
+    assert refused.exit_code == 1 and refused.stderr == "Error: unknown organization nobody (register it first)\n"
+    assert target.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["ledger.db"]
+
+    recorded = invoke(str(target), "register", "aa", "--name", "A", "--country", "PE", "--date", "2020-01-01")
+    assert recorded.exit_code == 0, recorded.output
+    assert invoke(str(target), "status", "aa", "--json").exit_code == 0
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "a scratch file was left behind"

@@ -44,9 +44,32 @@ T = TypeVar("T")
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
-def exists(db: str) -> bool:
-    """Whether a write to ``db`` may open it as it is (a PostgreSQL ledger creates its tables on its first write)."""
-    return is_postgres_url(db) or os.path.lexists(db)
+def exists(db: str, *, repeatable: bool = True) -> bool:
+    """Whether a write to ``db`` may open it as it is (a PostgreSQL ledger creates its tables on its first write).
+
+    An SQLite file that holds no tables yet (empty, or an empty database) is no ledger: a write to it goes
+    through ``first_write`` too, so that a refusal leaves it as it was; one that commits is then run on it in
+    place. A write that cannot run twice (an import from standard input) is run on it in place at once.
+    """
+    if is_postgres_url(db) or not os.path.lexists(db):
+        return is_postgres_url(db)
+    return not repeatable or not _without_tables(Path(db))
+
+
+def _without_tables(path: Path) -> bool:
+    """An empty file, or an SQLite database with no table (False for anything else, unreadable included)."""
+    try:
+        if not path.is_file():
+            return False
+        if path.stat().st_size == 0:
+            return True
+        conn = sqlite3.connect(path.absolute().as_uri(), uri=True)
+        try:
+            return conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error):
+        return False
 
 
 def first_write(db: str, write: Callable[[CertificationLedger], T], wrote: Callable[[T], bool], *,

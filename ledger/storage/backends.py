@@ -125,6 +125,9 @@ def inspect_sqlite_file(path: str, *, must_exist: bool = False) -> None:
         raise StorageError(f"{path} is damaged: it is truncated ({truncation})")
     if names and not LEDGER_TABLES <= names:
         raise StorageError(f"{path} is an SQLite database of another program, not a certledger ledger")
+    if not names and must_exist:  # an empty database is no ledger either: opening it would make one
+        raise StorageError(f"no ledger at {path} (the database holds no tables; record an event first, or pass "
+                           "--db / set CERTLEDGER_DB)")
 
 
 def failure_message(db: str, error: Exception, action: str = "use") -> str:
