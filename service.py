@@ -333,7 +333,8 @@ class Verification:
 
 def verify(ledger: CertificationLedger, published: PublishedHead | None = None, *,
            chain_progress: Progress | None = None, views_progress: Progress | None = None) -> Verification:
-    """The chain first (the views are compared only when it is intact), then the views.
+    """The chain first (the rest is compared only when it is intact), then the import keys and certificate
+    claims against the events, then the views.
 
     ``chain_progress(seq, last)`` and ``views_progress(organizations, total)`` follow the two steps.
     """
@@ -349,6 +350,13 @@ def verify(ledger: CertificationLedger, published: PublishedHead | None = None, 
     if not chain.intact:
         status = "projections not compared (the chain is broken)"
     else:
+        from ledger.integrity.indexes import verify_indexes
+
+        indexes = verify_indexes(ledger.storage)
+        problems += indexes.kept
+        if indexes.count > len(indexes.kept):
+            problems.append(f"... and {indexes.count - len(indexes.kept)} more key and claim problems")
+        count += indexes.count
         differences = compare_projections(ledger, views_progress)
         if differences is None:
             status = "no projections to compare"
@@ -358,6 +366,7 @@ def verify(ledger: CertificationLedger, published: PublishedHead | None = None, 
             count += len(differences)
         else:
             status = "projections match"
+        status = f"keys and claims {'differ' if indexes.count else 'match'}, {status}"
     return Verification(chain, problems, status, published, time.perf_counter() - started, count)
 
 

@@ -64,8 +64,8 @@ def recorded(db_url: str) -> str:
 class RawDatabase:
     """Raw SQL on the ledger's tables, bypassing the ledger: what anyone with write access can do.
 
-    Statements name ``{events}``, ``{chain}``, ``{position}`` (the event table's position column) and
-    ``{schema}`` (where the view tables are),
+    Statements name ``{events}``, ``{chain}``, ``{keys}``, ``{claims}``, ``{position}`` (the event table's
+    position column) and ``{schema}`` (where the view tables are),
     and use ``?`` placeholders, so that one statement serves SQLite and PostgreSQL.
     """
 
@@ -81,10 +81,12 @@ class RawDatabase:
             ledger.close()
             self.connection: Any = psycopg.connect(db_url.split("?")[0], autocommit=True)
             self.names = {"events": f'"{schema}"."{events_table}"', "chain": f'"{schema}".ledger_chain',
+                          "keys": f'"{schema}".ledger_keys', "claims": f'"{schema}".ledger_claims',
                           "position": "notification_id", "schema": f'"{schema}"'}
         else:
             self.connection = sqlite3.connect(db_url, isolation_level=None)
-            self.names = {"events": "stored_events", "chain": "ledger_chain", "position": "rowid", "schema": "main"}
+            self.names = {"events": "stored_events", "chain": "ledger_chain", "keys": "ledger_keys",
+                          "claims": "ledger_claims", "position": "rowid", "schema": "main"}
 
     def __call__(self, statement: str, *params: Any) -> list[tuple[Any, ...]]:
         statement = statement.format(**self.names)
@@ -379,15 +381,62 @@ def test_a_head_written_before_further_events_still_verifies_after_them(recorded
 def test_a_truncated_tail_verifies_clean_alone_but_not_against_an_earlier_head(
         recorded: str, raw: RawDatabase, tmp_path: Path) -> None:
     write_head(recorded, tmp_path / "head.json")
-    for seq in (7, 8):
+    for seq in (7, 8):  # a thorough forger: the events, their chain entries, and their index rows
+        originator_id, version, _, _ = raw.event(seq)
         raw("DELETE FROM {events} WHERE {position}=?", seq)
         raw("DELETE FROM {chain} WHERE seq=?", seq)
+        raw("DELETE FROM {keys} WHERE notification_id=?", seq)
+        raw("DELETE FROM {claims} WHERE originator_id=? AND originator_version=?", originator_id, version)
 
     verify_passes(recorded)
     error = verify_fails(recorded, "--head", str(tmp_path / "head.json"))
 
     assert "seq 8: the head names seq 8, but the chain ends at seq 6" in error
     assert "truncation" in error
+
+
+# ---------------------------------------------------------------- the indexes the chain does not cover
+
+def test_a_truncated_tail_whose_keys_were_left_is_caught_by_the_key_index(recorded: str, raw: RawDatabase) -> None:
+    for seq in (7, 8):
+        raw("DELETE FROM {events} WHERE {position}=?", seq)
+        raw("DELETE FROM {chain} WHERE seq=?", seq)
+    assert verify_fails(recorded) == ("Error: verification failed in keys: the key index holds 2 keys that no event "
+                                      "has")
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("DELETE FROM {keys} WHERE notification_id = 5",
+     "keys: the key of position 5 is missing from the key index (an import would record that line again)"),
+    ("UPDATE {keys} SET notification_id = 99 WHERE notification_id = 6",
+     "keys: the key index gives the key of position 6 to position 99"),
+    ("INSERT INTO {keys} VALUES ('stray', 42)", "keys: the key index holds 1 key that no event has"),
+    ("DELETE FROM {claims} WHERE number_key = 'fm-pe-0001'",
+     "claims: number fm-pe-0001, claimed by version 2 of cecomip, is missing from the claim index (another "
+     "organization could take it)"),
+    ("UPDATE {claims} SET originator_version = 3 WHERE number_key = 'fm-pe-0001'",
+     "claims: the claim index gives number fm-pe-0001 to version 3 of cecomip, which does not claim it"),
+])
+def test_damage_to_the_key_or_claim_index_fails_verify_by_name(recorded: str, raw: RawDatabase, damage: str,
+                                                               message: str) -> None:
+    raw(damage)
+    assert verify_fails(recorded) == f"Error: verification failed in {message}"
+
+
+def test_a_retraction_frees_a_number_and_verify_agrees(recorded: str) -> None:
+    ledger = CertificationLedger(recorded)
+    try:
+        ledger.register("third", name="Third", country="PE", date="2016-01-10")
+        ledger.certify("third", date="2016-02-01", standard="fairmined", certificate="FM-X-1")
+        ledger.record({"command": "retract", "org": "third", "target": 2, "date": "2016-07-01", "reason": "x"})
+        ledger.register("other", name="Other", country="PE", date="2016-01-10")
+        ledger.certify("other", date="2016-08-01", standard="fairmined", certificate="fm-x-1")
+        ledger.recertify("other", date="2017-07-01", certificate="FM-X-2")
+    except Exception:
+        ledger.close()
+        raise
+    ledger.close()
+    verify_passes(recorded)
 
 
 def rewrite_chain(raw: RawDatabase) -> None:
@@ -405,6 +454,9 @@ def test_a_consistently_rewritten_chain_is_caught_only_by_a_head(
     _, _, _, state = raw.event(3)
     raw("UPDATE {events} SET state=? WHERE {position}=?", state.replace(b"FM-PE-0001", b"FM-PE-0009"), 3)
     rewrite_chain(raw)
+    assert "claims: the claim index gives number fm-pe-0001 to version 2 of cecomip, which does not claim it" in \
+        verify_fails(recorded), "the claim index still names the old number"
+    raw("UPDATE {claims} SET number_key=? WHERE number_key=?", "fm-pe-0009", "fm-pe-0001")
 
     verify_passes(recorded)
     error = verify_fails(recorded, "--head", str(tmp_path / "head.json"))

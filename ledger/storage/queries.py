@@ -227,6 +227,23 @@ class LedgerReads:
             found.update(r[0] for r in self._rows(f"SELECT key FROM {{ledger_keys}} WHERE {condition}", params))
         return found
 
+    def key_positions(self, keys: Sequence[str]) -> dict[str, int]:
+        """The position each of these import keys is stored at (keys not stored are left out)."""
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), KEY_CHUNK):
+            condition, params = self.dialect.any_of("key", list(keys[start:start + KEY_CHUNK]))
+            found.update((r[0], int(r[1])) for r in self._rows(
+                f"SELECT key, notification_id FROM {{ledger_keys}} WHERE {condition}", params))
+        return found
+
+    def key_count(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM {ledger_keys}")[0][0])
+
+    def select_claim_rows(self) -> list[tuple[str, UUID, int]]:
+        """Every certificate claim: (number key, originator id, originator version)."""
+        return [(r[0], Dialect.uuid(r[1]), int(r[2])) for r in self._rows(
+            "SELECT number_key, originator_id, originator_version FROM {ledger_claims} ORDER BY number_key")]
+
     def position_at(self, instant: str) -> int:
         return self._rows("SELECT MAX(notification_id) FROM {ledger_chain} WHERE recorded_at <= ?", [instant])[0][0] or 0
 
