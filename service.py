@@ -74,9 +74,8 @@ class AccountDesk:
             # What the role may not record is refused before the line is read closely: a reader's request is
             # 403 whatever it holds, and so is a body's register, well-formed or not.
             named = line.get("command") if isinstance(line, dict) else None
-            refusal = account.role_refusal(named) if isinstance(named, str) and named in COMMANDS else None
-            if refusal is None and account.role == "reader":
-                refusal = account.role_refusal(named)
+            known = isinstance(named, str) and named in COMMANDS
+            refusal = account.role_refusal(named) if known or account.role == "reader" else None
             if refusal is not None:
                 raise forbidden(number, refusal)
             command = parse_line(line, number if len(lines) > 1 else None)
