@@ -38,7 +38,7 @@ from typing import Callable, TypeVar
 from ledger.application.ledger import CertificationLedger
 from ledger.errors import ConcurrencyConflict, LedgerError, StorageError
 from ledger.storage import is_postgres_url
-from ledger.storage.backends import sqlite_environment
+from ledger.storage.backends import sqlite_environment, without_tables
 
 T = TypeVar("T")
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
@@ -53,23 +53,7 @@ def exists(db: str, *, repeatable: bool = True) -> bool:
     """
     if is_postgres_url(db) or not os.path.lexists(db):
         return is_postgres_url(db)
-    return not repeatable or not _without_tables(Path(db))
-
-
-def _without_tables(path: Path) -> bool:
-    """An empty file, or an SQLite database with no table (False for anything else, unreadable included)."""
-    try:
-        if not path.is_file():
-            return False
-        if path.stat().st_size == 0:
-            return True
-        conn = sqlite3.connect(path.absolute().as_uri(), uri=True)
-        try:
-            return conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
-        finally:
-            conn.close()
-    except (OSError, sqlite3.Error):
-        return False
+    return not repeatable or not without_tables(db)
 
 
 def first_write(db: str, write: Callable[[CertificationLedger], T], wrote: Callable[[T], bool], *,

@@ -130,6 +130,24 @@ def inspect_sqlite_file(path: str, *, must_exist: bool = False) -> None:
                            "--db / set CERTLEDGER_DB)")
 
 
+def without_tables(path: str) -> bool:
+    """An empty file, or an SQLite database with no table (False for anything else, unreadable included): what
+    ``inspect_sqlite_file`` calls no ledger, asked without raising."""
+    file = Path(path)
+    try:
+        if not file.is_file():
+            return False
+        if file.stat().st_size == 0:
+            return True
+        conn = sqlite3.connect(file.absolute().as_uri(), uri=True)
+        try:
+            return conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error):
+        return False
+
+
 def failure_message(db: str, error: Exception, action: str = "use") -> str:
     """What a database error means for the user, naming the database (``action``: "use", "write to")."""
     text = str(error)

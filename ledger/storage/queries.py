@@ -221,11 +221,7 @@ class LedgerReads:
 
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of these import keys are stored."""
-        found: set[str] = set()
-        for start in range(0, len(keys), KEY_CHUNK):
-            condition, params = self.dialect.any_of("key", list(keys[start:start + KEY_CHUNK]))
-            found.update(r[0] for r in self._rows(f"SELECT key FROM {{ledger_keys}} WHERE {condition}", params))
-        return found
+        return set(self.key_positions(keys))
 
     def key_positions(self, keys: Sequence[str]) -> dict[str, int]:
         """The position each of these import keys is stored at (keys not stored are left out)."""
