@@ -22,7 +22,7 @@ from eventsourcing.persistence import PersistenceError
 
 import rendering
 from ledger.transfer import FORMATS
-from ledger.errors import NOT_NEGATIVE, POSITIONS, YEARS, Interrupted, LedgerError
+from ledger.errors import DAYS, POSITIONS, YEARS, Interrupted, LedgerError
 from ledger.storage import DEFAULT_DB, describe, failure_message
 from service import LedgerService
 from ledger.domain.values import (AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, LONE_SURROGATE, REASON_CATEGORIES, ROLES,
@@ -693,7 +693,7 @@ def streaks(as_of: str | None, known_at: str | None, as_json: bool, as_csv: bool
 @click.option("--region", metavar="R", help="Only organizations of this region (letter case and accents aside).")
 @click.option("--q", "q", metavar="TEXT",
               help="Only organizations whose id, name or a certificate number holds TEXT (case and accents aside).")
-@click.option("--expiring-within", "expiring_within", type=click.IntRange(*NOT_NEGATIVE), metavar="DAYS",
+@click.option("--expiring-within", "expiring_within", type=click.IntRange(*DAYS), metavar="DAYS",
               help="Only certified organizations whose certificate ends within DAYS, with no renewal decided.")
 @time_options
 @list_options

@@ -37,6 +37,9 @@ def not_in_range(value: int, low: int | None, high: int | None) -> str:
 NOT_NEGATIVE = (0, None)
 YEARS = (1, 9999)
 POSITIONS = (0, 2**62)  # a ledger position or a count of events: the databases' integers end at 2**63 - 1
+# A span of days (``--expiring-within``): any span over the calendar's 3,652,058 days already takes in every date;
+# bounded, as positions are, so that the command line and the API refuse the same numbers.
+DAYS = (0, 2**62)
 
 
 class UnknownOrganization(LedgerError):

@@ -16,7 +16,7 @@ from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from ledger.domain.values import STANDARDS, STATUSES
-from ledger.errors import NOT_NEGATIVE, POSITIONS, YEARS, InvalidInput
+from ledger.errors import DAYS, NOT_NEGATIVE, POSITIONS, YEARS, InvalidInput
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -64,7 +64,7 @@ Region = Annotated[str | None, Query(
 Text = Annotated[str | None, Query(
     description="Only organizations whose id, name or a certificate number holds this text "
                                      "(letter case and accents aside).", examples=["aurifera"])]
-ExpiringWithin = Annotated[Annotated[int, Whole, Field(ge=NOT_NEGATIVE[0], le=MAX_POSITION)] | BlankText | None, Blank, Query(
+ExpiringWithin = Annotated[Annotated[int, Whole, Field(ge=DAYS[0], le=DAYS[1])] | BlankText | None, Blank, Query(
     description="Only organizations certified on the as-of date whose certificate ends within this many days "
                 "after it, with no renewal decided (blank: no filter).", examples=[90])]
 OnlyOpen = Annotated[bool | BlankText | None, Blank, Query(
@@ -85,7 +85,7 @@ PeriodEnd = Annotated[str, Query(alias="to", description="The last day of the pe
 # The parameters that are whole-number options of the CLI too, with the CLI's range: a value outside it is refused
 # with the CLI's message. (The API bounds some further, e.g. ``limit``: that refusal is its own.)
 CLI_RANGES: dict[str, tuple[int | None, int | None]] = {
-    "expiring_within": NOT_NEGATIVE, "since": POSITIONS, "limit": POSITIONS, "year": YEARS}
+    "expiring_within": DAYS, "since": POSITIONS, "limit": POSITIONS, "year": YEARS}
 
 
 def given(value: str | None) -> str | None:

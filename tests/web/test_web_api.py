@@ -201,6 +201,7 @@ def test_bad_input_is_400_with_the_message_the_cli_prints(server: Server, path: 
     (["changes", "--since", "1.5"], "/api/changes", {"since": "1.5"}),
     (["changes", "--since", str(2**63)], "/api/changes", {"since": str(2**63)}),
     (["registry", "--expiring-within", "soon"], "/api/registry", {"expiring_within": "soon"}),
+    (["registry", "--expiring-within", str(10**20)], "/api/registry", {"expiring_within": str(10**20)}),
     (["report", "--year", "abc"], "/api/reports/abc", {}),
     (["registry", "--q", "a" * 501], "/api/registry", {"q": "a" * 501}),
     (["registry", "--region", "r" * 501], "/api/registry", {"region": "r" * 501}),
