@@ -282,6 +282,11 @@ class LedgerService(AccountDesk):
         merged = sorted([*feed, *accounts], key=lambda entry: entry["position"])[:limit]
         return Listing(merged, feed.position)
 
+    def ledger_identity(self) -> bytes | None:
+        """What names this ledger for good, wherever it is served from: its chain's first entry hash (None while
+        it holds no event)."""
+        return self.ledger().storage.first_entry_hash()
+
     def rebuild(self) -> Any:
         return self.views().rebuild()
 

@@ -98,6 +98,9 @@ def test_a_copied_ledger_and_its_copy_back_answer_every_question_as_the_source(
         assert every_answer(there) == expected
         assert every_answer(back) == expected
         assert there.recorder.chain_head() == back.recorder.chain_head() == ledger.recorder.chain_head()
+        # What names the ledger for good (its Atom feed's ids): the chain's first entry, kept by a copy.
+        assert ledger.storage.first_entry_hash() == bytes(ledger.recorder.select_chain_and_events(0, 1)[0][5])
+        assert there.storage.first_entry_hash() == back.storage.first_entry_hash() == ledger.storage.first_entry_hash()
     finally:
         there.close()
         back.close()

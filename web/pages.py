@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Sequence
+from uuid import UUID, uuid5
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +33,9 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 100
 FEED_SIZE = 50
+# Atom ids must never change, whatever address the feed is read at (RFC 4287, 4.2.6): they are name-based
+# UUIDs of the ledger's identity (its chain's first entry hash) and, for an entry, its position.
+ATOM_NAMESPACE = UUID("5d0c8a52-3f7e-4b8e-9a61-2c4f0d9e7b13")
 PageLimit = Annotated[int, Query(ge=1, le=params.MAX_LIMIT)]
 OptionalSince = Annotated[int | None, Query(ge=0, le=params.MAX_POSITION)]
 
@@ -329,10 +333,16 @@ def feed(request: Request, ledger: SharedLedger = Depends(shared_ledger)) -> Res
     """The latest changes as an Atom feed, newest first."""
     with ledger.session() as service:
         entries, _ = latest_changes(service, None, FEED_SIZE, None)
+        identity = (service.ledger_identity() or b"").hex()
     newest = entries[-1]["recorded_at"] if entries else "1970-01-01T00:00:00.000000Z"
     return render(request, "feed.atom", {"entries": list(reversed(entries)), "updated": newest,
-                                         "base": str(request.base_url).rstrip("/")},
+                                         "base": str(request.base_url).rstrip("/"), "feed_id": atom_id(identity),
+                                         "entry_id": lambda position: atom_id(f"{identity}/{position}")},
                   position=entries.position, media_type="application/atom+xml; charset=utf-8")
+
+
+def atom_id(name: str) -> str:
+    return f"urn:uuid:{uuid5(ATOM_NAMESPACE, name)}"
 
 
 def latest_changes(service: Any, since: int | None, limit: int, known_at: str | None) -> tuple[Any, int]:

@@ -107,6 +107,10 @@ class LedgerStorage(Protocol):
 
     def recorded_at(self, positions: Sequence[int]) -> dict[int, str]: ...
 
+    def first_entry_hash(self) -> bytes | None:
+        """The hash of the chain's first entry (None before any): it names the ledger for good, wherever it is
+        served from (a copy keeps it)."""
+
     def position_at(self, instant: str) -> int: ...
 
     def registration_ids(self, topics: Sequence[str]) -> list[UUID]: ...

@@ -219,6 +219,10 @@ class LedgerReads:
     def recorded_at(self, positions: Sequence[int]) -> dict[int, str]:
         return recorded_at_of(self._rows, self.dialect, positions)
 
+    def first_entry_hash(self) -> bytes | None:
+        found = self._rows("SELECT entry_hash FROM {ledger_chain} WHERE seq = 1")
+        return bytes(found[0][0]) if found else None
+
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of these import keys are stored."""
         return set(self.key_positions(keys))

@@ -264,6 +264,21 @@ def test_the_atom_feed_is_valid_atom_newest_first(server: Server) -> None:
     assert len({entry.findtext(f"{ATOM}id") for entry in entries}) == 50
 
 
+def test_the_atom_ids_stay_the_same_whatever_address_the_feed_is_read_at(server: Server) -> None:
+    """RFC 4287: an atom:id never changes when the document is relocated. The links follow the address the feed
+    is read at; the ids name the ledger and the position."""
+    def read(host: str) -> tuple[list[str], str]:
+        feed = ElementTree.fromstring(server.get("/feed.atom", headers={"Host": host}).content)
+        ids = [feed.findtext(f"{ATOM}id", "")] + [e.findtext(f"{ATOM}id", "") for e in feed.findall(f"{ATOM}entry")]
+        return ids, feed.find(f"{ATOM}link[@rel='self']").get("href", "")
+
+    here, here_self = read("127.0.0.1")
+    there, there_self = read("registry.example.org")
+    assert here == there
+    assert there_self == "http://registry.example.org/feed.atom" and here_self != there_self
+    assert all(re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", i) for i in here) and len(set(here)) == 51
+
+
 def test_errors_are_pages_for_people(server: Server) -> None:
     missing = page(server, "/organizations/no-such-org", status=404)
     assert "unknown organization no-such-org" in missing.words()
