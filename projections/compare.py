@@ -68,10 +68,10 @@ def compare_organizations(log: EventLog, originators: Sequence[UUID]) -> Compare
             live = {t.name: tables.rows_of(c, store.dialect, t, orgs) for t in tables.TABLES} if orgs else {}
             if store.tracked_in(c) == position:
                 break
-    fresh: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in tables.TABLES}
+    fresh: tables.TableRows = {t.name: [] for t in tables.TABLES}
     for folded in batch:
-        for version in folded.versions:
-            fresh[version.table].append(version.stored())
+        for name, rows in folded.rows.items():
+            fresh[name] += rows
     return Compared(position, orgs, {t.name: table_differences(t, live.get(t.name, []), fresh[t.name])
                                      for t in tables.TABLES})
 

@@ -35,10 +35,10 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.turn,))
             yield c
 
-    def write_slice(self, c: Any, batch: Sequence[Version]) -> None:
+    def write_slice(self, c: Any, rows: tables.TableRows) -> None:
         """A replay's rows (a rebuild, a new ledger's first catch-up) through COPY: the rows of a replay are many,
         and row-by-row INSERTs are most of what the database spends on them."""
-        tables.copy_versions(c, self.dialect, batch)
+        tables.copy_rows(c, self.dialect, rows)
 
     def take_turn_in(self, c: Any) -> bool:
         # Not waited for: a recording does not queue behind a replay; the views then catch up after its commit.

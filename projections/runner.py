@@ -39,6 +39,7 @@ from projections.store import ViewsMovedOn, ViewStore
 
 if TYPE_CHECKING:
     from projections.rows import OrganizationProjector, Version
+    from projections.tables import TableRows
 
 BATCH_SIZE = 500
 REPLAY_FROM_EMPTY = 20_000  # a backlog this long, onto views that hold nothing yet, is replayed instead
@@ -62,7 +63,7 @@ def catch_up(log: EventLog, store: ViewStore, batch_size: int = BATCH_SIZE,
     if tracked == 0:
         upto = log.max_position()
         if upto >= replay_from_empty:
-            store.replace_all(replay_versions(log, upto), upto)
+            store.replace_all(replay_rows(log, upto), upto)
             if on_batch is not None:
                 on_batch(Progress(upto, upto))
             return upto
@@ -122,13 +123,16 @@ def organization_entries(log: EventLog, originators: Sequence[UUID], tracked: in
 
 def replay(log: EventLog, upto: int, progress: ReplayProgress | None = None) -> list[Version]:
     """Every organization's rows, with the positions in which each was the answer, up to position ``upto``."""
-    return list(replay_versions(log, upto, progress=progress))
+    from projections.rows import Version
+
+    return [Version(name, row[:-2], row[-2], row[-1]) for part in replay_rows(log, upto, progress=progress)
+            for name, rows in part.items() for row in rows]
 
 
-def replay_versions(log: EventLog, upto: int, organizations: int = REPLAY_ORGANIZATIONS,
-                    progress: ReplayProgress | None = None) -> Iterator[Version]:
-    """Every organization's rows from the log up to position ``upto``, a few organizations at a time (folded
-    in worker processes when the log is long: ``projections.folding``)."""
+def replay_rows(log: EventLog, upto: int, organizations: int = REPLAY_ORGANIZATIONS,
+                progress: ReplayProgress | None = None) -> Iterator[TableRows]:
+    """Every organization's rows from the log up to position ``upto`` as the tables store them, an organization
+    at a time (folded in worker processes when the log is long: ``projections.folding``)."""
     for batch in folded_batches(log, upto, organizations, progress):
         for folded in batch:
-            yield from folded.versions
+            yield folded.rows

@@ -30,17 +30,6 @@ class ViewsMovedOn(IntegrityError):
 WRITE_SLICE = 5000  # rows written per round of inserts
 
 
-def slices(items: Iterable[Version], size: int) -> Iterator[list[Version]]:
-    batch: list[Version] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 class ViewStore:
     """What the runner and the queries need from a view store, whatever the database."""
 
@@ -94,9 +83,10 @@ class ViewStore:
         """Whether this connection may write the views (SQLite: whoever may write the file may write them)."""
         return True
 
-    def replace_all(self, versions: Iterable[Version], position: int) -> None:
-        """Drop the view tables and the tracked position, then write ``versions`` as of ``position``: one
-        transaction. ``versions`` may be a generator: it is written as it comes, a slice at a time.
+    def replace_all(self, parts: Iterable[tables.TableRows], position: int) -> None:
+        """Drop the view tables and the tracked position, then write the rows of ``parts`` as of ``position``: one
+        transaction. ``parts`` (a replay's, an organization at a time) may be a generator: it is written as it
+        comes, a slice at a time.
 
         Dropping (not just emptying) the tables lets a rebuild pick up a changed table layout. The
         secondary indexes are built after the rows are in: one sort each, instead of an index update per row.
@@ -107,7 +97,7 @@ class ViewStore:
                       (APPLICATION_NAME,))
             for statement in tables.drop_statements(self.dialect) + tables.table_statements(self.dialect):
                 c.execute(statement)
-            self.write_all(c, versions)
+            self.write_all(c, parts)
             for statement in tables.index_statements(self.dialect):
                 c.execute(statement)
             if position:
@@ -117,13 +107,13 @@ class ViewStore:
             c.execute(self.dialect.sql(f"INSERT INTO {self.tracking_table} (application_name, notification_id) "
                                        "VALUES (?, ?)"), (tables.LAYOUT_MARKER, tables.LAYOUT))
 
-    def write_all(self, c: Any, versions: Iterable[Version]) -> None:
+    def write_all(self, c: Any, parts: Iterable[tables.TableRows]) -> None:
         """Write a replay's rows into the (new, empty) view tables, a slice at a time."""
-        for batch in slices(versions, WRITE_SLICE):
-            self.write_slice(c, batch)
+        for rows in tables.row_slices(parts, WRITE_SLICE):
+            self.write_slice(c, rows)
 
-    def write_slice(self, c: Any, batch: Sequence[Version]) -> None:
-        tables.insert_versions(c, self.dialect, batch)
+    def write_slice(self, c: Any, rows: tables.TableRows) -> None:
+        tables.insert_rows(c, self.dialect, rows)
 
     def layout(self) -> int | None:
         """The layout the views were written under (None: views from before layouts were marked)."""
@@ -179,15 +169,15 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + tables.create_statements(tables.SQLITE)
 
-    def write_all(self, c: Any, versions: Iterable[Version]) -> None:
+    def write_all(self, c: Any, parts: Iterable[tables.TableRows]) -> None:
         """A replay makes its rows organization by organization, but the tables are clustered on their start
         date: inserted as they come, each row lands somewhere else in a B-tree larger than the page cache.
         Appended to key-less temporary tables first, then copied in key order (one sort, which SQLite
         spills to temporary files past its cache), every row is appended instead: about twice as fast."""
         for statement in tables.staging_statements(self.dialect):
             c.execute(statement)
-        for batch in slices(versions, WRITE_SLICE):
-            tables.insert_versions(c, self.dialect, batch, staged=True)
+        for rows in tables.row_slices(parts, WRITE_SLICE):
+            tables.insert_rows(c, self.dialect, rows, staged=True)
         for statement in tables.unstaging_statements(self.dialect):
             c.execute(statement)
 

@@ -8,7 +8,7 @@ read by column name, which both the SQLite rows and psycopg's dict rows allow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Sequence
 
 from ledger.storage.dialect import SQLITE, Dialect, postgres
 
@@ -84,6 +84,9 @@ FEED = Table(
 )
 
 TABLES: tuple[Table, ...] = (SEGMENTS, PERIODS, FEED)
+# Rows as a view table stores them (every column, ``known_from`` and ``known_until`` last), by table name: what a
+# replay hands on, from the process that folds to the one that writes or compares, without a Version per row.
+TableRows = dict[str, list[tuple[Any, ...]]]
 BY_NAME = {t.name: t for t in TABLES}
 # The columns that name a row among those alive at one position (a table's ``KEY_WIDTH`` leading columns).
 VERSION_KEYS = {SEGMENTS.name: ("org", "start_day"), PERIODS.name: ("org", "chain", "period"),
@@ -136,28 +139,51 @@ def close_rows(c: Cursor, d: Dialect, closes: Sequence[tuple[str, tuple[Any, ...
 
 
 def insert_versions(c: Cursor, d: Dialect, versions: Iterable[Version], *, staged: bool = False) -> None:
-    """Insert rows into the view tables (``staged``: into their staging tables, see ``staging_statements``)."""
-    for t, rows in by_table(versions):
-        marks = ", ".join("?" * len(t.columns))
-        into = staging_name(t) if staged else d.table(t.name)
-        c.executemany(d.sql(f"INSERT INTO {into} ({', '.join(t.columns)}) VALUES ({marks})"), rows)
+    """Insert versions into the view tables (``staged``: into their staging tables, see ``staging_statements``)."""
+    insert_rows(c, d, stored_rows(versions), staged=staged)
 
 
-def copy_versions(c: Any, d: Dialect, versions: Iterable[Version]) -> None:
-    """Insert rows into the view tables with PostgreSQL's COPY (psycopg's ``Cursor.copy``): one statement per
-    table for the whole slice, the rows streamed in its text format, no statement per row."""
-    for t, rows in by_table(versions):
-        with c.copy(f"COPY {d.table(t.name)} ({', '.join(t.columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+def insert_rows(c: Cursor, d: Dialect, rows: TableRows, *, staged: bool = False) -> None:
+    """Insert stored rows into the view tables (``staged``: into their staging tables)."""
+    for t in TABLES:
+        if rows.get(t.name):
+            marks = ", ".join("?" * len(t.columns))
+            into = staging_name(t) if staged else d.table(t.name)
+            c.executemany(d.sql(f"INSERT INTO {into} ({', '.join(t.columns)}) VALUES ({marks})"), rows[t.name])
 
 
-def by_table(versions: Iterable[Version]) -> list[tuple[Table, list[tuple[Any, ...]]]]:
-    """The versions' stored rows, table by table (tables without rows left out)."""
-    rows: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in TABLES}
+def copy_rows(c: Any, d: Dialect, rows: TableRows) -> None:
+    """Insert stored rows into the view tables with PostgreSQL's COPY (psycopg's ``Cursor.copy``): one statement
+    per table for the whole slice, the rows streamed in its text format, no statement per row."""
+    for t in TABLES:
+        if rows.get(t.name):
+            with c.copy(f"COPY {d.table(t.name)} ({', '.join(t.columns)}) FROM STDIN") as copy:
+                for row in rows[t.name]:
+                    copy.write_row(row)
+
+
+def stored_rows(versions: Iterable[Version]) -> TableRows:
+    """Versions as their tables store them (every column, the two positions last), table by table."""
+    rows: TableRows = {t.name: [] for t in TABLES}
     for version in versions:
         rows[version.table].append(version.stored())
-    return [(t, rows[t.name]) for t in TABLES if rows[t.name]]
+    return rows
+
+
+def row_slices(parts: Iterable[TableRows], size: int) -> Iterator[TableRows]:
+    """Rows that come a part at a time (an organization's, from a replay), gathered into slices of about ``size``
+    rows: what one round of inserts writes."""
+    pending: TableRows = {t.name: [] for t in TABLES}
+    count = 0
+    for part in parts:
+        for name, rows in part.items():
+            pending[name] += rows
+            count += len(rows)
+        if count >= size:
+            yield pending
+            pending, count = {t.name: [] for t in TABLES}, 0
+    if count:
+        yield pending
 
 
 def staging_name(t: Table) -> str:

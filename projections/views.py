@@ -62,12 +62,12 @@ class Tally:
     events: int = 0
     organizations: int = 0
 
-    def counting(self, batches: Iterable[list[Folded]]) -> Iterator[Version]:
+    def counting(self, batches: Iterable[list[Folded]]) -> Iterator[tables.TableRows]:
         for batch in batches:
             for folded in batch:
                 self.organizations += 1
                 self.events += folded.events
-                yield from folded.versions
+                yield folded.rows
 
 
 class Views:

@@ -38,8 +38,8 @@ def record_examples(ledger: CertificationLedger) -> None:
             ledger.record(json.loads(line))
 
 
-def as_plain(batches: Sequence[Sequence[folding.Folded]]) -> list[tuple[str, int, list[Any]]]:
-    return [(f.org, f.events, [(v.table, v.stored()) for v in f.versions]) for batch in batches for f in batch]
+def as_plain(batches: Sequence[Sequence[folding.Folded]]) -> list[tuple[str, int, Any]]:
+    return [(f.org, f.events, f.rows) for batch in batches for f in batch]
 
 
 def no_children_left() -> bool:

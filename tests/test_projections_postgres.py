@@ -101,7 +101,7 @@ def test_postgres_store_refuses_a_position_already_applied(store, demo_rows: lis
 
 def test_postgres_store_replaces_everything_in_one_go(store, demo_rows: list[Version]) -> None:
     store.apply_batch([], demo_rows, 38, 0)
-    store.replace_all(demo_rows[:1], 5)
+    store.replace_all([tables.stored_rows(demo_rows[:1])], 5)
     position, contents = store.snapshot()
     assert position == 5
     assert sum(len(rows) for rows in contents.values()) == 1

@@ -76,7 +76,7 @@ def run_child_until_killed(db_url: str, patched: str, call: str, commits_before_
 def replay_writer(db_url: str) -> str:
     """The function through which a replay writes its rows: PostgreSQL's COPY (``PostgresViewStore.write_slice``),
     else row inserts."""
-    return "copy_versions" if db_url.startswith("postgresql") else "insert_versions"
+    return "copy_rows" if db_url.startswith("postgresql") else "insert_rows"
 
 
 def replayed_contents(ledger: CertificationLedger, position: int) -> dict[str, list[tuple[Any, ...]]]:
