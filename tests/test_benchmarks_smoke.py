@@ -58,3 +58,31 @@ def test_the_postgresql_variants_run_and_drop_their_schemas(tmp_path: Path) -> N
     with server_connection() as conn:
         left = conn.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,)).fetchall()
     assert left == []
+
+
+@pytest.mark.slow
+def test_the_write_floor_writes_exactly_the_rows_the_ledger_wrote(tmp_path: Path) -> None:
+    """``benchmarks/write_floor.py`` times raw writes of a recording's rows; they are its rows only if writing them
+    into the fixture gives, table for table, the database the recordings made."""
+    import sqlite3
+
+    sys.path[:0] = [str(RUN.parent)]
+    try:
+        import write_floor
+    finally:
+        del sys.path[0]
+    from projections import tables
+
+    base = write_floor.fixture(tmp_path, 40)
+    with sqlite3.connect(base) as conn:
+        after = conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
+    recorded = write_floor.copy_of(base, "recorded.db")
+    write_floor.record(recorded, write_floor.command_stream(120, "floor"), views=True)
+    replayed = write_floor.copy_of(base, "replayed.db")
+    write_floor.replay_raw(replayed, write_floor.written(recorded, after, views=True))
+    with sqlite3.connect(recorded) as ours, sqlite3.connect(replayed) as raw:
+        for table in ["stored_events", "ledger_chain", "ledger_keys", "ledger_claims", "tracking",
+                      *(t.name for t in tables.TABLES)]:
+            rows = sorted(ours.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+            assert rows == sorted(raw.execute(f"SELECT * FROM {table}").fetchall(), key=repr), table
+        assert ours.execute("SELECT COUNT(*) FROM event_feed WHERE known_from > ?", (after,)).fetchone()[0] == 120
