@@ -125,7 +125,13 @@ class LineReader:
             self.number += 1
             self.bytes_read += len(raw)
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                raise InvalidInput(f"line {self.number}: longer than {MAX_LINE_BYTES} bytes")
+                # Not held whole: the rest of the line is read past, and the line is reported like any bad one.
+                while raw and not raw.endswith(b"\n"):
+                    raw = readline(MAX_LINE_BYTES + 1)
+                    self.bytes_read += len(raw)
+                self.bad[self.number] = f"longer than {MAX_LINE_BYTES} bytes"
+                yield TOO_LONG
+                continue
             if self.number == 1 and raw.startswith(UTF8_BOM):
                 raw = raw[len(UTF8_BOM):]
             try:
@@ -159,6 +165,8 @@ def not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
             "file as UTF-8")
 
 
+# What a line too long to hold reads as: a blank line, whose problem the reader keeps (``LineReader.bad``).
+TOO_LONG = "\n"
 WORD_ENDS = frozenset(bytes([b]) for b in b' \t\r\n",;:{}[]')
 
 
@@ -205,21 +213,21 @@ def csv_lines(reader: LineReader) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         for row in rows:
             number, ended = ended + 1, rows.line_num
-            if not any(cell.strip(BLANK) for cell in row):
-                continue
-            if header is None:
-                problem = reader.problem(number, ended)
-                if problem is not None:
-                    raise InvalidInput(f"line {problem[0]}: {problem[1]}")
-                header = [name.strip() for name in row]
-                check_header(header, number)
-                continue
             problem = reader.problem(number, ended)
+            if problem is not None and header is None:
+                raise InvalidInput(f"line {problem[0]}: {problem[1]}")
             if problem is not None:
                 yield problem
                 continue
+            if not any(cell.strip(BLANK) for cell in row):
+                continue
+            if header is None:
+                header = [name.strip() for name in row]
+                check_header(header, number)
+                continue
             if len(row) > len(header):
-                raise InvalidInput(f"line {number}: {len(row)} cells, but the header names {len(header)} columns")
+                yield number, InvalidInput(f"{len(row)} cells, but the header names {len(header)} columns")
+                continue
             yield number, {name: _csv_value(name, cell) for name, cell in zip(header, row) if cell != ""}
     except csv.Error as error:
         raise InvalidInput(f"line {rows.line_num}: not valid CSV: {error}") from None
