@@ -92,8 +92,7 @@ def record(account: Account = Depends(auth.account), body: bytes = Depends(raw_b
         items = service.recorded_entries(outcome.entries)
         position = outcome.last_position if outcome.last_position is not None else current_position(service)
     answer = {"items": items, "recorded": outcome.recorded, "skipped": outcome.skipped, "position": position}
-    return JSONResponse(answer, status_code=201, headers={"X-Ledger-Position": str(position),
-                                                          "Cache-Control": "no-store"})
+    return JSONResponse(answer, status_code=201, headers={"X-Ledger-Position": str(position)})
 
 
 def parse_body(body: bytes) -> list[Any]:

@@ -58,6 +58,8 @@ PREFLIGHT_HEADERS = {
 POSITION = "x-ledger-position"
 STATIC = ("/static/", "/api/docs/assets/")
 STATIC_CACHING = "public, max-age=3600"
+# Every answer to a write, a refusal as much as a 201, is about that one request: nothing may keep it.
+WRITES = ("/api/commands",)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -121,7 +123,8 @@ class Guard:
         if under_api(path):
             headers.update(API_HEADERS)
         if "cache-control" not in headers:
-            headers["cache-control"] = STATIC_CACHING if path.startswith(STATIC) else "no-cache"
+            headers["cache-control"] = (STATIC_CACHING if path.startswith(STATIC) else
+                                        "no-store" if path in WRITES else "no-cache")
         if POSITION not in headers:
             headers[POSITION] = str(await anyio.to_thread.run_sync(self.ledger.last_position))
 

@@ -136,6 +136,7 @@ def test_each_role_gets_the_specified_answer_for_each_command_and_organization(
     status = expected_status(role, verb, scope)
     assert response.status_code == status, response.text
     assert response.headers["content-security-policy"] and response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store", "an answer about one write, a refusal as much as a 201"
     if status == 201:
         answer = response.json()
         assert list(answer) == ["items", "recorded", "skipped", "position"]
@@ -143,7 +144,6 @@ def test_each_role_gets_the_specified_answer_for_each_command_and_organization(
         assert (answer["recorded"], answer["skipped"]) == (1, 0)
         assert (entry["recorded_by"], entry["position"]) == (ACCOUNT_OF[role], before + 1)
         assert answer["position"] == before + 1 == int(response.headers["x-ledger-position"])
-        assert response.headers["cache-control"] == "no-store"
         history = ledger_server.get(f"/api/organizations/{org}/history").json()["items"]
         assert history[-1] == entry, "the recorded history entry, exactly as history shows it"
         return
