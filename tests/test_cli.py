@@ -351,7 +351,7 @@ def test_a_refusal_that_depends_on_history_writes_nothing(cecomip: Cli) -> None:
     assert cecomip.error("suspend", "cecomip", "--date", "2017-10-01", "--reason", "x").startswith(
         "suspend on 2017-10-01 refused: only a certified organization can be suspended, and it is suspended")
     assert cecomip.error("recertify", "cecomip", "--date", "2017-10-01").endswith(
-        "reinstate it (or extend it) before renewing")
+        "reinstate it before renewing (an extension keeps it from expiring meanwhile)")
     assert cecomip.error("extend", "cecomip", "--date", "2017-06-01", "--until", "2017-12-31", "--reason", "x") == (
         "extend on 2017-06-01 refused: the period covering 2017-06-01 was already renewed on 2017-05-24; "
         "only the latest period can be extended")

@@ -531,7 +531,7 @@ def renewal_refusal(state: OrganizationState, day: date) -> str | None:
                 "nothing to renew; grant a new certificate with certify")
     if status == "suspended":
         return (f"the certificate is suspended on {day} (since {chain.suspended_since}); "
-                "reinstate it (or extend it) before renewing")
+                "reinstate it before renewing (an extension keeps it from expiring meanwhile)")
     assert chain.withdrawn is not None  # the one status left
     return f"the certificate was withdrawn on {chain.withdrawn.date}; grant a new certificate with certify"
 

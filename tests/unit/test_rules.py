@@ -185,7 +185,7 @@ def test_a_suspended_certificate_must_be_reinstated_before_renewal(certified: Or
     certified.suspend("2017-03-01")
     assert certified.refusal("recertify", date="2017-05-24") == (
         "recertify on 2017-05-24 refused: the certificate is suspended on 2017-05-24 (since 2017-03-01); "
-        "reinstate it (or extend it) before renewing")
+        "reinstate it before renewing (an extension keeps it from expiring meanwhile)")
 
 
 def test_a_withdrawn_certificate_is_not_renewed(certified: Org) -> None:
@@ -326,7 +326,7 @@ def test_a_back_dated_event_is_refused_naming_the_later_event_it_would_invalidat
     certified.recertify("2017-05-24")
     assert certified.refusal("suspend", date="2017-03-01", reason="x") == (
         "suspend on 2017-03-01 refused: it would invalidate the later Recertified of 2017-05-24 (version 3): "
-        "the certificate is suspended on 2017-05-24 (since 2017-03-01); reinstate it (or extend it) before renewing")
+        "the certificate is suspended on 2017-05-24 (since 2017-03-01); reinstate it before renewing (an extension keeps it from expiring meanwhile)")
 
 
 def test_a_back_dated_withdrawal_is_refused_before_a_later_suspension(certified: Org) -> None:
