@@ -22,7 +22,7 @@ from eventsourcing.persistence import PersistenceError
 
 import rendering
 from ledger.transfer import FORMATS
-from ledger.errors import DAYS, POSITIONS, YEARS, Interrupted, LedgerError
+from ledger.errors import DAYS, POSITIONS, REPORT_NEEDS_A_PERIOD, YEARS, Interrupted, LedgerError
 from ledger.storage import DEFAULT_DB, describe, failure_message
 from service import LedgerService
 from ledger.domain.values import (AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, LONE_SURROGATE, REASON_CATEGORIES, ROLES,
@@ -772,7 +772,7 @@ def report(year: int | None, start: str | None, end: str | None, known_at: str |
     if year is not None and (start or end):
         raise click.UsageError("give either --year or --from and --to, not both")
     if year is None and not (start and end):
-        raise click.UsageError("give --year YYYY, or both --from DATE and --to DATE")
+        raise click.UsageError(REPORT_NEEDS_A_PERIOD)
     if year is None:
         check_period_order(start, end)
     views = session().views()

@@ -33,6 +33,9 @@ def not_in_range(value: int, low: int | None, high: int | None) -> str:
     return f"{value} is not in the range {bounds}."
 
 
+# What a report needs, in the command line's words (over HTTP: ``/api/reports/{year}``, or ``from`` and ``to``).
+REPORT_NEEDS_A_PERIOD = "give --year YYYY, or both --from DATE and --to DATE"
+
 # Ranges of the whole-number options, shared by the CLI's options and the API's parameters.
 NOT_NEGATIVE = (0, None)
 YEARS = (1, 9999)

@@ -135,10 +135,10 @@ def year_report(year: Year, known_at: KnownAt = None, ledger: Ledger = Depends(s
 
 
 @router.get("/reports", response_model=None, responses={200: {"model": models.Report}})
-def period_report(start: PeriodStart, end: PeriodEnd, known_at: KnownAt = None,
+def period_report(start: PeriodStart = None, end: PeriodEnd = None, known_at: KnownAt = None,
                   ledger: Ledger = Depends(shared_ledger)) -> JSONResponse:
     """What happened from one day to another (both included)."""
-    known_at = params.known_at(known_at)
+    (start, end), known_at = params.period(start, end), params.known_at(known_at)
     report = ledger.ask(lambda service: service.report(start=start, end=end, known_at=known_at), known_at)
     return answer(dict(report), report.position, pinned=params.pinned(known_at, report.position, uses_as_of=False))
 

@@ -301,8 +301,9 @@ def period_report(request: Request, start: Annotated[str | None, Query(alias="fr
     if start is None and end is None:
         year = as_of_date(params.given(request.query_params.get("as_of"))).year
         return RedirectResponse(link(request, f"/reports/{year}"), status_code=302)
+    start, end = params.period(start, end)
     with ledger.session(known_at) as service:
-        report = service.report(start=start or "", end=end or "", known_at=known_at)
+        report = service.report(start=start, end=end, known_at=known_at)
         seen = instant(service, known_at)
     return render(request, "report.html", {
         "report": report, "year": None, "seen": seen,

@@ -16,7 +16,7 @@ from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from ledger.domain.values import STANDARDS, STATUSES
-from ledger.errors import DAYS, NOT_NEGATIVE, POSITIONS, YEARS, InvalidInput
+from ledger.errors import DAYS, NOT_NEGATIVE, POSITIONS, REPORT_NEEDS_A_PERIOD, YEARS, InvalidInput
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -76,10 +76,10 @@ Offset = Annotated[int, Whole, Query(ge=0, le=MAX_POSITION, description="Skip th
 Since = Annotated[int, Whole, Query(ge=NOT_NEGATIVE[0], le=MAX_POSITION, description="Only events at positions after this one.")]
 Org = Annotated[str, Path(description="The organization id (its slug).", examples=["cecomip"])]
 Year = Annotated[int, Whole, Path(ge=YEARS[0], le=YEARS[1], description="The calendar year.", examples=[2019])]
-PeriodStart = Annotated[str, Query(alias="from", description="The first day of the period.",
-                                   examples=["2019-07-01"])]
-PeriodEnd = Annotated[str, Query(alias="to", description="The last day of the period.",
-                                 examples=["2020-06-30"])]
+PeriodStart = Annotated[str | None, Query(alias="from", description="The first day of the period (with `to`).",
+                                          examples=["2019-07-01"])]
+PeriodEnd = Annotated[str | None, Query(alias="to", description="The last day of the period (with `from`).",
+                                        examples=["2020-06-30"])]
 
 
 # The parameters that are whole-number options of the CLI too, with the CLI's range: a value outside it is refused
@@ -91,6 +91,14 @@ CLI_RANGES: dict[str, tuple[int | None, int | None]] = {
 def given(value: str | None) -> str | None:
     """A blank field is no value at all."""
     return value if value else None
+
+
+def period(start: str | None, end: str | None) -> tuple[str, str]:
+    """A report's ``from`` and ``to``: both, or the command line's refusal (a blank one is none)."""
+    start, end = given(start), given(end)
+    if start is None or end is None:
+        raise InvalidInput(REPORT_NEEDS_A_PERIOD)
+    return start, end
 
 
 def known_at(value: str | None) -> str | None:

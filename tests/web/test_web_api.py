@@ -169,7 +169,8 @@ def test_an_organization_before_its_registration_is_404(server: Server) -> None:
     ("/api/streaks", {"known_at": "yesterday"}, "--known-at: 'yesterday' is neither a ledger position nor"),
     ("/api/organizations/cecomip", {"known_at": "²"}, "--known-at: '²' is neither a ledger position nor"),
     ("/api/reports", {"from": "2020-01-01", "to": "2019-01-01"}, "--from 2020-01-01 is after --to 2019-01-01"),
-    ("/api/reports", {"from": "2020-01-01"}, "--to: "),
+    ("/api/reports", {"from": "2020-01-01"}, "give --year YYYY, or both --from DATE and --to DATE"),
+    ("/api/reports", {"from": "2020-01-01", "to": ""}, "give --year YYYY, or both --from DATE and --to DATE"),
     ("/api/changes", {"since": "-1"}, "Invalid value for '--since': -1 is not in the range 0<=x<=4611686018427387904."),
     # Stricter than click, which reads " 5" and "٣" as numbers: the API's own words, in click's form.
     ("/api/changes", {"since": " 5"}, "Invalid value for '--since': ' 5' is not a valid integer range."),
@@ -203,6 +204,8 @@ def test_bad_input_is_400_with_the_message_the_cli_prints(server: Server, path: 
     (["registry", "--expiring-within", "soon"], "/api/registry", {"expiring_within": "soon"}),
     (["registry", "--expiring-within", str(10**20)], "/api/registry", {"expiring_within": str(10**20)}),
     (["report", "--year", "abc"], "/api/reports/abc", {}),
+    (["report", "--from", "2019-01-01"], "/api/reports", {"from": "2019-01-01"}),
+    (["report"], "/api/reports", {}),
     (["registry", "--q", "a" * 501], "/api/registry", {"q": "a" * 501}),
     (["registry", "--region", "r" * 501], "/api/registry", {"region": "r" * 501}),
     (["registry", "--as-of", "1" * 41], "/api/registry", {"as_of": "1" * 41}),

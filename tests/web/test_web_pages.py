@@ -233,6 +233,11 @@ def test_the_reports_page_without_a_year_goes_to_the_chosen_days_year(server: Se
     assert response.headers["location"] == "/reports/2019?as_of=2019-07-01&known_at=150"
 
 
+def test_a_period_report_page_with_one_end_says_what_the_command_line_says(server: Server) -> None:
+    words = page(server, "/reports?from=2019-01-01", status=400).words()
+    assert "give --year YYYY, or both --from DATE and --to DATE" in words and "''" not in words
+
+
 def test_an_error_pages_search_link_keeps_the_chosen_day_and_moment(server: Server) -> None:
     missing = page(server, "/organizations/nobody?as_of=2019-07-01&known_at=150", status=404)
     assert "/?as_of=2019-07-01&known_at=150" in [a["href"] for a in missing.all("a")]
