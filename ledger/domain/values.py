@@ -16,6 +16,9 @@ MAX_TEXT = 500
 # paragraph separators: any of them would break a table or CSV row in two.
 CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # from a JSON "\\ud800" escape or undecodable bytes in argv
+# Characters that make a text show something other than what it holds: the bidirectional embeddings, overrides
+# and isolates (a name that reads one way and sorts, searches and compares as another).
+BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 Standard = Literal["fairmined", "ecological"]
 LegalForm = Literal["company", "cooperative", "central-cooperative", "association", "other"]
@@ -153,7 +156,37 @@ def check_text(value: str) -> str:
         raise ValueError(f"must be at most {MAX_TEXT} characters (got {len(trimmed)})")
     if LONE_SURROGATE.search(trimmed):
         raise ValueError("must be valid Unicode text (it holds a lone surrogate)")
+    if not trimmed.isascii():
+        unprintable(trimmed)
     return trimmed
+
+
+def unprintable(text: str) -> None:
+    """SPEC section 2: "any printable Unicode". Beyond control characters, a text refuses what prints nothing or
+    something else: characters no Unicode version this ledger knows assigns, private-use characters and
+    noncharacters, bidirectional controls, and a text with no visible character at all (only zero-width or
+    combining ones). Format characters that scripts need inside words (zero-width joiners) are kept."""
+    visible = False
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cn":
+            what = "noncharacter" if is_noncharacter(char) else \
+                f"character that Unicode {unicodedata.unidata_version} does not assign"
+            raise ValueError(f"must hold printable characters only (U+{ord(char):04X} is a {what})")
+        if category == "Co":
+            raise ValueError(f"must hold printable characters only (U+{ord(char):04X} is a private-use character)")
+        visible = visible or category[0] not in "CZM"
+    found = BIDI_CONTROL.search(text)
+    if found:
+        raise ValueError(f"must not hold bidirectional controls (U+{ord(found.group()):04X}), which make a text "
+                         "show something other than what it holds")
+    if not visible:
+        raise ValueError("must not be empty (it holds no visible character)")
+
+
+def is_noncharacter(char: str) -> bool:
+    code = ord(char)
+    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
 
 
 SEARCH_SEPARATOR = "\x1f"  # between the searchable texts: no search text can hold it (control characters are refused)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -195,6 +197,31 @@ def test_a_finding_refuses_a_tab_or_line_separator_in_its_category_or_text(findi
     line = {"command": "audit", "org": "cecomip", "date": "2019-05-08", "body": "IMO", "kind": "initial",
             "finding": [finding]}
     assert "must not contain control characters (tab included)" in refusal(line)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("\u200b", "name: must not be empty (it holds no visible character)"),
+    ("\u0301\u200b ", "name: must not be empty (it holds no visible character)"),
+    ("Oro\uffffPuno", "name: must hold printable characters only (U+FFFF is a noncharacter)"),
+    ("Oro\ufdd0", "name: must hold printable characters only (U+FDD0 is a noncharacter)"),
+    ("Oro\u0378", f"name: must hold printable characters only (U+0378 is a character that Unicode "
+                  f"{unicodedata.unidata_version} does not assign)"),
+    ("Oro \ue000", "name: must hold printable characters only (U+E000 is a private-use character)"),
+    ("Oro \u202eonuP", "name: must not hold bidirectional controls (U+202E), which make a text show something "
+                       "other than what it holds"),
+    ("\u2066Oro\u2069", "name: must not hold bidirectional controls (U+2066), which make a text show something "
+                        "other than what it holds"),
+])
+def test_a_text_must_print_what_it_holds(name: str, message: str) -> None:
+    """SPEC section 2: names and free texts are "any printable Unicode"."""
+    assert refusal(register_line(name=name)) == message
+
+
+@pytest.mark.parametrize("name", ["Aurífera Yani R.L.", "Шижир Хишиг", "نرگس\u200cزاده", "👩\u200d🔬 Lab",
+                                  "Oro\u00a0Puno", "Coöperatie", "e\u0301", "\u05d0\u200f1"])
+def test_printable_text_in_any_script_is_kept_as_given(name: str) -> None:
+    """Joiners that scripts and emoji need inside words, combining accents and right-to-left marks are kept."""
+    assert parse_command(register_line(name=name)).name == name
 
 
 def test_a_certificate_number_is_trimmed() -> None:
