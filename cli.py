@@ -291,12 +291,18 @@ def record(command: dict[str, Any], as_json: bool) -> None:
     again = flag("again")
     fields = {k: v for k, v in command.items() if v not in (None, ())}
     result = s.write(lambda ledger: ledger.record(fields, by=s.by, again=again, on_wait=s.on_wait))
-    if as_json:
-        click.echo(rendering.to_json(s.recorded_entry(result)))
-    else:
-        click.echo(f"Recorded {result.type} for {result.org} at position {result.position} "
-                   f"(version {result.version}, {result.event.date.isoformat()})")
-    keep_views_up(s, result.position)
+    try:
+        if as_json:
+            click.echo(rendering.to_json(s.recorded_entry(result)))
+        else:
+            click.echo(f"Recorded {result.type} for {result.org} at position {result.position} "
+                       f"(version {result.version}, {result.event.date.isoformat()})")
+    except OSError as error:  # the event is committed: say so, or a retry would be refused as a double entry
+        raise click.ClickException(one_line(
+            f"{result.type} for {result.org} was recorded at position {result.position}, but printing it failed: "
+            f"{error.strerror or error}")) from None
+    finally:
+        keep_views_up(s, result.position)
 
 
 def keep_views_up(s: LedgerService, recorded: int | None) -> None:

@@ -254,7 +254,9 @@ class LedgerService(AccountDesk):
         ledger = self.ledger(must_exist=True)
         seen = ledger.known_at(known_at)
         position = seen.position if seen.position is not None else ledger.storage.max_position()
-        return Listing(ledger.findings(org, as_of, ledger.known_at(position), only_open), position)
+        # Pinned to the position just read, and still worded, in a refusal, as the user gave it.
+        pinned = replace(ledger.known_at(position), asked=seen.asked if seen.position is not None else None)
+        return Listing(ledger.findings(org, as_of, pinned, only_open), position)
 
     def certificate(self, number: str, as_of: Any = None, known_at: Any = None) -> Record:
         """SPEC section 9: was this certificate valid on ``as_of`` (as known at ``known_at``)?"""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,7 +139,7 @@ def test_an_id_like_none_in_the_ledger_gets_no_suggestion(db: str) -> None:
     assert invoke(db, "status", "xamodx").stderr == "Error: unknown organization xamodx\n"
 
 
-@pytest.mark.parametrize("command", [["status"], ["history"]], ids=["status", "history"])
+@pytest.mark.parametrize("command", [["status"], ["history"], ["findings"]], ids=["status", "history", "findings"])
 def test_known_at_before_an_organization_was_recorded_says_it_was_not_yet_recorded(
         db: str, command: list[str]) -> None:
     result = invoke(db, *command, "chede", "--known-at", "2")
@@ -147,8 +149,9 @@ def test_known_at_before_an_organization_was_recorded_says_it_was_not_yet_record
                         r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\)\n", result.stderr), result.stderr
 
 
-def test_known_at_an_instant_before_the_recording_names_that_instant(db: str) -> None:
-    result = invoke(db, "status", "cecomip", "--known-at", "2000-01-01")
+@pytest.mark.parametrize("command", ["status", "findings"])
+def test_known_at_an_instant_before_the_recording_names_that_instant(db: str, command: str) -> None:
+    result = invoke(db, command, "cecomip", "--known-at", "2000-01-01")
 
     assert result.stderr.startswith("Error: cecomip was not yet recorded at 2000-01-01 (first recorded at position 1, ")
 
@@ -307,3 +310,18 @@ def test_the_readme_says_how_to_put_certledger_on_the_path_and_how_to_complete_i
     assert ". .venv/bin/activate" in README
     for shell in ("bash", "zsh", "fish"):
         assert f"_CERTLEDGER_COMPLETE={shell}_source certledger" in README
+
+
+def test_a_recording_whose_output_cannot_be_written_says_it_was_recorded(tmp_path: Path) -> None:
+    """The event is committed before it is printed: a full disk or a closed output must not make it look
+    refused (typing it again would be refused as a double entry)."""
+    db = str(tmp_path / "full.db")
+    root = Path(__file__).resolve().parent.parent
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-c", "from cli import main; main()", "--db", db, "register", "ddd",
+                               "--name", "D", "--country", "PE", "--date", "2019-01-01"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, cwd=root, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == ("Error: OrganizationRegistered for ddd was recorded at position 1, but printing it "
+                           "failed: No space left on device\n")
+    assert invoke(db, "history", "ddd", "--json").exit_code == 0

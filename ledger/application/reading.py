@@ -138,8 +138,8 @@ class OrganizationReader:
         seen = self.known_at(known_at)
         events = self.timeline_of(org).upto(seen.position)
         registered = next((e for e in events if isinstance(e, OrganizationRegistered)), None)
-        if registered is None:
-            raise UnknownOrganization(f"unknown organization {org}")
+        if registered is None:  # as status and history word it: never recorded, or not yet at known_at
+            raise self.not_known(org, seen, known_at)
         if registered.date > day:
             raise UnknownOrganization(f"{org} is not registered on {day} (registered on {registered.date})")
         return certificates.findings(events, day, only_open)
