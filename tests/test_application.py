@@ -13,7 +13,7 @@ from uuid import UUID
 
 import pytest
 
-from ledger.application import CertificationLedger
+from ledger.application import CertificationLedger, recording
 from ledger.errors import AlreadyRegistered, DuplicateCertificate, InvalidInput, LedgerError, UnknownOrganization
 from ledger.domain.organization import organization_id
 
@@ -112,6 +112,18 @@ def test_recorded_by_comes_from_by_else_from_the_environment(ledger: Certificati
     register(ledger)
     ledger.audit("cecomip", date="2016-05-18", body="IMO", kind="initial", by="  maria  ")
     assert [e["recorded_by"] for e in ledger.history("cecomip")] == ["tester", "maria"]
+
+
+def test_a_blank_by_is_refused_and_a_blank_variable_is_unset(ledger: CertificationLedger,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A script whose ``--by "$RECORDER"`` lost its variable must not record under the login name."""
+    register(ledger)
+    for blank in ("", "   "):
+        with pytest.raises(InvalidInput, match=r"^--by: must not be empty$"):
+            ledger.audit("cecomip", date="2016-05-18", body="IMO", kind="initial", by=blank)
+    monkeypatch.setenv("CERTLEDGER_USER", " ")
+    ledger.audit("cecomip", date="2016-05-18", body="IMO", kind="initial")
+    assert ledger.history("cecomip")[-1]["recorded_by"] == recording.login_name()
 
 
 def test_positions_increase_in_recording_order(ledger: CertificationLedger) -> None:

@@ -70,9 +70,10 @@ KEPT_ERRORS = 100
 
 
 def current_user(by: str | None = None) -> str:
-    """Who records: ``--by``, else ``CERTLEDGER_USER``, else the login name."""
+    """Who records: ``--by``, else ``CERTLEDGER_USER``, else the login name. A ``--by`` given blank is refused (a
+    script's unset variable must not record under the login name); a blank variable is unset."""
     for source, candidate in (("--by", by), ("CERTLEDGER_USER", os.environ.get("CERTLEDGER_USER"))):
-        if candidate is not None and candidate.strip():
+        if candidate is not None and (source == "--by" or candidate.strip()):
             try:
                 return check_text(candidate)
             except ValueError as error:
