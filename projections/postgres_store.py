@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Iterator
 
 from psycopg.sql import SQL, Identifier
 
@@ -12,9 +12,6 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 
 from projections import tables
 from projections.store import ViewStore
-
-if TYPE_CHECKING:
-    from projections.rows import Version
 
 
 class PostgresViewStore(ViewStore, PostgresTrackingRecorder):

@@ -138,13 +138,14 @@ def close_rows(c: Cursor, d: Dialect, closes: Sequence[tuple[str, tuple[Any, ...
                           keyed)
 
 
-def insert_versions(c: Cursor, d: Dialect, versions: Iterable[Version], *, staged: bool = False) -> None:
-    """Insert versions into the view tables (``staged``: into their staging tables, see ``staging_statements``)."""
-    insert_rows(c, d, stored_rows(versions), staged=staged)
+def insert_versions(c: Cursor, d: Dialect, versions: Iterable[Version]) -> None:
+    """Insert versions into the view tables."""
+    insert_rows(c, d, stored_rows(versions))
 
 
 def insert_rows(c: Cursor, d: Dialect, rows: TableRows, *, staged: bool = False) -> None:
-    """Insert stored rows into the view tables (``staged``: into their staging tables)."""
+    """Insert stored rows into the view tables (``staged``: into their staging tables, see
+    ``staging_statements``)."""
     for t in TABLES:
         if rows.get(t.name):
             marks = ", ".join("?" * len(t.columns))
