@@ -17,7 +17,7 @@ Each variant runs ``--rounds`` times, in turn; figures are medians, in microseco
 The floor's ratio (event row alone / the rows a recording writes) is the best B1 could reach if
 our Python cost nothing.
 
-    python benchmarks/write_floor.py [--orgs 2000] [--commands 600] [--rounds 3]
+    python benchmarks/write_floor.py [--orgs 2000] [--commands 2000] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ def replay_raw(db: Path, recordings: list[list[Statement]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orgs", type=int, default=2000, help="organizations in the fixture ledger")
-    parser.add_argument("--commands", type=int, default=600, help="recordings per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--commands", type=int, default=2000, help="recordings per round")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         base = fixture(Path(scratch), args.orgs)
