@@ -46,6 +46,17 @@ def test_serve_says_it_is_private(private_server: Server) -> None:
     assert "(2 workers, private: every request needs an account)" in private_server.output()
 
 
+def test_a_browsers_preflight_is_answered_without_a_token_and_tells_nothing(private_server: Server) -> None:
+    """A browser sends a CORS preflight without the token; refusing it would stop the request that carries one."""
+    preflight = {"Origin": "https://buyer.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization, content-type"}
+    response = private_server.client.options("/api/verify", headers=preflight)
+    assert response.status_code == 204 and response.content == b""
+    assert "Authorization" in response.headers["access-control-allow-headers"]
+    assert response.headers["x-ledger-position"].isdigit()
+    assert private_server.client.options("/", headers=preflight).status_code == 401, "only under /api/"
+
+
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 @pytest.mark.parametrize("path", ROUTES + ["/nothing", "/api/nothing"])
 def test_every_route_refuses_a_request_without_an_account_and_tells_nothing(
