@@ -124,32 +124,27 @@ def test_check_goes_on_past_a_line_that_is_not_utf8(registered: str, tmp_path: P
         f"Error: {source}: 2 bad lines; nothing was written"]
 
 
-def test_check_goes_on_past_a_line_too_long_to_hold(registered: str, tmp_path: Path) -> None:
-    """The line is read past, not held whole, and listed like any other bad line."""
-    too_long = dict(BAD_DATE, date="2016-03-01", body="x" * (1 << 20))
-    source = write_lines(tmp_path / "lines.jsonl", [BAD_DATE, too_long, UNKNOWN_ORG, CERTIFY])
+TOO_LONG = dict(BAD_DATE, date="2016-03-01", body="x" * (1 << 20))
+
+
+@pytest.mark.parametrize("name, text, listed", [
+    ("lines.jsonl", "".join(json.dumps(line) + "\n" for line in [BAD_DATE, TOO_LONG, UNKNOWN_ORG, CERTIFY]),
+     ["line 1: date: '2016-02-30' is not a real calendar date", "line 2: longer than 1048576 bytes",
+      "line 3: unknown organization nobody (register it first)"]),
+    ("lines.csv", "command,org,date,body,kind\naudit,cecomip,2016-02-30,IMO,initial\n"
+                  "audit,cecomip,2016-03-01,IMO,initial,extra\naudit,nobody,2016-03-01,IMO,initial\n",
+     ["line 2: date: '2016-02-30' is not a real calendar date", "line 3: 6 cells, but the header names 5 columns",
+      "line 4: unknown organization nobody (register it first)"]),
+], ids=["a line too long to hold", "a CSV row wider than its header"])
+def test_check_goes_on_past_a_line_it_cannot_split_into_fields(registered: str, tmp_path: Path, name: str, text: str,
+                                                               listed: list[str]) -> None:
+    """A line too long to hold is read past, not held whole; both are listed like any other bad line."""
+    source = tmp_path / name
+    source.write_text(text, encoding="utf-8")
 
     result = invoke(registered, "import", "--check", str(source))
 
-    assert result.stderr.splitlines() == [
-        "  line 1: date: '2016-02-30' is not a real calendar date",
-        "  line 2: longer than 1048576 bytes",
-        "  line 3: unknown organization nobody (register it first)",
-        f"Error: {source}: 3 bad lines; nothing was written"]
-
-
-def test_check_goes_on_past_a_csv_row_wider_than_its_header(registered: str, tmp_path: Path) -> None:
-    source = tmp_path / "lines.csv"
-    source.write_text("command,org,date,body,kind\naudit,cecomip,2016-02-30,IMO,initial\n"
-                      "audit,cecomip,2016-03-01,IMO,initial,extra\naudit,nobody,2016-03-01,IMO,initial\n",
-                      encoding="utf-8")
-
-    result = invoke(registered, "import", "--check", str(source))
-
-    assert result.stderr.splitlines() == [
-        "  line 2: date: '2016-02-30' is not a real calendar date",
-        "  line 3: 6 cells, but the header names 5 columns",
-        "  line 4: unknown organization nobody (register it first)",
+    assert result.stderr.splitlines() == [f"  {line}" for line in listed] + [
         f"Error: {source}: 3 bad lines; nothing was written"]
 
 
