@@ -305,7 +305,7 @@ class LedgerService(AccountDesk):
         from ledger.integrity import walker
 
         ledger = self.ledger(must_exist=True)
-        return walker.current_head(ledger.storage, describe(ledger.db))
+        return walker.current_head(ledger.storage, describe(ledger.db), reopening(ledger))
 
 
 @dataclass
@@ -348,7 +348,7 @@ def verify(ledger: CertificationLedger, published: PublishedHead | None = None, 
 
     started = time.perf_counter()
     chain = walker.verify_chain(ledger.storage, head=published.head if published is not None else None,
-                                database=describe(ledger.db), progress=chain_progress)
+                                database=describe(ledger.db), progress=chain_progress, reopen=reopening(ledger))
     problems = walker.describe_problems(ledger.storage, chain.problems)
     count = chain.problem_count
     if count > len(chain.problems):
@@ -374,6 +374,17 @@ def verify(ledger: CertificationLedger, published: PublishedHead | None = None, 
             status = "projections match"
         status = f"keys and claims {'differ' if indexes.count else 'match'}, {status}"
     return Verification(chain, problems, status, published, time.perf_counter() - started, count)
+
+
+def reopening(ledger: CertificationLedger) -> Callable[[], Any]:
+    """Opens ``ledger``'s database anew (for a forked process), and keeps what it opened open while it is kept."""
+    opened: list[CertificationLedger] = []
+
+    def reopen() -> Any:
+        opened.append(CertificationLedger(ledger.db, must_exist=True))
+        return opened[-1].storage
+
+    return reopen
 
 
 def compare_projections(ledger: CertificationLedger, progress: Progress | None = None) -> list[str] | None:

@@ -19,8 +19,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli import cli
+from service import reopening
 from ledger.application import CertificationLedger
 from ledger.domain.events import OrganizationRegistered
+from ledger.integrity import walker as chain_walker
 from ledger.integrity.walker import ChainWalker, verify_chain
 from ledger.domain.organization import organization_id
 from ledger.storage import EventExtras
@@ -106,6 +108,16 @@ class RawDatabase:
 
     def close(self) -> None:
         self.connection.close()
+
+
+@pytest.fixture(autouse=True, params=["one walk", "two halves"])
+def chain_walks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every check runs twice: the chain walked at once, and in two halves, the second in a forked process, as
+    `verify` walks a long chain. The split must find and word exactly what one walk does (with eight entries, the
+    halves meet between seq 4 and seq 5)."""
+    if request.param == "two halves":
+        monkeypatch.setattr(chain_walker, "SPLIT_FROM", 2)
+    return str(request.param)
 
 
 @pytest.fixture
@@ -621,6 +633,41 @@ def test_the_verifier_recomputes_exactly_what_the_recorder_wrote(recorded: str) 
 
     assert report.intact and report.events_checked == 8
     assert walker.report().head == report.head
+
+
+def test_two_halves_report_exactly_what_one_walk_reports(recorded: str, raw: RawDatabase, chain_walks: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Damage on both sides of the split and at it: a changed event in each half, the first entry of the second
+    half with another recorded_at, and a gap where the halves meet. The second half is walked in another
+    process."""
+    for position in (2, 7):
+        _, _, _, state = raw.event(position)
+        raw("UPDATE {events} SET state=? WHERE {position}=?", state.replace(b'"date":"', b'"date": "'), position)
+    raw("UPDATE {chain} SET recorded_at=? WHERE seq=?", "2001-01-01T00:00:00.000000Z", 5)
+    raw("DELETE FROM {chain} WHERE seq=?", 4)
+    walkers: list[int] = []
+    split = chain_walker.SecondHalf
+
+    class Counted(split):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            walkers.append(self.pid)
+
+    monkeypatch.setattr(chain_walker, "SecondHalf", Counted)
+    ledger = CertificationLedger(recorded)
+    try:
+        at_once = verify_chain(ledger.storage)
+        in_halves = verify_chain(ledger.storage, head=at_once.head, reopen=reopening(ledger))
+    finally:
+        ledger.close()
+
+    # A PostgreSQL ledger's connection pool runs threads, and a process with threads does not fork: one walk there.
+    forked = chain_walks == "two halves" and not is_postgres_url(recorded)
+    assert len(walkers) == (1 if forked else 0) and os.getpid() not in walkers
+    assert (in_halves.events_checked, in_halves.head, in_halves.problem_count) == (
+        at_once.events_checked, at_once.head, at_once.problem_count) == (7, at_once.head, 5)
+    assert [(p.seq, p.what) for p in in_halves.problems] == [(p.seq, p.what) for p in at_once.problems]
+    assert {p.seq for p in at_once.problems} == {2, 4, 5, 7}
 
 
 def reference_verifier() -> Any:
