@@ -22,6 +22,7 @@ from cli import cli
 from service import reopening
 from ledger.application import CertificationLedger
 from ledger.domain.events import OrganizationRegistered
+from ledger.errors import IntegrityFailure
 from ledger.integrity import walker as chain_walker
 from ledger.integrity.walker import ChainWalker, verify_chain
 from ledger.domain.organization import organization_id
@@ -118,6 +119,20 @@ def chain_walks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     if request.param == "two halves":
         monkeypatch.setattr(chain_walker, "SPLIT_FROM", 2)
     return str(request.param)
+
+
+@pytest.fixture
+def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The process ids of the second-half walkers the test starts."""
+    pids: list[int] = []
+
+    class Counted(chain_walker.SecondHalf):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            pids.append(self.pid)
+
+    monkeypatch.setattr(chain_walker, "SecondHalf", Counted)
+    return pids
 
 
 @pytest.fixture
@@ -636,7 +651,7 @@ def test_the_verifier_recomputes_exactly_what_the_recorder_wrote(recorded: str) 
 
 
 def test_two_halves_report_exactly_what_one_walk_reports(recorded: str, raw: RawDatabase, chain_walks: str,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                                          forked: list[int]) -> None:
     """Damage on both sides of the split and at it: a changed event in each half, the first entry of the second
     half with another recorded_at, and a gap where the halves meet. The second half is walked in another
     process."""
@@ -645,15 +660,6 @@ def test_two_halves_report_exactly_what_one_walk_reports(recorded: str, raw: Raw
         raw("UPDATE {events} SET state=? WHERE {position}=?", state.replace(b'"date":"', b'"date": "'), position)
     raw("UPDATE {chain} SET recorded_at=? WHERE seq=?", "2001-01-01T00:00:00.000000Z", 5)
     raw("DELETE FROM {chain} WHERE seq=?", 4)
-    walkers: list[int] = []
-    split = chain_walker.SecondHalf
-
-    class Counted(split):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any) -> None:
-            super().__init__(*args)
-            walkers.append(self.pid)
-
-    monkeypatch.setattr(chain_walker, "SecondHalf", Counted)
     ledger = CertificationLedger(recorded)
     try:
         at_once = verify_chain(ledger.storage)
@@ -662,12 +668,32 @@ def test_two_halves_report_exactly_what_one_walk_reports(recorded: str, raw: Raw
         ledger.close()
 
     # A PostgreSQL ledger's connection pool runs threads, and a process with threads does not fork: one walk there.
-    forked = chain_walks == "two halves" and not is_postgres_url(recorded)
-    assert len(walkers) == (1 if forked else 0) and os.getpid() not in walkers
+    split = chain_walks == "two halves" and not is_postgres_url(recorded)
+    assert len(forked) == (1 if split else 0) and os.getpid() not in forked
     assert (in_halves.events_checked, in_halves.head, in_halves.problem_count) == (
         at_once.events_checked, at_once.head, at_once.problem_count) == (7, at_once.head, 5)
     assert [(p.seq, p.what) for p in in_halves.problems] == [(p.seq, p.what) for p in at_once.problems]
     assert {p.seq for p in at_once.problems} == {2, 4, 5, 7}
+
+
+def test_a_second_half_that_cannot_read_its_database_fails_the_check_as_one_walk_would(
+        recorded: str, chain_walks: str, forked: list[int]) -> None:
+    """The forked walker's failure reaches this process as the same clean refusal, and the child is gone."""
+    if chain_walks == "one walk" or is_postgres_url(recorded):
+        pytest.skip("a split walk of an SQLite ledger")
+
+    def unreadable() -> Any:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    ledger = CertificationLedger(recorded)
+    try:
+        with pytest.raises(IntegrityFailure, match=r"^cannot read the hash chain of the database: disk I/O error$"):
+            verify_chain(ledger.storage, reopen=unreadable)
+    finally:
+        ledger.close()
+    [child] = forked
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)  # reaped: no child left behind
 
 
 def reference_verifier() -> Any:

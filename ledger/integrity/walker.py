@@ -175,15 +175,17 @@ class SecondHalf:
         read, write = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
-            os.close(read)
-            try:
-                payload: tuple[str, Any] = ("walked", _walk_second_half(reopen(), after, batch_size, head_seq))
-            except BaseException as error:  # noqa: BLE001 - whatever happens, the parent must hear of it
-                payload = ("failed", error if isinstance(error, Exception) and _picklable(error)
-                           else RuntimeError(f"{type(error).__name__}: {error}"))
-            with os.fdopen(write, "wb") as out:
-                pickle.dump(payload, out)
-            os._exit(0)
+            try:  # the child never returns from here: whatever fails, it leaves, and only through os._exit
+                os.close(read)
+                try:
+                    payload: tuple[str, Any] = ("walked", _walk_second_half(reopen(), after, batch_size, head_seq))
+                except BaseException as error:  # noqa: BLE001 - whatever happens, the parent must hear of it
+                    payload = ("failed", error if isinstance(error, Exception) and _picklable(error)
+                               else RuntimeError(f"{type(error).__name__}: {error}"))
+                with os.fdopen(write, "wb") as out:
+                    pickle.dump(payload, out)
+            finally:
+                os._exit(0)
         os.close(write)
         self.pipe = os.fdopen(read, "rb")
         self.answered = False
