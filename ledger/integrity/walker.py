@@ -96,7 +96,7 @@ def verify_chain(recorder: LedgerStorage, *, head: Head | None = None, batch_siz
     With ``head``, also prove that the chain still extends it: the entry at ``head.seq`` exists and
     has exactly ``head.entry_hash``. ``database`` names the database in a storage failure.
     ``progress(seq, last seq)`` is called after each batch. ``reopen`` opens the same database anew: given it,
-    a long chain's second half is walked in a forked process (``split_walk``), on a connection of its own.
+    a long chain's second half is walked in a forked process (``SecondHalf``), on a connection of its own.
     """
     started = time.perf_counter()
     try:
