@@ -80,6 +80,7 @@ class OrganizationProjector:
         self.entries: list[Entry] = []
         self.org: str | None = None
         self.segment_rows: list[tuple[Any, ...]] = []
+        self.row_segments: list[timeline.Segment] = []  # the segment each of segment_rows was made from
         self.period_rows: list[tuple[Any, ...]] = []
         self.feed_rows: dict[int, tuple[Any, ...]] = {}
         # Kept as the events arrive, so that each step costs what it changes, not the whole history:
@@ -118,20 +119,29 @@ class OrganizationProjector:
         change = Change(entry.position)
         self._segments(first, change)
         if whole or isinstance(event, PERIOD_EVENTS):
-            self._periods(change)
+            self._periods(change, whole)
         self._feed(entry, whole or isinstance(event, EntryRetracted), change)
         return change
 
     def _segments(self, first: int, change: Change) -> None:
         segs = self.builder.segments
-        fresh = segment_rows(self.org or "", segs, first)
+        # A segment the builder kept (the one before the event's date, whose end moves) has the row it had:
+        # only the segments made anew are encoded.
+        kept = first
+        while kept < min(len(segs), len(self.row_segments)) and segs[kept] is self.row_segments[kept]:
+            kept += 1
+        fresh = self.segment_rows[first:kept] + segment_rows(self.org or "", segs, kept)
         _compare(SEGMENTS, self.segment_rows[first:], fresh, change)
         self.segment_rows[first:] = fresh
+        self.row_segments[first:] = segs[first:]
 
-    def _periods(self, change: Change) -> None:
-        fresh = period_rows(self.org or "", self.builder.state, self.positions)
-        _compare(PERIODS, self.period_rows, fresh, change)
-        self.period_rows = fresh
+    def _periods(self, change: Change, whole: bool) -> None:
+        # An event in date order changes the latest chain only (or starts one): earlier chains keep their rows.
+        first = 1 if whole else max(len(self.builder.state.chains), 1)
+        kept = [row for row in self.period_rows if row[1] < first]
+        fresh = period_rows(self.org or "", self.builder.state, self.positions, first)
+        _compare(PERIODS, self.period_rows[len(kept):], fresh, change)
+        self.period_rows = kept + fresh
 
     def _feed(self, entry: Entry, whole: bool, change: Change) -> None:
         """The new event's entry; and entries whose report item or retraction mark it may change: the same
@@ -150,6 +160,9 @@ class OrganizationProjector:
 
 def _compare(table: str, old: list[tuple[Any, ...]], fresh: list[tuple[Any, ...]], change: Change) -> None:
     if old == fresh:
+        return
+    if fresh[:len(old)] == old:  # the usual step: rows appended after those that stay
+        change.opened += [(table, row) for row in fresh[len(old):]]
         return
     kept = set(old) & set(fresh)
     change.closed += [(table, key_of(table, row)) for row in old if row not in kept]
@@ -215,8 +228,8 @@ def segment_rows(org: str, segs: Sequence[timeline.Segment], first: int = 0) -> 
     return rows
 
 
-def period_rows(org: str, state: timeline.OrganizationState, positions: dict[int, int] | None = None
-                ) -> list[tuple[Any, ...]]:
+def period_rows(org: str, state: timeline.OrganizationState, positions: dict[int, int] | None = None,
+                first: int = 1) -> list[tuple[Any, ...]]:
     """(org, chain, period, standard, certificate, valid_from, valid_until, decided_on, version, ended_on, end_reason,
     certificate_key, position).
 
@@ -225,10 +238,11 @@ def period_rows(org: str, state: timeline.OrganizationState, positions: dict[int
     valid_until + 1 day, the first expired day, which may still lie ahead. A period followed
     by its renewal has neither. ``certificate_key`` is the number as it is looked up (letter case aside);
     ``position`` the ledger position of the decision, so that the first holder of a number is known.
+    Rows of chains numbered from ``first`` on.
     """
     positions = positions or {}
     rows = []
-    for chain_no, chain in enumerate(state.chains, start=1):
+    for chain_no, chain in enumerate(state.chains[first - 1:], start=first):
         for period_no, period in enumerate(chain.periods, start=1):
             ended_on = end_reason = None
             if chain.withdrawn is not None and period.valid_until >= chain.withdrawn.date:

@@ -178,11 +178,7 @@ class OrganizationState:
         period; for a withdrawn chain the period in force on the withdrawal date (a renewal that had not
         started when the certificate was withdrawn never took effect)."""
         chain = self.chain
-        if chain is None:
-            return None
-        on = chain.withdrawn.date if chain.withdrawn is not None else day
-        started = [period for period in chain.periods if period.valid_from <= on]
-        return started[-1] if started else chain.periods[0]
+        return chain.periods[_shown_at(chain, day)] if chain is not None else None
 
     def open_findings(self) -> dict[str, int]:
         """Major and minor findings of the audits folded so far that no closure folded so far closes."""
@@ -207,24 +203,37 @@ class OrganizationState:
 
     def describe(self, day: date) -> dict[str, Any]:
         """The status record of SPEC section 8 (without the query-time fields)."""
+        return self._record(day, self.status_on(day), self.chain)
+
+    def index_fields(self, day: date) -> dict[str, Any]:
+        """What the registry filters on besides the status record, on ``day``: the region in force and the
+        search text (both folded: letter case and accents aside), and the end of a certified period that no
+        renewal follows (``expiring_on``)."""
+        return self._index(day, self.status_on(day), self.chain)
+
+    def segment_fields(self, day: date) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``describe(day)`` and ``index_fields(day)`` together: what a valid-time segment starting on ``day`` holds
+        (the fold asks for about two an event, so the status and chain are looked up once for both)."""
+        status, chain = self.status_on(day), self.chain
+        return self._record(day, status, chain), self._index(day, status, chain)
+
+    def _record(self, day: date, status: str, chain: Chain | None) -> dict[str, Any]:
         reg = self.registration
         if reg is None:
             raise ValueError("an organization that is not registered has no status")
-        status = self.status_on(day)
-        chain = self.chain
-        covered = status in COVERED
-        shown = self.shown_period(day)
-        consecutive = len(chain.periods) if covered and chain else 0
-        standard_years = 0
-        if covered and chain and shown is not None:
-            # The trailing grants and renewals with the standard shown: a renewal decided but not started
-            # yet continues it when it keeps the standard, and is not counted while a change is pending.
-            at = chain.periods.index(shown)
-            standard_years = sum(1 for period in chain.periods[at + 1:] if period.standard == shown.standard)
-            for period in reversed(chain.periods[:at + 1]):
-                if period.standard != shown.standard:
-                    break
-                standard_years += 1
+        shown, consecutive, standard_years = None, 0, 0
+        if chain is not None:
+            at = _shown_at(chain, day)
+            shown = chain.periods[at]
+            if status in COVERED:
+                consecutive = len(chain.periods)
+                # The trailing grants and renewals with the standard shown: a renewal decided but not started
+                # yet continues it when it keeps the standard, and is not counted while a change is pending.
+                standard_years = sum(1 for period in chain.periods[at + 1:] if period.standard == shown.standard)
+                for period in reversed(chain.periods[:at + 1]):
+                    if period.standard != shown.standard:
+                        break
+                    standard_years += 1
         details = self.details or self.registered_details()
         return {
             "org": reg.org,
@@ -233,14 +242,14 @@ class OrganizationState:
             "status": status,
             "standard": shown.standard if shown else None,
             "certificate": shown.certificate if shown else None,
-            "valid_from": _iso(shown.valid_from) if shown else None,
-            "valid_until": _iso(shown.valid_until) if shown else None,
-            "certified_since": _iso(chain.started_on) if covered and chain else None,
+            "valid_from": shown.valid_from.isoformat() if shown else None,
+            "valid_until": shown.valid_until.isoformat() if shown else None,
+            "certified_since": chain.started_on.isoformat() if chain is not None and status in COVERED else None,
             "consecutive_years": consecutive,
             "recertifications": max(consecutive - 1, 0),
             "standard_years": standard_years,
             "suspended_since": _iso(chain.suspended_since) if status == "suspended" and chain else None,
-            "last_denial": self._last_denial(),
+            "last_denial": self._last_denial() if self.denials else None,
             "withdrawn_on": _iso(chain.withdrawn.date) if status == "withdrawn" and chain and chain.withdrawn
             else None,
             "open_findings": self.open_findings(),
@@ -250,19 +259,16 @@ class OrganizationState:
         assert self.registration is not None
         return self.registration.details()
 
-    def index_fields(self, day: date) -> dict[str, Any]:
-        """What the registry filters on besides the status record, on ``day``: the region in force and the
-        search text (both folded: letter case and accents aside), and the end of a certified period that no
-        renewal follows (``expiring_on``)."""
+    def _index(self, day: date, status: str, chain: Chain | None) -> dict[str, Any]:
         reg = self.registration
         assert reg is not None
         details = self.details or self.registered_details()
         expiring_on = None
-        chain = self.chain
-        if chain is not None and self.status_on(day) == "certified" and chain.latest.valid_from <= day:
+        if chain is not None and status == "certified" and chain.latest.valid_from <= day:
             expiring_on = chain.latest.valid_until.isoformat()
+        region = details.get("region")
         return {
-            "region": region_key(details["region"]) if details.get("region") else None,
+            "region": region_key(region) if region else None,
             "search": self._search_text(reg.org, details["name"]),
             "expiring_on": expiring_on,
         }
@@ -310,6 +316,17 @@ class Segment:
     start: date
     record: dict[str, Any]
     index: dict[str, Any] = field(default_factory=dict)
+
+
+def _shown_at(chain: Chain, day: date) -> int:
+    """The index of the period ``OrganizationState.shown_period`` shows: the last one started on ``day`` (on the
+    withdrawal date, for a withdrawn chain), else the first. Periods follow one another, so the search runs
+    from the end."""
+    on = chain.withdrawn.date if chain.withdrawn is not None else day
+    for at in range(len(chain.periods) - 1, -1, -1):
+        if chain.periods[at].valid_from <= on:
+            return at
+    return 0
 
 
 def _iso(d: date | None) -> str | None:
@@ -633,7 +650,7 @@ def changes_without_event(state: OrganizationState, day: date) -> list[date]:
 
 
 def _append(result: list[Segment], start: date, state: OrganizationState) -> None:
-    record, index = state.describe(start), state.index_fields(start)
+    record, index = state.segment_fields(start)
     if result and result[-1].record == record and result[-1].index == index:
         return
     result.append(Segment(start, record, index))
