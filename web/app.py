@@ -57,6 +57,8 @@ def create_app(db: str | None = None, *, sign_key: str | Ed25519PrivateKey | Non
     app = FastAPI(title="certledger public registry", version=package_version(), description=DESCRIPTION,
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.ledger = ledger
+    # A path with a slash too many is an unknown path (404), not a redirect built from the request's Host header.
+    app.router.redirect_slashes = False
     app.state.authenticator = auth.Authenticator(ledger)
     app.include_router(api.router)
     app.include_router(commands.router)

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse
 
 from ledger.domain.accounts import Account
 from ledger.domain.commands import COMMANDS
-from ledger.errors import InvalidInput
+from ledger.errors import InvalidInput, UnknownOrganization
 from web import auth, models, params
 from web.bodies import strict_json
 from web.shared import SharedLedger, current_position, shared_ledger
@@ -88,7 +88,12 @@ def record(account: Account = Depends(auth.account), body: bytes = Depends(raw_b
     """
     lines = parse_body(body)
     with ledger.session() as service:
-        outcome = service.record_as(account, lines)
+        try:
+            outcome = service.record_as(account, lines)
+        except UnknownOrganization as error:
+            # A command about an organization the ledger does not hold is a command it refuses (SPEC section 11:
+            # 400 with the rule's message); the API's 404 is for reading something that is not there.
+            raise InvalidInput(str(error)) from None
         items = service.recorded_entries(outcome.entries)
         position = outcome.last_position if outcome.last_position is not None else current_position(service)
     answer = {"items": items, "recorded": outcome.recorded, "skipped": outcome.skipped, "position": position}

@@ -112,13 +112,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def http_refusal(request: Request, error: StarletteHTTPException) -> Response:
+        headers = dict(error.headers or {})
         if error.status_code == 404:
             message = f"no such page: {request.url.path}"
         elif error.status_code == 405:
-            allowed = dict(error.headers or {}).get("Allow", "GET")
+            allowed = headers.get("Allow", "GET")
+            methods = [method.strip() for method in allowed.split(",")]
+            if "GET" in methods and "HEAD" not in methods:  # the guard answers HEAD wherever GET is answered
+                headers["Allow"] = allowed = ", ".join([*methods, "HEAD"])
             why = "the registry is read-only" if "GET" in allowed else f"it takes {allowed} only"
             message = f"{request.method} is not allowed on {request.url.path}: {why}"
         else:
             message = str(error.detail)
         status = error.status_code if 400 <= error.status_code < 500 else 400
-        return error_response(request, status, message, dict(error.headers or {}))
+        return error_response(request, status, message, headers)

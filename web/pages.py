@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Sequence
+from urllib.parse import unquote_to_bytes
 from uuid import UUID, uuid5
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -76,29 +77,32 @@ def search(request: Request, status: Statuses = None, country: Country = None, s
         "day": day, "seen": seen, "query": shown,
         "statuses": STATUSES, "standards": STANDARDS,
         "csv_link": link(request, "/registry.csv", **pinned), "json_link": link(request, "/registry.json", **pinned),
-        "previous": link(request, "/", **shown, offset=max(offset - limit, 0), limit=limit) if offset else None,
+        # Past the last page (an old link, a hand-made offset), "previous" leads back to the last page.
+        "previous": link(request, "/", **shown, limit=limit,
+                         offset=max(min(offset, last_page(rows.total, limit) + limit) - limit, 0)) if offset else None,
         "next": link(request, "/", **shown, offset=offset + limit, limit=limit)
         if offset + limit < rows.total else None,
     }, position=rows.position)
 
 
 @router.get("/registry.csv")
-def registry_csv(status: Statuses = None, country: Country = None, standard: Standard = None, region: Region = None,
+def registry_csv(request: Request, status: Statuses = None, country: Country = None, standard: Standard = None, region: Region = None,
                  q: Text = None, expiring_within: ExpiringWithin = None, as_of: AsOf = None,
                  known_at: KnownAt = None, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """The search's whole answer as the CLI's ``registry --csv`` writes it."""
     rows, day = whole_registry(ledger, status, country, standard, region, q, expiring_within, as_of, known_at)
     text = rendering.to_csv(rows, rendering.status_csv_columns()) + "\n"
-    return download(text, f"registry-{day}.csv", "text/csv; charset=utf-8", rows.position)
+    return download(request, text, f"registry-{day}.csv", "text/csv; charset=utf-8", rows.position)
 
 
 @router.get("/registry.json")
-def registry_json(status: Statuses = None, country: Country = None, standard: Standard = None, region: Region = None,
+def registry_json(request: Request, status: Statuses = None, country: Country = None, standard: Standard = None, region: Region = None,
                   q: Text = None, expiring_within: ExpiringWithin = None, as_of: AsOf = None,
                   known_at: KnownAt = None, ledger: SharedLedger = Depends(shared_ledger)) -> Response:
     """The search's whole answer as the CLI's ``registry --json`` writes it (the API pages it: at most 1,000)."""
     rows, day = whole_registry(ledger, status, country, standard, region, q, expiring_within, as_of, known_at)
-    return download(rendering.to_json(list(rows)) + "\n", f"registry-{day}.json", "application/json", rows.position)
+    return download(request, rendering.to_json(list(rows)) + "\n", f"registry-{day}.json", "application/json",
+                    rows.position)
 
 
 def whole_registry(ledger: SharedLedger, status: Sequence[str] | None, country: str | None, standard: str | None,
@@ -111,9 +115,16 @@ def whole_registry(ledger: SharedLedger, status: Sequence[str] | None, country: 
     return rows, as_of_date(as_of).isoformat()
 
 
-def download(text: str, name: str, media_type: str, position: int) -> Response:
-    return Response(text, media_type=media_type, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "X-Ledger-Position": str(position)})
+def last_page(total: int, limit: int) -> int:
+    """The offset of the last page of ``total`` items, ``limit`` a page (0 when there is none)."""
+    return (total - 1) // limit * limit if total and limit else 0
+
+
+def download(request: Request, text: str, name: str, media_type: str, position: int) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Ledger-Position": str(position)}
+    if request.method == "GET" and params.pinned_request(request, position):
+        headers["Cache-Control"] = params.LONG_LIVED  # as the page it downloads: a fixed day and position
+    return Response(text, media_type=media_type, headers=headers)
 
 
 @router.get("/organizations/{org}")
@@ -210,7 +221,7 @@ async def verify_csv(request: Request, ledger: SharedLedger = Depends(shared_led
     items, seen = await run_in_threadpool(verify_entries, ledger, entries, form.as_of, params.known_at(form.known_at))
     day = as_of_date(form.as_of).isoformat()
     rows = verifying.csv_rows(items, entries, day, seen)
-    return download(rendering.to_csv(rows, rendering.VERIFY_CSV_COLUMNS) + "\n", f"certificates-{day}.csv",
+    return download(request, rendering.to_csv(rows, rendering.VERIFY_CSV_COLUMNS) + "\n", f"certificates-{day}.csv",
                     "text/csv; charset=utf-8", items.position)
 
 
@@ -237,6 +248,13 @@ class VerifyForm:
 
 async def verify_form_fields(request: Request) -> VerifyForm:
     """The form's fields (a browser's ``multipart/form-data`` or a plain urlencoded form), bounded."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        # Starlette reads such a form's bytes as Latin-1 and its %-escapes with U+FFFD for what is not UTF-8:
+        # refused here instead, as in an address, rather than looking up numbers nobody typed.
+        try:
+            unquote_to_bytes((await request.body()).replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("the form is not UTF-8 text once its %-escapes are decoded") from None
     try:
         async with request.form(max_files=1, max_fields=8, max_part_size=verifying.MAX_UPLOAD) as form:
             upload = form.get("file")
@@ -349,5 +367,5 @@ def atom_id(name: str) -> str:
 def latest_changes(service: Any, since: int | None, limit: int, known_at: str | None) -> tuple[Any, int]:
     """The events after ``since`` (by default the last ``limit`` ones), pinned to one ledger position."""
     upto = service.changes(0, 0, known_at).position
-    start = max(upto - limit, 0) if since is None else since
+    start = max(upto - limit, 0) if since is None else min(since, upto)  # nothing lies past the last position
     return service.changes(start, limit, str(upto)), start

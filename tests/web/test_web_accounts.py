@@ -191,6 +191,21 @@ def test_what_a_role_may_not_record_is_403_before_the_line_is_checked(ledger_ser
     assert last_position(ledger_server.db) == before
 
 
+@pytest.mark.parametrize("line", [
+    {"command": "certify", "org": "nowhere", "date": "2019-01-01", "standard": "fairmined"},
+    [{"command": "register", "org": "elsewhere", "name": "Elsewhere", "country": "PE", "date": "2019-01-01"},
+     {"command": "audit", "org": "nowhere", "date": "2019-02-01", "body": "IMO", "kind": "initial"}],
+], ids=["one", "second-of-two"])
+def test_a_command_about_an_unknown_organization_is_a_refused_command_400(ledger_server: Server,
+                                                                          line: Any) -> None:
+    before = last_position(ledger_server.db)
+    response = post(ledger_server, line, "office")
+    assert response.status_code == 400, "SPEC 11: a command the ledger refuses is 400 (404 is for reading)"
+    where = "line 2: " if isinstance(line, list) else ""
+    assert error_of(response) == f"{where}unknown organization nowhere (register it first)"
+    assert last_position(ledger_server.db) == before
+
+
 def test_recorded_by_is_the_accounts_name_whatever_the_body_says(ledger_server: Server) -> None:
     lines = [{**cell_command("audit", "spoofed"), "recorded_by": "registry-office"},
              {**cell_command("suspend", "spoofed"), "recorded_by": "imo-swiss", "recorded_at": "2000-01-01T00:00Z",

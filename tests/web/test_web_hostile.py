@@ -354,3 +354,93 @@ def test_a_certificate_page_whose_number_holds_url_characters_keeps_its_own_path
     assert html.unescape(action) == path
     chosen = server.get(html.unescape(action), params={"as_of": "2019-06-01"})
     assert chosen.status_code == 200 and html.escape(PATH_LIKE_NUMBER) in chosen.text
+
+
+def raw_exchange(server: Server, raw: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send ``raw`` as it is; the status line, the headers (names in lower case) and the body of the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        connection.sendall(raw)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *fields = head.decode("latin-1").split("\r\n")
+    return status, {name.lower(): value for name, value in (field.split(": ", 1) for field in fields)}, body
+
+
+def test_a_target_in_absolute_form_is_read_as_its_path_and_other_targets_are_400_json(server: Server) -> None:
+    status, headers, body = raw_exchange(
+        server, b"GET http://registry.example/api/head HTTP/1.1\r\nHost: elsewhere\r\nConnection: close\r\n\r\n")
+    assert status == "HTTP/1.1 200 OK", "HTTP/1.1 servers must accept the absolute form (RFC 9112, 3.2.2)"
+    assert json.loads(body) == server.get("/api/head").json()
+    for target in (b"api/head", b"*"):
+        status, headers, body = raw_exchange(
+            server, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert status == "HTTP/1.1 400 Bad Request" and headers["content-type"] == "application/json"
+        assert json.loads(body) == {"error": "the request target is not a path (it must start with /)"}
+        assert headers["x-ledger-position"].isdigit()
+
+
+def test_a_path_with_a_slash_too_many_is_404_not_a_redirect(server: Server) -> None:
+    for path in ("/api/registry/", "/api/organizations/xss/", "/reports/2018/"):
+        response = server.client.get(server.url + path, headers={"Host": "evil.example"})
+        assert response.status_code == 404 and "location" not in response.headers, path
+
+
+@pytest.mark.parametrize("path", ["/api/registry", "/", "/api/organizations/xss"])
+def test_a_405_names_head_beside_get(server: Server, path: str) -> None:
+    response = server.client.post(server.url + path, content=b"")
+    assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
+    assert server.client.head(server.url + path).status_code == 200
+
+
+def test_static_files_are_served_whole_and_only_a_served_file_may_be_cached(server: Server) -> None:
+    whole = server.get("/static/registry.css")
+    assert whole.status_code == 200 and whole.headers["cache-control"] == "public, max-age=3600"
+    assert "accept-ranges" not in whole.headers
+    for asked in ("bytes=x", "bytes=5-1", "bytes=999999-", "bytes=0-9"):
+        response = server.get("/static/registry.css", headers={"Range": asked})
+        assert response.status_code == 200 and response.content == whole.content, asked
+    missing = server.get("/static/nothing.css")
+    assert missing.status_code == 404 and missing.headers["cache-control"] == "no-cache"
+
+
+def test_a_download_pinned_to_a_day_and_position_is_cached_as_its_page(server: Server) -> None:
+    position = server.get("/api/head").headers["x-ledger-position"]
+    pinned = {"as_of": "2019-01-01", "known_at": position}
+    for path in ("/", "/registry.csv", "/registry.json"):
+        assert server.get(path, params=pinned).headers["cache-control"] == "public, max-age=86400", path
+        assert server.get(path, params={"as_of": "2019-01-01"}).headers["cache-control"] == "no-cache", path
+
+
+def test_a_verify_body_not_in_utf8_is_refused_whatever_json_could_read(server: Server) -> None:
+    document = json.dumps({"certificates": [{"certificate": HOSTILE_NUMBER}]})
+    assert server.client.post("/api/verify", content=document.encode()).status_code == 200
+    assert server.client.post("/api/verify", content=b"\xef\xbb\xbf" + document.encode()).status_code == 200
+    for encoding in ("utf-16", "utf-32"):
+        response = server.client.post("/api/verify", content=document.encode(encoding))
+        assert response.status_code == 400 and "not UTF-8 text" in response.json()["error"], encoding
+
+
+@pytest.mark.parametrize("body", [b"certificates=FM-%ff%fe", b"certificates=FM-\xff\xfe", b"certificates=%ed%a0%80"])
+def test_a_verify_form_not_in_utf8_is_refused_not_read_with_replacements(server: Server, body: bytes) -> None:
+    for path in ("/verify", "/verify.csv"):
+        response = server.client.post(server.url + path, content=body,
+                                      headers={"content-type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 400, (path, response.text[:200])
+        assert "the form is not UTF-8 text once its %-escapes are decoded" in response.text
+    typed = server.client.post(server.url + "/verify.csv", content="certificates=FM-%C3%BF".encode(),
+                               headers={"content-type": "application/x-www-form-urlencoded"})
+    assert typed.status_code == 200 and "FM-ÿ" in typed.text
+
+
+def test_pages_past_the_end_lead_back_to_the_last_one(server: Server) -> None:
+    total = server.get("/api/registry").json()["total"]
+    beyond = server.get("/", params={"offset": 5000, "limit": 1})
+    assert beyond.status_code == 200 and f"there are {total} in all" in beyond.text
+    (previous,) = re.findall(r'<a href="([^"]*)" rel="prev">', beyond.text)
+    assert f"offset={total - 1}" in html.unescape(previous)
+    head = int(server.get("/api/head").headers["x-ledger-position"])
+    changes = server.get("/changes", params={"since": head + 10_000, "limit": 2})
+    (older,) = re.findall(r'<a href="([^"]*)" rel="prev">', changes.text)
+    assert f"since={max(head - 2, 0)}&" in html.unescape(older) + "&"
