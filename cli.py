@@ -22,11 +22,11 @@ from eventsourcing.persistence import PersistenceError
 
 import rendering
 from ledger.transfer import FORMATS
-from ledger.errors import DAYS, POSITIONS, REPORT_NEEDS_A_PERIOD, YEARS, Interrupted, LedgerError
-from ledger.storage import DEFAULT_DB, describe, failure_message
+from ledger.errors import DAYS, POSITIONS, REPORT_NEEDS_A_PERIOD, YEARS, Interrupted, LedgerError, one_line
+from ledger.storage import chosen, describe, failure_message
 from service import LedgerService
 from ledger.domain.values import (AUDIT_KINDS, DEPOSITS, LEGAL_FORMS, LONE_SURROGATE, REASON_CATEGORIES, ROLES,
-                                  STANDARDS, STATUSES, parse_date)
+                                  STANDARDS, STATUSES, parse_date, version_number)
 
 if TYPE_CHECKING:  # the models and the ledger class are loaded by the commands that use them: see RecordingCommand
     from ledger.application import CertificationLedger
@@ -53,7 +53,12 @@ class LedgerGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            raise click.exceptions.Abort() from None
+            # Every command writes in one transaction: stopped before its commit, it changed nothing.
+            raise Stopped("interrupted") from None
+        except BrokenPipeError:
+            # The reader of our output went away (``registry | head -0``): as any filter, stop quietly.
+            stop_writing_to_closed_pipe()
+            raise click.exceptions.Exit(1) from None
         except (PersistenceError, sqlite3.Error) as error:
             db = getattr(ctx.obj, "db", None) or "the database"
             raise click.ClickException(one_line(failure_message(db, error))) from None
@@ -89,19 +94,23 @@ def global_option_hint(error: click.NoSuchOption, args: list[str]) -> click.NoSu
                               ctx=error.ctx)
 
 
-def one_line(message: str) -> str:
-    """Messages quote user input (paths, values): keep them on the one ``Error:`` line scripts read."""
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape", "backslashreplace").decode()
-                   for ch in message)
+def a_ledger(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--db ''`` names no ledger: refused. A blank ``CERTLEDGER_DB`` counts as unset (the default file), as a blank
+    ``CERTLEDGER_USER`` does."""
+    if value is not None and not value.strip():
+        if ctx.get_parameter_source(param.name or "db") is click.core.ParameterSource.COMMANDLINE:
+            raise click.BadParameter("give a SQLite file path or a postgresql:// URL, not an empty one")
+        return None
+    return decodable(ctx, param, value)
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--db", envvar="CERTLEDGER_DB", default="certledger.db", show_default=True,
+@click.option("--db", envvar="CERTLEDGER_DB", default="certledger.db", show_default=True, callback=a_ledger,
               help="SQLite file path, or a postgresql:// URL (env CERTLEDGER_DB).")
 @click.option("--by", "by", default=None, help="Who records (default: $CERTLEDGER_USER, else the login name).")
 @click.version_option(None, "--version", package_name="certledger", prog_name="certledger")
 @click.pass_context
-def cli(ctx: click.Context, db: str, by: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, by: str | None) -> None:
     """An event-sourced, bitemporal ledger of responsible-mining certifications.
 
     Example:
@@ -196,7 +205,7 @@ def complete_org(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     from ledger.application import CertificationLedger
 
     try:
-        db = ctx.find_root().params.get("db") or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
+        db = chosen(ctx.find_root().params.get("db"))
         ledger = CertificationLedger(db, must_exist=True)
         try:
             slugs = ledger.reader.organization_slugs()
@@ -205,6 +214,14 @@ def complete_org(ctx: click.Context, param: click.Parameter, incomplete: str) ->
         return [CompletionItem(slug) for slug in slugs if slug.startswith(incomplete)]
     except Exception:  # noqa: BLE001 - completion must never print an error into the user's shell
         return []
+
+
+def a_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A file given as an empty word (``--out ''``) names no file: refused, rather than read as the current
+    directory or as no option at all."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("give a file path, not an empty one")
+    return decodable(ctx, param, value)
 
 
 def decodable(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -560,7 +577,26 @@ def withdraw() -> None:
     """
 
 
-@recording("retract", ORG, Arg("target", "version", click.IntRange(min=1)), DATE, Opt("reason"))
+class Version(click.ParamType):
+    """A version as the model reads it (``version_number``): the digits 0-9 only (click's int would take ``+5`` or
+    ``٥``), from 1."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            number = version_number(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+        if number < 1:
+            self.fail(f"{number} is not a version (versions count from 1)", param, ctx)
+        return number
+
+
+VERSION = Version()
+
+
+@recording("retract", ORG, Arg("target", "version", VERSION), DATE, Opt("reason"))
 def retract() -> None:
     """Retract an earlier event (a correction); it stays in the history, marked.
 
@@ -857,7 +893,7 @@ def rebuild() -> None:
 # ---------------------------------------------------------------- data in and out (import, export)
 
 @cli.command("import")
-@click.argument("source", metavar="FILE|-", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("source", metavar="FILE|-", type=click.Path(dir_okay=False, allow_dash=True), callback=a_path)
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="jsonl or csv (default: by the file's extension, .csv or .jsonl; else by its first line: a "
                    "CSV header naming a command column means csv).")
@@ -933,7 +969,8 @@ def stop_writing_to_closed_pipe() -> None:
 
 
 @cli.command("export")
-@click.argument("target", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("target", metavar="[FILE|-]", default="-",
+                type=click.Path(dir_okay=False, allow_dash=True, readable=False), callback=a_path)
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="jsonl or csv (default: csv for a .csv file, else jsonl).")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
@@ -965,8 +1002,8 @@ def export_(target: str, fmt: str | None, force: bool) -> None:
 # ---------------------------------------------------------------- integrity (verify, head, keygen)
 
 @cli.command()
-@click.option("--head", "head_file", metavar="FILE", help="A head written earlier: prove the ledger still extends it.")
-@click.option("--public-key", metavar="FILE", help="Check the head's Ed25519 signature with this PEM public key.")
+@click.option("--head", "head_file", metavar="FILE", callback=a_path, help="A head written earlier: prove the ledger still extends it.")
+@click.option("--public-key", metavar="FILE", callback=a_path, help="Check the head's Ed25519 signature with this PEM public key.")
 def verify(head_file: str | None, public_key: str | None) -> None:
     """Check the hash chain and the projections; exit 1 naming the first bad entry.
 
@@ -995,9 +1032,9 @@ def verify(head_file: str | None, public_key: str | None) -> None:
 
 
 @cli.command()
-@click.option("--out", metavar="FILE", help="Write the head to FILE instead of standard output.")
+@click.option("--out", metavar="FILE", callback=a_path, help="Write the head to FILE instead of standard output.")
 @click.option("--force", is_flag=True, help="Replace the --out FILE if it exists.")
-@click.option("--sign-key", metavar="FILE", help="Sign the head with this Ed25519 PEM private key.")
+@click.option("--sign-key", metavar="FILE", callback=a_path, help="Sign the head with this Ed25519 PEM private key.")
 def head(out: str | None, force: bool, sign_key: str | None) -> None:
     """Print the chain head (seq, hash, recorded_at) as JSON, optionally signed.
 
@@ -1028,8 +1065,8 @@ def head(out: str | None, force: bool, sign_key: str | None) -> None:
 
 
 @cli.command()
-@click.option("--out-private", required=True, metavar="FILE", help="Where to write the private key (PEM).")
-@click.option("--out-public", required=True, metavar="FILE", help="Where to write the public key (PEM).")
+@click.option("--out-private", required=True, metavar="FILE", callback=a_path, help="Where to write the private key (PEM).")
+@click.option("--out-public", required=True, metavar="FILE", callback=a_path, help="Where to write the public key (PEM).")
 def keygen(out_private: str, out_public: str) -> None:
     """Make an Ed25519 key pair for signing heads; never overwrites a file.
 
@@ -1046,8 +1083,19 @@ def keygen(out_private: str, out_public: str) -> None:
 
 # ---------------------------------------------------------------- scale-out (follow, copy)
 
+INTERVAL_MAX = 86_400.0  # a day: longer, a follower would look asleep (and past it, a timer overflows)
+
+
+def finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A range lets NaN through (no comparison with it is true): a NaN interval would poll without pause."""
+    if value != value:
+        raise click.BadParameter(f"{value} is not a number of seconds.", ctx, param)
+    return value
+
+
 @cli.command()
-@click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=click.FloatRange(min=0.05, max=INTERVAL_MAX), default=1.0, show_default=True,
+              metavar="SECONDS", callback=finite,
               help="How often to look for new events on SQLite (PostgreSQL is woken by LISTEN/NOTIFY).")
 @click.option("--quiet", is_flag=True, help="Print only the final line.")
 def follow(interval: float, quiet: bool) -> None:
@@ -1127,7 +1175,7 @@ def accounts() -> None:
 
 
 @accounts.command("add")
-@click.argument("name")
+@click.argument("name", callback=decodable)
 @click.option("--role", type=click.Choice(ROLES), required=True,
               help="office: every command; body: audit and close-finding for its --org; reader: nothing.")
 @click.option("--org", "orgs", multiple=True, metavar="ORG", help="An organization a body audits (repeatable).")
@@ -1181,12 +1229,20 @@ def accounts_revoke(name: str) -> None:
 
 # ---------------------------------------------------------------- the public registry (serve)
 
+def an_address(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An empty host would bind every interface without saying so."""
+    if not value.strip():
+        raise click.BadParameter("give an address to listen on (0.0.0.0: every interface), not an empty one")
+    return value
+
+
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--host", default="127.0.0.1", show_default=True, callback=an_address,
+              help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes (each answers one question at a time).")
-@click.option("--sign-key", metavar="FILE", help="Sign the head that /api/head serves with this Ed25519 PEM key.")
+@click.option("--sign-key", metavar="FILE", callback=a_path, help="Sign the head that /api/head serves with this Ed25519 PEM key.")
 @click.option("--private", is_flag=True,
               help="Every request, reads included, needs an account's token (a reader's is enough).")
 def serve(host: str, port: int, workers: int, sign_key: str | None, private: bool) -> None:
@@ -1206,7 +1262,18 @@ def serve(host: str, port: int, workers: int, sign_key: str | None, private: boo
 
 
 def main() -> None:
+    utf8_output()
     cli.main(prog_name="certledger")
+
+
+def utf8_output() -> None:
+    """Output is UTF-8 whatever the locale says: ``export`` and ``--json`` / ``--csv`` are read back as UTF-8
+    (``import``, JSON's own rule), and a table in another encoding would stop at the first name it cannot
+    write (``PYTHONIOENCODING=ascii``), leaving half a backup or half a table."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if encoding not in ("utf-8", "utf8") and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,6 @@ it checks both sides: the hash chain below, then the views against a scratch reb
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
@@ -17,7 +16,7 @@ from ledger.application import creation
 from ledger.application.ledger import CertificationLedger
 from ledger.application.system_time import KnownAt
 from ledger.errors import Forbidden, IntegrityFailure, LedgerError, StorageError
-from ledger.storage import DEFAULT_DB, describe
+from ledger.storage import chosen, describe
 from projections.answers import Listing, Record
 
 if TYPE_CHECKING:  # the write side, accounts and the chain walker: imported by the commands that use them
@@ -108,7 +107,7 @@ class LedgerService(AccountDesk):
               repeatable: bool = True) -> T:
         """Run ``write`` on the ledger; where none exists yet, it appears only if ``write`` commits
         something (``wrote(result)``): see ``ledger.application.creation``."""
-        db = self.db or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
+        db = chosen(self.db)
         if self._ledger is not None or creation.exists(db, repeatable=repeatable):
             return write(self.following_views(self.ledger()))
         result, self._ledger = creation.first_write(db, write, wrote, repeatable=repeatable)

@@ -63,12 +63,12 @@ def serve(db: str, port: int, workers: int) -> None:
     """The server as ``certledger serve`` runs it (``web.serving.run_workers``), with the baseline route added."""
     import uvicorn
 
-    from web.serving import run_workers
+    from web.serving import listening_socket, run_workers
 
     os.environ["CERTLEDGER_DB"] = db
     run_workers(uvicorn.Config("registry_http:bench_app", factory=True, host="127.0.0.1", port=port,
                                workers=workers, proxy_headers=True, server_header=False, timeout_keep_alive=5,
-                               log_level="warning"))
+                               log_level="warning"), listening_socket("127.0.0.1", port))
 
 
 # ---------------------------------------------------------------- the client

@@ -17,6 +17,21 @@ class InvalidInput(LedgerError):
     """A value that does not meet the contract (bad date, unknown category...)."""
 
 
+MESSAGE_LIMIT = 1000  # characters of a message shown: past it, a quoted value is only repeated in part
+
+
+def one_line(message: str) -> str:
+    """A message as it is shown (``Error: ...`` at the command line, ``{"error": ...}`` over HTTP): control
+    characters from quoted input escaped, so that it stays the one line scripts read, and no longer than
+    ``MESSAGE_LIMIT`` (an id of 100 KB would otherwise come back whole)."""
+    text = "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape", "backslashreplace").decode()
+                   for ch in message)
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    half = MESSAGE_LIMIT // 2
+    return f"{text[:half]}…({len(text) - 2 * half} characters left out)…{text[-half:]}"
+
+
 def invalid_value(option: str, detail: str) -> InvalidInput:
     """A bad value of ``--option``, worded as click words it at the command line, so that the HTTP API, which
     checks the same options itself, answers with the very message the CLI prints (SPEC section 10)."""

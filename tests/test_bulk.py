@@ -254,7 +254,7 @@ def test_a_renewal_whose_grant_was_retracted_since_is_still_skipped_on_reimport(
       "finding": "minor:labour:x"},
      'Error: line 3: finding: a list of "SEVERITY:CATEGORY:TEXT" strings (a repeatable option is a list)'),
     ({"command": "retract", "org": "cecomip", "target": True, "date": "2015-07-01", "reason": "x"},
-     "Error: line 3: target: a version is a whole number, not true or false"),
+     "Error: line 3: target: a version is a whole number written with the digits 0-9, as history shows it (not True)"),
     ({"command": "recertify", "org": "cecomip", "date": "2019-01-01"},
      "Error: line 3: recertify on 2019-01-01 refused: the certificate expired after 2016-06-14"),
     ({"command": "suspend", "org": "nobody", "date": "2015-03-01", "reason": "x"},

@@ -65,6 +65,22 @@ def test_querying_a_schema_without_a_ledger_says_so(postgres_url: str) -> None:
     assert err == f"Error: no ledger at {postgres_url} (record an event first, or pass --db / set CERTLEDGER_DB)\n"
 
 
+@pytest.mark.postgres
+def test_a_schema_holding_another_programs_tables_is_refused_and_left_as_it_was(postgres_url: str) -> None:
+    schema = postgres_url.split("schema=")[1]
+    with server_connection() as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        conn.execute(f"CREATE TABLE {schema}.invoices (id INTEGER)")
+    for args in (REGISTER, ("status",)):
+        code, out, err = run("--db", postgres_url, *args)
+        assert (code, out) == (1, "")
+        assert err == (f"Error: schema {schema} at {postgres_url} holds tables of another program (invoices), not a "
+                       "certledger ledger: name a schema of the ledger's own with ?schema=NAME\n")
+    with server_connection() as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname=%s", (schema,))]
+    assert tables == ["invoices"], "the SQLite rule: no ledger is made beside another program's tables"
+
+
 @pytest.fixture
 def roles(postgres_url: str) -> Iterator[tuple[str, str, str]]:
     """A writer and a read-only role on a ledger created by the owner, granted as the README says."""

@@ -27,8 +27,8 @@ from starlette.responses import JSONResponse
 from ledger.domain.accounts import Account
 from ledger.domain.commands import COMMANDS
 from ledger.errors import InvalidInput, UnknownOrganization
+from ledger.transfer.strict_json import strict_json
 from web import auth, models, params
-from web.bodies import strict_json
 from web.shared import SharedLedger, current_position, shared_ledger
 
 MAX_LINES = 1000

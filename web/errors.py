@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from ledger.errors import (Forbidden, LedgerError, NotAuthenticated, StorageError, UnknownCertificate,
-                           UnknownOrganization, invalid_value, not_in_range)
+                           UnknownOrganization, invalid_value, not_in_range, one_line)
 from web.params import CLI_RANGES
 
 log = logging.getLogger("certledger.web")
@@ -33,12 +33,6 @@ STATUS_FOR: tuple[tuple[type[LedgerError], int], ...] = (
 
 def status_for(error: LedgerError) -> int:
     return next(status for kind, status in STATUS_FOR if isinstance(error, kind))
-
-
-def one_line(message: str) -> str:
-    """As the CLI prints it: control characters (from quoted input) escaped, so the message stays one line."""
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape", "backslashreplace").decode()
-                   for ch in message)
 
 
 def wants_html(request: Request) -> bool:

@@ -23,9 +23,9 @@ from starlette.responses import RedirectResponse, Response
 import rendering
 from ledger.application.system_time import as_of_date
 from ledger.domain.values import STANDARDS, STATUSES, certificate_key
-from ledger.errors import InvalidInput, LedgerError
+from ledger.errors import InvalidInput, LedgerError, one_line
 from web import params, timeline, verifying
-from web.errors import one_line, status_for
+from web.errors import status_for
 from web.params import AsOf, Country, ExpiringWithin, KnownAt, Number, Org, Region, Standard, Statuses, Text, Year
 from web.shared import SharedLedger, instant, shared_ledger
 from web.templating import certificate_path, link, render

@@ -48,6 +48,7 @@ def serve(service: Any, *, host: str, port: int, workers: int, sign_key: str | N
         os.environ[PRIVATE_VARIABLE] = "1"
     else:
         os.environ.pop(PRIVATE_VARIABLE, None)
+    sock = listening_socket(host, port)  # a port in use is refused before the server is announced
     shown = f"[{host}]" if ":" in host else host
     announce(f"Serving the registry of {describe(db)} on http://{shown}:{port}/ "
              f"({workers} worker{'s' if workers != 1 else ''}{', signed heads' if sign_key else ''}"
@@ -55,39 +56,49 @@ def serve(service: Any, *, host: str, port: int, workers: int, sign_key: str | N
     config = uvicorn.Config(FACTORY, factory=True, host=host, port=port, workers=workers, proxy_headers=True,
                             http="web.wire:JsonErrorProtocol", server_header=False, timeout_keep_alive=5, log_level="info",
                             log_config=log_config())
-    run_workers(config)
+    run_workers(config, sock)
 
 
-def run_workers(config: Any) -> None:
-    """What ``uvicorn.run`` does, with one fix for several workers.
+def run_workers(config: Any, sock: socket.socket) -> None:
+    """What ``uvicorn.run`` does, with the listening socket bound here.
 
-    uvicorn opens the workers' shared socket without naming TCP, so asyncio does not turn Nagle's
-    algorithm off on the connections they accept: on a kept-alive connection each answer (headers and
-    body written apart) then waits about 40 ms for the client's delayed acknowledgement. Connections
-    inherit TCP_NODELAY from the listening socket, so it is set there.
+    Bound here, a port in use or an address that is not one is one ``Error:`` line before anything
+    starts (uvicorn would log its reason and exit). And uvicorn opens the workers' shared socket without
+    naming TCP, so asyncio does not turn Nagle's algorithm off on the connections they accept: on a
+    kept-alive connection each answer (headers and body written apart) then waits about 40 ms for the
+    client's delayed acknowledgement. Connections inherit TCP_NODELAY from the listening socket, so it
+    is set there.
     """
     from uvicorn import Server
     from uvicorn.supervisors import Multiprocess
 
-    failed = InvalidInput(f"cannot serve on {config.host}:{config.port} (the reason is above)")
     if config.workers <= 1:
         server = Server(config)
         try:
-            server.run()
+            server.run(sockets=[sock])
         except SystemExit:
-            raise failed from None
-        if not server.started:
-            raise failed
+            raise InvalidInput(f"cannot serve on {config.host}:{config.port} (the reason is above)") from None
         return
-    try:
-        sock = config.bind_socket()
-    except SystemExit:
-        raise failed from None
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         Multiprocess(config, sockets=[sock]).run()
     except KeyboardInterrupt:
         pass
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (an IPv6 address for a host with a colon), or InvalidInput."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        reason = error.strerror or str(error)
+        raise InvalidInput(f"cannot serve on {host}:{port}: {reason[0].lower()}{reason[1:]}") from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.set_inheritable(True)
+    return sock
 
 
 def app_from_environment() -> Any:

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from ledger.domain.values import parse_date
 from ledger.errors import InvalidInput
-from web.bodies import strict_json
+from ledger.transfer.strict_json import strict_json
 from projections.views import check_number
 
 MAX_CERTIFICATES = 1000

@@ -7,7 +7,6 @@ storage chosen from ``--db`` and offers one method per command to Python callers
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from datetime import date
 from functools import cached_property
@@ -22,7 +21,7 @@ from ledger.application.log import EventLog
 from ledger.application.system_time import KnownAt, KnownAtValue
 from ledger.domain.values import today_utc
 from ledger.errors import InvalidInput, LedgerError, StorageError
-from ledger.storage import DEFAULT_DB, LedgerStorage, describe, environment
+from ledger.storage import LedgerStorage, chosen, describe, environment
 from ledger.storage.mapper import PlainJSONTranscoder, PydanticMapper
 
 if TYPE_CHECKING:  # the write side is imported by the first command that writes: a query never needs it
@@ -43,7 +42,7 @@ class CertificationLedger(Application):
         """``tables_on_first_write``: on PostgreSQL, a ledger that does not exist yet gets its schema and
         tables in its first write transaction, so a refused first command leaves nothing behind (an SQLite
         file is created whole by ``ledger.application.creation``)."""
-        self.db = db or os.environ.get("CERTLEDGER_DB") or DEFAULT_DB
+        self.db = chosen(db)
         self._ledger_env = environment(self.db, must_exist=must_exist, tables_on_first_write=tables_on_first_write)
         try:
             super().__init__()

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time as clock, timezone
 from typing import TYPE_CHECKING
 
-from ledger.domain.values import parse_date, today_utc
-from ledger.errors import InvalidInput, naming
+from ledger.domain.values import MAX_DIGITS, parse_date, today_utc
+from ledger.errors import POSITIONS, InvalidInput, naming
 from ledger.storage.chain import format_instant
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def resolve(storage: LedgerStorage, value: KnownAtValue) -> KnownAt:
         return KnownAt(storage.position_at(instant), instant)
     text = str(value).strip()
     if text.isascii() and text.isdigit():  # "²" is a digit to str.isdigit, but no number
-        return replace(at_position(storage, int(text)), asked=text)
+        return replace(at_position(storage, position_of(text)), asked=text)
     try:
         instant = format_instant(parse_instant(text))
     except OverflowError:
@@ -68,8 +68,14 @@ def describe(value: KnownAtValue, seen: KnownAt) -> str:
         return f"position {value}"
     if isinstance(value, str) and value.strip():
         text = value.strip()
-        return f"position {int(text)}" if text.isascii() and text.isdigit() else text
+        return f"position {position_of(text)}" if text.isascii() and text.isdigit() else text
     return seen.instant if seen.position is None else f"position {seen.position}"
+
+
+def position_of(digits: str) -> int:
+    """A position written in ASCII digits. One of more digits than any position has is past the last position
+    whatever its value (and past what Python reads as an integer from some thousands of digits on)."""
+    return int(digits) if len(digits) <= MAX_DIGITS else POSITIONS[1] + 1
 
 
 def at_position(storage: LedgerStorage, position: int) -> KnownAt:

@@ -27,6 +27,7 @@ from ledger.domain.values import (
     WithdrawalMode,
     check_text,
     given_details,
+    version_number,
 )
 
 READ_ONLY_KEYS = ("position", "version", "recorded_at", "recorded_by")
@@ -165,7 +166,8 @@ def _finding_id(value: object) -> object:
         raise ValueError("expected a finding id V.N (e.g. 4.1)")
     text = value.strip()
     parts = text.split(".")
-    if len(parts) != 2 or not all(part.isascii() and part.isdigit() for part in parts) or \
+    # Ten digits at most before int(): a number of thousands of digits is past what Python reads at all.
+    if len(parts) != 2 or not all(part.isascii() and part.isdigit() and len(part) <= 10 for part in parts) or \
             not all(0 < int(part) < 2**31 for part in parts):
         raise ValueError(f"{value!r} is not a finding id V.N (the audit's version in history and the "
                          "finding's position in it, both from 1; e.g. 4.1)")
@@ -200,16 +202,9 @@ class CloseFinding(Command):
     evidence: Text
 
 
-def _version(value: Any) -> Any:
-    # JSON's true would otherwise be read as version 1 (the registration): a version is a number.
-    if isinstance(value, bool):
-        raise ValueError("a version is a whole number, not true or false")
-    return value
-
-
 class Retract(Command):
     command: Literal["retract"] = "retract"
-    target: Annotated[int, BeforeValidator(_version), Field(ge=1)]
+    target: Annotated[int, BeforeValidator(version_number), Field(ge=1)]
     reason: Text
 
 

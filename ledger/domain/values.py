@@ -81,6 +81,18 @@ def json_integer(text: str) -> int:
     return int(text)
 
 
+def version_number(value: object) -> int:
+    """A version as history numbers it: a whole number, or its digits 0-9 as typed (spaces around them aside).
+    Read leniently, JSON's true would be version 1 (the registration), and 5.0, "+5" or "٥" would be 5."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = value.strip(" ") if isinstance(value, str) else None
+    if text is None or not (text.isascii() and text.isdigit()) or len(text) > MAX_DIGITS:
+        raise ValueError(f"a version is a whole number written with the digits 0-9, as history shows it "
+                         f"(not {value!r})")
+    return int(text)
+
+
 def parse_date(value: object) -> date:
     """An ISO-8601 calendar date (YYYY-MM-DD), strictly."""
     if isinstance(value, datetime):
@@ -89,7 +101,7 @@ def parse_date(value: object) -> date:
         return value
     if not isinstance(value, str):
         raise ValueError("expected a calendar date (YYYY-MM-DD)")
-    text = value.strip()
+    text = value.strip(" ")  # spaces around it, as a CSV cell may have; no other white space (a tab, U+2028)
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):  # ASCII digits: \d would take ٢ or ２
         raise ValueError(f"{value!r} is not a calendar date (YYYY-MM-DD)")
     try:

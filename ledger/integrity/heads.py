@@ -106,6 +106,8 @@ def _read_json(path: str) -> dict[str, Any]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInput(f"head {path} is not JSON: {error}") from None
+    except RecursionError:
+        raise InvalidInput(f"head {path} is not a head: its JSON is nested too deeply") from None
     if not isinstance(document, dict):
         raise InvalidInput(f"head {path} is not a JSON object")
     return document

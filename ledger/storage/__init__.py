@@ -11,6 +11,7 @@
 """
 
 from ledger.storage.backends import (
+    chosen,
     database_errors,
     DEFAULT_DB,
     describe,
@@ -24,5 +25,5 @@ from ledger.storage.chain import ChainEntry
 
 __all__ = [
     "DEFAULT_DB", "ChainEntry", "EventExtras", "Extras", "LedgerStorage", "StoredRow",
-    "WriteTransaction", "database_errors", "describe", "environment", "failure_message", "is_postgres_url", "is_transient",
+    "WriteTransaction", "chosen", "database_errors", "describe", "environment", "failure_message", "is_postgres_url", "is_transient",
 ]

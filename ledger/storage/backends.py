@@ -29,6 +29,15 @@ IN_MEMORY = re.compile(r":memory:|mode=memory")
 SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
+def chosen(db: str | None) -> str:
+    """The ledger a command works on: the one given, else ``$CERTLEDGER_DB`` (a blank value counts as unset, as a
+    blank ``CERTLEDGER_USER`` does), else ``DEFAULT_DB``."""
+    if db:
+        return db
+    variable = os.environ.get("CERTLEDGER_DB", "")
+    return variable if variable.strip() else DEFAULT_DB
+
+
 def is_postgres_url(db: str) -> bool:
     return db.startswith(("postgresql://", "postgres://"))
 
@@ -36,7 +45,10 @@ def is_postgres_url(db: str) -> bool:
 def describe(db: str) -> str:
     """The database named for messages, without any password."""
     if is_postgres_url(db):
-        parsed = urlparse(db)
+        try:
+            parsed = urlparse(db)
+        except ValueError:
+            return "the postgresql:// URL given"  # not shown: what it holds may be a password
         host = parsed.hostname or "localhost"
         try:
             port = f":{parsed.port}" if parsed.port else ""
@@ -180,7 +192,10 @@ def truncation_of(conn: sqlite3.Connection, file: Path) -> str | None:
 
 
 def postgres_environment(url: str) -> dict[str, str]:
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError as error:  # a bracketed IPv6 host left open, say
+        raise StorageError(f"{describe(url)} is not one this ledger can read ({error})") from None
     dbname = unquote(parsed.path.lstrip("/"))
     if not dbname:
         raise StorageError(f"{describe(url)}: the URL names no database (postgresql://USER@HOST:PORT/DBNAME)")

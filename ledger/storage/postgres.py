@@ -184,8 +184,17 @@ def check_server(env: dict[str, str], described: str, *, must_exist: bool = Fals
                              port=int(env["POSTGRES_PORT"]), user=env["POSTGRES_USER"],
                              password=env["POSTGRES_PASSWORD"] or None,
                              connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True) as conn:
-            if must_exist and conn.execute("SELECT to_regclass(format('%%I.ledger_chain', %s::text))",
-                                           (env["POSTGRES_SCHEMA"],)).fetchone() == (None,):
+            schema = env["POSTGRES_SCHEMA"]
+            ledger, others = conn.execute(
+                "SELECT to_regclass(format('%%I.ledger_chain', %s::text)) IS NOT NULL, "
+                "(SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables "
+                "WHERE table_schema = %s)", (schema, schema)).fetchone()
+            if not ledger and others:
+                # As an SQLite file of another program: the ledger's tables are not made beside someone else's.
+                shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+                raise StorageError(f"schema {schema} at {described} holds tables of another program ({shown}), not a "
+                                   "certledger ledger: name a schema of the ledger's own with ?schema=NAME")
+            if must_exist and not ledger:
                 raise StorageError(f"no ledger at {described} (record an event first, or pass --db / set "
                                    "CERTLEDGER_DB)")
     except psycopg.Error as error:

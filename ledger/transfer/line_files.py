@@ -15,7 +15,7 @@ from typing import IO, Annotated, Any, Iterable, Iterator, Union
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from ledger.domain import commands as cmd
-from ledger.domain.values import json_integer
+from ledger.transfer.strict_json import strict_json
 from ledger.errors import InvalidInput
 from ledger.transfer import FORMATS  # noqa: F401 - the formats are named here too
 
@@ -174,7 +174,7 @@ def decode_json(text: str) -> Any:
     """The line's JSON value, or the InvalidInput that says why it has none (a check goes on to the next line)."""
     text = text.rstrip("\r\n")
     try:
-        return json.loads(text, parse_int=json_integer)
+        return strict_json(text)
     except RecursionError:
         return InvalidInput("not valid JSON: nested too deeply")
     except json.JSONDecodeError as error:
@@ -187,9 +187,10 @@ def decode_json(text: str) -> Any:
 def jsonl_commands(reader: LineReader) -> Iterator[tuple[int, Any]]:
     """(line number, command) for every non-blank line: a validated Command, or the decoded value.
 
-    A well-formed line (with or without an export's read-only keys) is validated straight
-    from its JSON text, in one pass of pydantic's parser. Any other line is decoded with
-    ``json.loads`` and left to ``parse_command``, which words the errors.
+    Every line is read strictly first (``strict_json``: a key given twice is refused, which pydantic's
+    parser would take as its last value). A well-formed line (with or without an export's read-only
+    keys) is then validated straight from its JSON text, in one pass of pydantic's parser; any other
+    line is left, decoded, to ``parse_command``, which words the errors.
     """
     for text in reader:
         problem = reader.problem(reader.number)
@@ -198,10 +199,13 @@ def jsonl_commands(reader: LineReader) -> Iterator[tuple[int, Any]]:
             continue
         if not text.strip(BLANK):
             continue
+        value = decode_json(text)
+        if isinstance(value, InvalidInput):
+            yield reader.number, value
+            continue
         try:
             yield reader.number, line_model().validate_json(text)
         except ValidationError:
-            value = decode_json(text)
             yield reader.number, misnamed_keys(value) or value
 
 

@@ -373,7 +373,7 @@ def test_hostile_bodies_get_a_4xx_json_error_and_write_nothing(ledger_server: Se
     (b'{"command": "retract", "org": "spoofed", "target": ' + b"9" * 5000 + b', "date": "2020-03-01", "reason": "x"}',
      "the body is not JSON this ledger reads: a number of 5000 digits (at most 30)"),
     (b'{"command": "retract", "org": "spoofed", "target": true, "date": "2020-03-01", "reason": "x"}',
-     "target: a version is a whole number, not true or false"),
+     "target: a version is a whole number written with the digits 0-9, as history shows it (not True)"),
 ])
 def test_a_number_no_field_takes_is_refused_in_words_of_the_ledger(ledger_server: Server, body: bytes,
                                                                    message: str) -> None:

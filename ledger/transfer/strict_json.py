@@ -1,5 +1,5 @@
-"""A request body's JSON, read strictly: what a lenient reader would take one way and another reader another
-way (a key given twice, NaN, an integer of thousands of digits) is refused."""
+"""JSON read strictly, for an import line as for a request body: what a lenient reader would take one way and
+another reader another way (a key given twice, NaN, an integer of thousands of digits) is refused."""
 
 from __future__ import annotations
 
