@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 REPLAY_ORGANIZATIONS = 100  # organizations read, decoded and folded together during a replay
 PARALLEL_FROM = 20_000  # events: a shorter replay is over before worker processes would have started
 WORKERS_VARIABLE = "CERTLEDGER_WORKERS"
+MAX_WORKERS = 256  # more processes than that would only share the same processors
 IN_FLIGHT_PER_WORKER = 2  # batches handed out ahead of the one being consumed, per worker
 PARENT_CHECK_SECONDS = 0.5  # how often a worker looks whether the process that started it is still there
 ReplayProgress = Callable[[int, int], None]  # (organizations done, organizations in all)
@@ -54,8 +55,9 @@ def workers_for(events: int) -> int:
     """How many worker processes fold a replay of ``events`` events (0: the asking process folds it)."""
     setting = os.environ.get(WORKERS_VARIABLE, "").strip()
     if setting:
-        if not (setting.isascii() and setting.isdigit()) or int(setting) < 1:
-            raise InvalidInput(f"{WORKERS_VARIABLE} must be a whole number of processes, 1 or more "
+        if not (setting.isascii() and setting.isdigit()) or not 1 <= int(setting[:6]) <= MAX_WORKERS \
+                or len(setting) > 6:
+            raise InvalidInput(f"{WORKERS_VARIABLE} must be a whole number of processes, 1 to {MAX_WORKERS} "
                                f"(1: no worker processes), not {setting!r}")
         workers = int(setting)
         return 0 if workers == 1 else workers
