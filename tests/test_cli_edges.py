@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +39,13 @@ def db(tmp_path: Path) -> str:
     return path
 
 
+def view_rows(db: str) -> list[tuple[object, ...]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT * FROM status_segments ORDER BY org, start_day, known_from").fetchall()
+
+
 def export_of(db: str) -> str:
     return invoke(db, "export").stdout
 
@@ -70,29 +75,22 @@ def test_output_is_utf8_whatever_the_locale_says(db: str, encoding: dict[str, st
     assert listed.returncode == 0 and "Asociación" in listed.stdout
 
 
-def test_ctrl_c_says_interrupted_with_the_status_of_a_process_stopped_by_it(db: str) -> None:
-    """A recording waiting for another writer's lock is stopped: one line, status 130, nothing written."""
-    import sqlite3
+def test_ctrl_c_during_a_rebuild_says_interrupted_and_the_views_are_as_they_were(
+        db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in the middle of a rebuild's writing: one line, the status of a process stopped by SIGINT, and the
+    views as before (the rebuild is one transaction)."""
+    from projections import store
 
-    before = export_of(db)
-    holder = sqlite3.connect(db, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another writer holds SQLite's one write lock
-    try:
-        waiting = subprocess.Popen([CERTLEDGER, "--db", db, "register", "late", "--name", "Late", "--country", "PE",
-                                    "--date", "2019-01-01"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        started = time.monotonic()
-        while time.monotonic() - started < 30 and waiting.poll() is None:
-            time.sleep(0.2)
-            if time.monotonic() - started > 2:  # past the quiet second after which it says it is waiting
-                break
-        waiting.send_signal(signal.SIGINT)
-        out, err = waiting.communicate(timeout=60)
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
-    assert (waiting.returncode, out) == (130, "")
-    assert err == "waiting for another writer...\nError: interrupted: nothing was recorded\n"
-    assert export_of(db) == before
+    before = view_rows(db)
+    assert before
+
+    def interrupted(self: store.ViewStore, c: object, parts: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.SQLiteViewStore, "write_all", interrupted)
+    stopped = invoke(db, "rebuild")
+    assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (130, "", "Error: interrupted\n")
+    assert view_rows(db) == before, "read straight from the file: no query had a chance to catch them up"
 
 
 @pytest.mark.parametrize("args, option", [
