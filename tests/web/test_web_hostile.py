@@ -209,15 +209,8 @@ def test_awkward_requests_are_answered_without_a_5xx(server: Server, path: str) 
     "GET /api/registry?q=aurífera HTTP/1.1\r\nHost: x\r\n\r\n".encode(),  # as curl sends a typed accent
 ], ids=["not-http", "bad-header", "bad-length", "tls-hello", "nul-in-target", "raw-utf8-in-target"])
 def test_a_request_that_is_not_http_gets_a_400_json_error(server: Server, raw: bytes) -> None:
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
-        connection.sendall(raw)
-        answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    assert lines[0] == "HTTP/1.1 400 Bad Request"
-    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    status, headers, body = raw_exchange(server, raw)
+    assert status == "HTTP/1.1 400 Bad Request"
     assert headers["content-type"] == "application/json"
     assert headers["x-ledger-position"] == server.get("/api/head").headers["x-ledger-position"]
     assert json.loads(body) == {"error": "the request is not well-formed HTTP/1.1 (its request line, its headers or "
