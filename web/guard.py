@@ -212,14 +212,19 @@ def bounded(scope: Scope, receive: Receive) -> Receive:
     next part does not come within ``BODY_SECONDS`` (a client that announced more than it sends would otherwise
     hold its connection, and the request's worker, for ever)."""
     seen = 0
+    body_done = False  # once the body is whole, a receive waits for the client to leave (a response streaming a
+    # file listens so): that wait is not bounded
 
     async def receive_bounded() -> Message:
-        nonlocal seen
+        nonlocal seen, body_done
+        if body_done:
+            return await receive()
         try:
             with anyio.fail_after(BODY_SECONDS):
                 message = await receive()
         except TimeoutError:
             raise BodyTooSlow() from None
+        body_done = message["type"] != "http.request" or not message.get("more_body", False)
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > MAX_BODY:
