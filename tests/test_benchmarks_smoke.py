@@ -86,3 +86,33 @@ def test_the_write_floor_writes_exactly_the_rows_the_ledger_wrote(tmp_path: Path
             rows = sorted(ours.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
             assert rows == sorted(raw.execute(f"SELECT * FROM {table}").fetchall(), key=repr), table
         assert ours.execute("SELECT COUNT(*) FROM event_feed WHERE known_from > ?", (after,)).fetchone()[0] == 120
+
+
+def test_the_fold_benchmark_folds_every_row_the_views_hold(tmp_path: Path) -> None:
+    """``benchmarks/fold_rows.py`` times the fold alone: what it folds must be what a rebuild writes, row for row."""
+    import re
+    import sqlite3
+
+    from projections import tables
+    from service import LedgerService
+
+    db = str(tmp_path / "ledger.db")
+    service = LedgerService(db, "bench")
+    for command in [
+        {"command": "register", "org": "mina", "name": "Mina", "country": "PE", "date": "2016-01-10"},
+        {"command": "certify", "org": "mina", "date": "2016-06-15", "standard": "fairmined"},
+        {"command": "recertify", "org": "mina", "date": "2017-06-01"},
+        {"command": "register", "org": "oro", "name": "Oro", "country": "BO", "date": "2017-03-01"},
+        {"command": "deny", "org": "oro", "date": "2017-05-01", "reason_category": "other", "reason": "late"},
+    ]:
+        service.record(command)
+    service.rebuild()
+    service.close()
+    done = subprocess.run([sys.executable, str(RUN.parent / "fold_rows.py"), db, "--repeats", "2"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    folded = re.search(r"^5 events of 2 organizations folded into ([0-9,]+) rows: best of 2 ", done.stdout)
+    assert folded, done.stdout
+    with sqlite3.connect(db) as conn:
+        stored = sum(conn.execute(f"SELECT COUNT(*) FROM {t.name}").fetchone()[0] for t in tables.TABLES)
+    assert int(folded.group(1).replace(",", "")) == stored
