@@ -264,7 +264,7 @@ def test_status_from_the_views_is_the_status_from_the_events(ledger: Certificati
     recorded = record_and_retract(ledger, org, commands, order, retractions)
     views = Views(ledger.log)
     views.catch_up()
-    positions = [None, 0, *(r.position for r in recorded), *(r.position - 1 for r in recorded)]
+    positions = list(dict.fromkeys([None, 0, *(r.position for r in recorded), *(r.position - 1 for r in recorded)]))
     for day in days_to_ask(commands, recorded):
         for known_at in positions:
             viewed = views.status(org, day, known_at)
