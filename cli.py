@@ -53,7 +53,7 @@ class LedgerGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            # Every command writes in one transaction: stopped before its commit, it changed nothing.
+            # Outside a recording (which words its own): one line, and the status of a process stopped by SIGINT.
             raise Stopped("interrupted") from None
         except BrokenPipeError:
             # The reader of our output went away (``registry | head -0``): as any filter, stop quietly.
@@ -1002,8 +1002,10 @@ def export_(target: str, fmt: str | None, force: bool) -> None:
 # ---------------------------------------------------------------- integrity (verify, head, keygen)
 
 @cli.command()
-@click.option("--head", "head_file", metavar="FILE", callback=a_path, help="A head written earlier: prove the ledger still extends it.")
-@click.option("--public-key", metavar="FILE", callback=a_path, help="Check the head's Ed25519 signature with this PEM public key.")
+@click.option("--head", "head_file", metavar="FILE", callback=a_path,
+              help="A head written earlier: prove the ledger still extends it.")
+@click.option("--public-key", metavar="FILE", callback=a_path,
+              help="Check the head's Ed25519 signature with this PEM public key.")
 def verify(head_file: str | None, public_key: str | None) -> None:
     """Check the hash chain and the projections; exit 1 naming the first bad entry.
 
@@ -1034,7 +1036,8 @@ def verify(head_file: str | None, public_key: str | None) -> None:
 @cli.command()
 @click.option("--out", metavar="FILE", callback=a_path, help="Write the head to FILE instead of standard output.")
 @click.option("--force", is_flag=True, help="Replace the --out FILE if it exists.")
-@click.option("--sign-key", metavar="FILE", callback=a_path, help="Sign the head with this Ed25519 PEM private key.")
+@click.option("--sign-key", metavar="FILE", callback=a_path,
+              help="Sign the head with this Ed25519 PEM private key.")
 def head(out: str | None, force: bool, sign_key: str | None) -> None:
     """Print the chain head (seq, hash, recorded_at) as JSON, optionally signed.
 
@@ -1065,8 +1068,10 @@ def head(out: str | None, force: bool, sign_key: str | None) -> None:
 
 
 @cli.command()
-@click.option("--out-private", required=True, metavar="FILE", callback=a_path, help="Where to write the private key (PEM).")
-@click.option("--out-public", required=True, metavar="FILE", callback=a_path, help="Where to write the public key (PEM).")
+@click.option("--out-private", required=True, metavar="FILE", callback=a_path,
+              help="Where to write the private key (PEM).")
+@click.option("--out-public", required=True, metavar="FILE", callback=a_path,
+              help="Where to write the public key (PEM).")
 def keygen(out_private: str, out_public: str) -> None:
     """Make an Ed25519 key pair for signing heads; never overwrites a file.
 
@@ -1242,7 +1247,8 @@ def an_address(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes (each answers one question at a time).")
-@click.option("--sign-key", metavar="FILE", callback=a_path, help="Sign the head that /api/head serves with this Ed25519 PEM key.")
+@click.option("--sign-key", metavar="FILE", callback=a_path,
+              help="Sign the head that /api/head serves with this Ed25519 PEM key.")
 @click.option("--private", is_flag=True,
               help="Every request, reads included, needs an account's token (a reader's is enough).")
 def serve(host: str, port: int, workers: int, sign_key: str | None, private: bool) -> None:

@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
     count = sum(len(table) for made in rows for table in made.values())
     print(f"{events:,} events of {len(histories):,} organizations folded into {count:,} rows: best of "
-          f"{max(args.repeats, 1)} {best:.3f} s CPU, {best / max(events, 1) * 1e6:.1f} us an event; rows digest {digest}")
+          f"{max(args.repeats, 1)} {best:.3f} s CPU, {best / max(events, 1) * 1e6:.1f} us an event; "
+          f"rows digest {digest}")
     return 0
 
 
