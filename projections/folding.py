@@ -55,8 +55,8 @@ def workers_for(events: int) -> int:
     """How many worker processes fold a replay of ``events`` events (0: the asking process folds it)."""
     setting = os.environ.get(WORKERS_VARIABLE, "").strip()
     if setting:
-        if not (setting.isascii() and setting.isdigit()) or not 1 <= int(setting[:6]) <= MAX_WORKERS \
-                or len(setting) > 6:
+        # Digits 0-9 only, and few of them: int() of thousands of digits is itself an error.
+        if not (setting.isascii() and setting.isdigit() and len(setting) <= 3) or not 1 <= int(setting) <= MAX_WORKERS:
             raise InvalidInput(f"{WORKERS_VARIABLE} must be a whole number of processes, 1 to {MAX_WORKERS} "
                                f"(1: no worker processes), not {setting!r}")
         workers = int(setting)
